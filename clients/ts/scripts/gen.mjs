@@ -27,7 +27,7 @@ const HEADER = `/**
 
 `;
 
-export async function generate(specPath) {
+async function generate(specPath) {
   const ast = await openapiTS(pathToFileURL(resolve(specPath)), {
     // Named exports such as `SystemInfo` and `Problem` beside `components["schemas"][...]`.
     rootTypes: true,
@@ -37,27 +37,22 @@ export async function generate(specPath) {
   return HEADER + astToString(ast);
 }
 
-async function main() {
-  const generated = await generate(values.spec);
-  const out = resolve(values.out);
-  if (values.check) {
-    const committed = await readFile(out, "utf8").catch(() => null);
-    if (committed !== generated) {
-      const shown = relative(process.cwd(), out) || out;
-      console.error(
-        `${shown} is stale: it does not match ${relative(process.cwd(), resolve(values.spec))}.\n` +
-          "Run `pnpm gen` and commit the result.",
-      );
-      process.exit(1);
-    }
-    console.log(`${relative(process.cwd(), out)} is up to date.`);
-    return;
+const generated = await generate(values.spec);
+const out = resolve(values.out);
+const shown = (path) => relative(process.cwd(), path) || path;
+
+if (values.check) {
+  const committed = await readFile(out, "utf8").catch(() => null);
+  if (committed !== generated) {
+    console.error(
+      `${shown(out)} is stale: it does not match ${shown(resolve(values.spec))}.\n` +
+        "Run `pnpm gen` and commit the result.",
+    );
+    process.exit(1);
   }
+  console.log(`${shown(out)} is up to date.`);
+} else {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, generated);
-  console.log(`wrote ${relative(process.cwd(), out)}`);
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  await main();
+  console.log(`wrote ${shown(out)}`);
 }
