@@ -15,6 +15,9 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
+/** The ML service card; Next.js adds a role=alert route announcer of its own, so look only here. */
+const mlCard = (page: Page) => page.getByRole("region", { name: "ML service" });
+
 async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(resultsDir, "screenshots", `${name}.png`), fullPage: true });
 }
@@ -30,7 +33,7 @@ test("the System page shows what the ML service reports", async ({ page }) => {
 
   await page.goto(stack.web.url);
   await expect(page.getByRole("heading", { level: 1, name: "System" })).toBeVisible();
-  await expect(page.getByText("Online")).toBeVisible();
+  await expect(mlCard(page).getByText("Online", { exact: true })).toBeVisible();
   await expect(page.getByTestId("ml-service")).toHaveText(system.ml.service);
   await expect(page.getByTestId("ml-version")).toHaveText(system.ml.version);
   await expect(page.getByTestId("ml-device")).toHaveText(system.ml.device);
@@ -40,7 +43,7 @@ test("the System page shows what the ML service reports", async ({ page }) => {
   for (const kind of system.ml.model_kinds) {
     await expect(page.getByTestId("ml-model-kinds")).toContainText(kind);
   }
-  await expect(page.getByRole("alert")).toHaveCount(0);
+  await expect(mlCard(page).getByRole("alert")).toHaveCount(0);
   await screenshot(page, "system-online");
 });
 
@@ -48,10 +51,10 @@ test("the System page says the ML service is unavailable once strata-ml is gone"
   await stack.ml.kill();
 
   await page.goto(stack.web.url);
-  const alert = page.getByRole("alert");
+  const alert = mlCard(page).getByRole("alert");
   await expect(alert).toContainText("ML service unavailable");
   await expect(alert).toContainText("Start strata-ml");
-  await expect(page.getByText("Unavailable", { exact: true })).toBeVisible();
+  await expect(mlCard(page).getByText("Unavailable", { exact: true })).toBeVisible();
   await expect(page.getByTestId("ml-device")).toHaveCount(0);
   await screenshot(page, "system-ml-unavailable");
 });
@@ -60,7 +63,7 @@ test("the System page says the API is unreachable once strata-api is gone", asyn
   await stack.api.kill();
 
   await page.goto(stack.web.url);
-  const alert = page.getByRole("alert");
+  const alert = mlCard(page).getByRole("alert");
   await expect(alert).toContainText("API unreachable");
   await expect(alert).toContainText("STRATA_API_URL");
   await screenshot(page, "system-api-unreachable");

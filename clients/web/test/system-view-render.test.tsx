@@ -36,7 +36,13 @@ describe("SystemView", () => {
       <SystemView
         state={{
           status: "error",
-          error: { kind: "ml-unavailable", title: "ML service unavailable", message: "no answer", hint: "start it" },
+          error: {
+            kind: "ml-unavailable",
+            title: "ML service unavailable",
+            message: "no answer",
+            detail: "tcp connect error",
+            hint: "start it",
+          },
         }}
       />,
     );
@@ -44,6 +50,7 @@ describe("SystemView", () => {
     expect(html).toContain('data-kind="ml-unavailable"');
     expect(html).toContain("ML service unavailable");
     expect(html).toContain("start it");
+    expect(html).toContain('<p class="error-detail">tcp connect error</p>');
     expect(html).toContain("Unavailable");
     expect(html).not.toContain("data-testid=\"ml-device\"");
   });

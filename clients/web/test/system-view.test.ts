@@ -11,13 +11,16 @@ describe("describeSystemError", () => {
     const view = describeSystemError(error);
     expect(view.kind).toBe("ml-unavailable");
     expect(view.title).toBe("ML service unavailable");
-    expect(view.message).toContain("refused the connection");
+    expect(view.detail).toBe("ML service at 127.0.0.1:50051 refused the connection");
     expect(view.hint).toContain("retrying in 5 s");
   });
 
-  it("falls back to the problem title when a 503 has no detail", () => {
-    const view = describeSystemError(new StrataApiError({ type: "about:blank", title: "ML down", status: 503 }));
-    expect(view.message).toContain("(ML down)");
+  it("recognises the API's ml-unavailable problem type and leaves out what the API did not say", () => {
+    const view = describeSystemError(
+      new StrataApiError({ type: "https://strata.dev/problems/ml-unavailable", title: "ML service unavailable", status: 503 }),
+    );
+    expect(view.kind).toBe("ml-unavailable");
+    expect(view.detail).toBeUndefined();
     expect(view.hint).not.toContain("retrying");
   });
 
@@ -32,12 +35,16 @@ describe("describeSystemError", () => {
     );
     expect(view.kind).toBe("api-unreachable");
     expect(view.title).toBe("API unreachable");
+    expect(view.detail).toBeUndefined();
     expect(view.hint).toContain("STRATA_API_URL");
   });
 
-  it.each([502, 504])("calls a bare %i from a gateway an unreachable API", (status) => {
-    const view = describeSystemError(new StrataApiError({ type: "about:blank", title: "Bad Gateway", status }));
+  it.each([502, 504])("calls a bare %i from a gateway an unreachable API and keeps its words", (status) => {
+    const view = describeSystemError(
+      new StrataApiError({ type: "about:blank", title: "Bad Gateway", status, detail: "upstream reset" }),
+    );
     expect(view.kind).toBe("api-unreachable");
+    expect(view.detail).toBe("upstream reset");
   });
 
   it("keeps the API's own ML timeout an API error, not an unreachable API", () => {
@@ -58,6 +65,7 @@ describe("describeSystemError", () => {
     const view = describeSystemError(new StrataNetworkError("Could not reach the strata API: Failed to fetch"));
     expect(view.kind).toBe("network");
     expect(view.title).toBe("Cannot reach the web server");
+    expect(view.detail).toContain("Failed to fetch");
   });
 
   it("still explains an error of unknown kind", () => {

@@ -82,6 +82,7 @@ export function ErrorPanel({ error }: { error: ErrorView }) {
     <div className="error-panel" role="alert" data-kind={error.kind}>
       <h3>{error.title}</h3>
       <p>{error.message}</p>
+      {error.detail ? <p className="error-detail">{error.detail}</p> : null}
       <p className="muted">{error.hint}</p>
     </div>
   );

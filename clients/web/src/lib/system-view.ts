@@ -6,6 +6,8 @@ export interface ErrorView {
   kind: "ml-unavailable" | "api-unreachable" | "network" | "http" | "unexpected";
   title: string;
   message: string;
+  /** The server's own words, when they add something to the message. */
+  detail?: string | undefined;
   hint: string;
 }
 
@@ -18,13 +20,13 @@ export interface ErrorView {
  */
 export function describeSystemError(error: unknown): ErrorView {
   if (isStrataApiError(error)) {
-    const said = error.detail ?? error.title;
     if (error.status === 503 || error.type === `${PROBLEM_TYPE_BASE}ml-unavailable`) {
       const retry = error.retryAfterSeconds === undefined ? "" : ` The API suggests retrying in ${error.retryAfterSeconds} s.`;
       return {
         kind: "ml-unavailable",
         title: "ML service unavailable",
-        message: `The API is running but cannot reach the ML service (${said}).`,
+        message: "The API is up but cannot reach the ML service.",
+        detail: error.detail,
         hint: `Start strata-ml and make sure strata-api points at it with --ml-url.${retry}`,
       };
     }
@@ -33,7 +35,9 @@ export function describeSystemError(error: unknown): ErrorView {
       return {
         kind: "api-unreachable",
         title: "API unreachable",
-        message: `The web server cannot reach the strata API (${said}).`,
+        message: "The web server got no answer from the strata API.",
+        // Our proxy's detail only repeats the message; a gateway's may say more.
+        detail: fromGateway ? error.detail : undefined,
         hint: "Start strata-api and make sure STRATA_API_URL points at it.",
       };
     }
@@ -49,6 +53,7 @@ export function describeSystemError(error: unknown): ErrorView {
       kind: "network",
       title: "Cannot reach the web server",
       message: "The browser got no answer from this app's server.",
+      detail: error.message,
       hint: "Check your connection and that the web app is still running, then retry.",
     };
   }
