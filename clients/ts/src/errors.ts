@@ -30,8 +30,9 @@ export class StrataApiError extends Error {
     this.status = problem.status;
     this.type = problem.type;
     this.title = problem.title;
-    this.detail = problem.detail;
-    this.instance = problem.instance;
+    // A spec generated from Rust types the optional fields as `string | null`; callers get one "absent".
+    this.detail = problem.detail ?? undefined;
+    this.instance = problem.instance ?? undefined;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
