@@ -37,7 +37,13 @@ pub fn resolve(host: &CheckHost, g: &Graph, text: &str, from_pkg: &str) -> Resul
         }
     }
     let Some(pkg) = g.packages.get(&l.package) else {
-        let hint = if host.root.join(&l.package).is_dir() { "the directory has no BUILD.bazel" } else { "the directory does not exist" };
+        let hint = if l.package.is_empty() {
+            "the repository root has no BUILD.bazel; add one, e.g. with exports_files([\"Cargo.toml\", \"Cargo.lock\"])"
+        } else if host.root.join(&l.package).is_dir() {
+            "the directory has no BUILD.bazel"
+        } else {
+            "the directory does not exist"
+        };
         return Err(format!("`{text}`: no package //{} ({hint})", l.package));
     };
     if pkg.targets.contains_key(&l.name) {
@@ -72,6 +78,14 @@ pub fn resolve(host: &CheckHost, g: &Graph, text: &str, from_pkg: &str) -> Resul
 }
 
 fn resolve_external(host: &CheckHost, g: &Graph, l: &Label, repo: &str) -> Result<Resolved, String> {
+    if g.module.spec_hubs.contains(repo) {
+        let base = l.name.split("__").next().unwrap_or(&l.name);
+        let specs: BTreeSet<&String> = g.module.crate_specs.get(repo).into_iter().chain(g.module.crate_specs.get("")).flatten().collect();
+        if !l.name.ends_with(".bzl") && !specs.contains(&base.to_owned()) {
+            return Err(format!("`{l}`: the from_specs hub @{repo} has no crate.spec(package = \"{base}\")"));
+        }
+        return Ok(Resolved::Ok);
+    }
     if g.module.crate_hubs.contains_key(repo) {
         if let Some(cargo) = &host.cargo {
             let base = l.name.split("__").next().unwrap_or(&l.name);
@@ -133,7 +147,9 @@ pub fn check_labels(host: &CheckHost, g: &Graph) -> (Vec<Finding>, Vec<Edge>) {
         let l = Label::parse(text, "");
         let pkg_only = l.as_ref().is_some_and(|l| l.is_main() && !g.packages.contains_key(&l.package));
         if pkg_only {
-            out.push(f(file, *line, "labels", format!("`{text}`: no package //{}", l.map(|l| l.package).unwrap_or_default())));
+            let p = l.map(|l| l.package).unwrap_or_default();
+            let hint = if p.is_empty() { " (the repository root has no BUILD.bazel; add one, e.g. with exports_files([\"Cargo.toml\", \"Cargo.lock\"]))" } else { "" };
+            out.push(f(file, *line, "labels", format!("`{text}`: no package //{p}{hint}")));
             continue;
         }
         if let Err(msg) = resolve(host, g, text, "") {
@@ -176,10 +192,14 @@ pub fn may_depend(from: &str, to: &str) -> bool {
     if a.0 == "contracts" {
         return false;
     }
+    // Clients reach the system through the API only, never the layers beneath it.
+    if a.0 == "clients" {
+        return matches!(b.0, "api" | "service");
+    }
     b.1 <= a.1
 }
 
-const ORDER: &str = "clients → api → ml service → core → data, with proto/ contracts usable by services and clients";
+const ORDER: &str = "clients → api → ml service → core → data; clients use only the API, proto/ contracts serve services and clients";
 
 pub fn check_layers(g: &Graph, edges: &[Edge]) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -316,8 +336,38 @@ fn has_inline_tests(host: &CheckHost, dir: &str, lib_src: &str) -> bool {
         .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains("#[cfg(test)]") || s.contains("#[test]")))
 }
 
+/// Crate name a Rust target builds.
+fn crate_name_of(g: &Graph, t: &Target) -> String {
+    if t.kind == "rust_prost_library" {
+        // rules_rust_prost names the crate after its proto_library.
+        if let Some((p, n)) = t.str_attr("proto").and_then(|x| norm(x, &t.package)) {
+            return g.target(&p, &n).map(|x| x.name.clone()).unwrap_or(n).replace(['-', '/'], "_");
+        }
+    }
+    t.str_attr("crate_name").map(str::to_owned).unwrap_or_else(|| t.name.replace('-', "_"))
+}
+
+const LIB_KINDS: &[&str] = &["rust_library", "rust_proc_macro", "rust_prost_library", "rust_shared_library", "rust_static_library"];
+
+/// The Bazel target that builds a workspace member's library: named for the package, or
+/// failing that any library target building the same crate name.
+fn lib_target_of<'a>(g: &'a Graph, m: &Member) -> Option<&'a Target> {
+    let lib = m.lib()?;
+    let pkg = g.packages.get(&m.dir)?;
+    if let Some(t) = pkg.targets.get(last(&m.dir)) {
+        return Some(t);
+    }
+    let want = lib.name.replace('-', "_");
+    pkg.targets.values().find(|t| LIB_KINDS.contains(&t.kind.as_str()) && crate_name_of(g, t) == want)
+}
+
 pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Finding> {
     let mut out = Vec::new();
+    let lib_label: BTreeMap<&str, (String, String)> = cargo
+        .members
+        .iter()
+        .filter_map(|m| lib_target_of(g, m).map(|t| (m.dir.as_str(), (t.package.clone(), t.name.clone()))))
+        .collect();
     let hubs: Vec<&String> = g.module.crate_hubs.keys().collect();
     let member_of_pkg: BTreeMap<&str, &Member> = cargo.members.iter().map(|m| (m.dir.as_str(), m)).collect();
     for m in &cargo.members {
@@ -337,19 +387,20 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
             let pm = lib.kinds.iter().any(|k| k == "proc-macro");
             let want_kind = if pm { "rust_proc_macro" } else { "rust_library" };
             let want_name = last(&m.dir);
-            match pkg.targets.get(want_name) {
+            match lib_target_of(g, m) {
                 None => out.push(f(&build, 1, "cargo", format!(
                     "crate {}: library target missing; add {want_kind}(name = \"{want_name}\", crate_name = \"{}\", ...)", m.name, lib.name.replace('-', "_")))),
                 Some(t) => {
                     lib_target = Some(t);
-                    if t.kind != want_kind && !(t.kind == "rust_library" && !pm) {
+                    let prost = t.kind == "rust_prost_library";
+                    if t.kind != want_kind && !prost {
                         out.push(f(&t.file, t.line, "cargo", format!("crate {} is a {} in Cargo.toml: `{}` must be {want_kind}, not {}", m.name, if pm { "proc-macro" } else { "library" }, t.name, t.kind)));
                     }
-                    let crate_name = t.str_attr("crate_name").map(str::to_owned).unwrap_or_else(|| t.name.replace('-', "_"));
+                    let crate_name = crate_name_of(g, t);
                     if crate_name != lib.name.replace('-', "_") {
                         out.push(f(&t.file, t.line, "cargo", format!("`{}` builds crate `{crate_name}` but Cargo's library is `{}`; set crate_name = \"{}\"", t.name, lib.name, lib.name.replace('-', "_"))));
                     }
-                    if !sources(t).contains(&lib.src) {
+                    if !prost && !sources(t).contains(&lib.src) {
                         out.push(f(&t.file, t.line, "cargo", format!("`{}` does not compile {} (Cargo's lib root); add it to srcs/crate_root", t.name, lib.src)));
                     }
                     if has_inline_tests(host, &m.dir, &lib.src) {
@@ -451,6 +502,10 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
         ];
         for (kind, targets, what) in groups {
             let Some(anchor) = targets.first() else { continue };
+            // rust_prost_library gets its runtime crates from the prost toolchain.
+            if anchor.kind == "rust_prost_library" {
+                continue;
+            }
             let (local, ext) = dep_set(targets);
             for d in m.deps.iter().filter(|d| d.kind == kind && !d.optional && !d.platform_specific) {
                 match &d.path {
@@ -459,7 +514,7 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                         if dm.lib().is_none() {
                             continue;
                         }
-                        let want = (p.clone(), last(p).to_owned());
+                        let Some(want) = lib_label.get(p.as_str()).cloned() else { continue };
                         if !local.contains(&want) {
                             out.push(f(&anchor.file, anchor.line, "cargo", format!(
                                 "{}/Cargo.toml: {} depends on {} but the {what} target `{}` does not; add \"//{}\" to {}",
@@ -490,7 +545,7 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                         continue;
                     }
                     let Some(dm) = member_of_pkg.get(p.as_str()) else { continue };
-                    if n != last(p) {
+                    if lib_label.get(p.as_str()) != Some(&(p.clone(), n.clone())) {
                         continue;
                     }
                     let declared = m.deps.iter().any(|d| d.path.as_deref() == Some(p.as_str()) && d.kind == DepKind::Normal);

@@ -773,8 +773,22 @@ impl CheckHost {
         let hub_name = |default: &str| kw.iter().find(|(k, _)| k == "name").and_then(|(_, v)| v.unpack_str()).unwrap_or(default).to_owned();
         let mut st = self.state.borrow_mut();
         match (ext.name.as_str(), tag) {
+            ("crate", "spec") => {
+                let pkg = kw.iter().find(|(k, _)| k == "package").and_then(|(_, v)| v.unpack_str()).unwrap_or("").to_owned();
+                let repos = kw.iter().find(|(k, _)| k == "repositories").map(|(_, v)| strings_of(*v)).unwrap_or_default();
+                if repos.is_empty() {
+                    st.graph.module.crate_specs.entry(String::new()).or_default().insert(pkg);
+                } else {
+                    for r in repos {
+                        st.graph.module.crate_specs.entry(r).or_default().insert(pkg.clone());
+                    }
+                }
+            }
             ("crate", "from_cargo") | ("crate", "from_specs") => {
                 let n = hub_name("crates");
+                if tag == "from_specs" {
+                    st.graph.module.spec_hubs.insert(n.clone());
+                }
                 let manifests = kw.iter().find(|(k, _)| k == "manifests").map(|(_, v)| strings_of(*v)).unwrap_or_default();
                 st.graph.module.crate_hubs.insert(n.clone(), manifests);
                 st.graph.module.extensions[id].created.push(n);

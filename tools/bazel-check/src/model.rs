@@ -134,6 +134,11 @@ pub struct ModuleFacts {
     pub files: Vec<String>,
     /// `crate.from_cargo` hubs: name → (manifest labels).
     pub crate_hubs: BTreeMap<String, Vec<String>>,
+    /// `crate.spec(package = ...)` per hub (`from_specs` hubs), keyed by repository name;
+    /// the key "" holds specs without `repositories`.
+    pub crate_specs: BTreeMap<String, BTreeSet<String>>,
+    /// Hubs made by `crate.from_specs` rather than from the Cargo workspace.
+    pub spec_hubs: BTreeSet<String>,
     /// `npm.npm_translate_lock` hubs.
     pub npm_hubs: BTreeSet<String>,
     /// (label, file, line) seen in MODULE files, resolved later.

@@ -177,6 +177,11 @@ impl Host for GenHost {
                     "aspect" => SymbolKind::Aspect,
                     _ => SymbolKind::Value,
                 };
+                let mut attrs = attrs;
+                // Build settings get `build_setting_default` from Bazel itself.
+                if k.get("build_setting").is_some_and(|v| !v.is_none()) {
+                    attrs.insert("build_setting_default".into(), Attr::new("any", true));
+                }
                 let id = self.new_decl(decl(kind, attrs, flag("test"), flag("executable"), vec![]));
                 Ok(heap.alloc(Decl { id }))
             }
