@@ -1,9 +1,7 @@
 //! Small walks over the Starlark AST shared by the generator and the checker.
 
 use starlark::syntax::AstModule;
-use starlark::syntax::ast::{
-    ArgumentP, AstExpr, AstLiteral, AstStmt, ExprP, ParameterP, StmtP,
-};
+use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, AstStmt, ExprP, ParameterP, StmtP};
 
 use crate::schema::Attr;
 
@@ -83,23 +81,20 @@ pub fn top_level_defs(ast: &AstModule) -> Vec<DefInfo> {
                         .args
                         .iter()
                         .any(|a| matches!(&a.node, ArgumentP::KwArgs(_)));
-                    if forwards_kwargs {
-                        if let Some(n) = callee_name(callee) {
-                            forwards.push(n);
-                        }
+                    if forwards_kwargs && let Some(n) = callee_name(callee) {
+                        forwards.push(n);
                     }
                     // `kwargs.pop("x")` / `kwargs.get("x")`: the macro consumes `x` itself.
                     if let ExprP::Dot(base, method) = &callee.node {
                         let on_kwargs = matches!(&base.node, ExprP::Identifier(id)
                             if Some(&id.node.ident) == kwargs_name.as_ref());
-                        if on_kwargs && (method.node == "pop" || method.node == "get") {
-                            if let Some(first) = args.args.first() {
-                                if let ArgumentP::Positional(k) = &first.node {
-                                    if let ExprP::Literal(AstLiteral::String(s)) = &k.node {
-                                        popped.push(s.node.clone());
-                                    }
-                                }
-                            }
+                        if on_kwargs
+                            && (method.node == "pop" || method.node == "get")
+                            && let Some(first) = args.args.first()
+                            && let ArgumentP::Positional(k) = &first.node
+                            && let ExprP::Literal(AstLiteral::String(s)) = &k.node
+                        {
+                            popped.push(s.node.clone());
                         }
                     }
                 }

@@ -35,7 +35,11 @@ pub fn check(root: &Path, files: &[String]) -> anyhow::Result<Vec<Finding>> {
         .output()
         .context("running buildifier (set BUILDIFIER or install node/npx)")?;
     let code = out.status.code().unwrap_or(-1);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if code != 0 && code != 4 && code != 1 {
         bail!("buildifier exited with {code}: {}", text.trim());
     }
@@ -52,12 +56,21 @@ pub fn check(root: &Path, files: &[String]) -> anyhow::Result<Vec<Finding>> {
         }
         // `path:line: warning-name: message (url)` or `path:line:col: syntax error`.
         let mut parts = line.splitn(3, ':');
-        let (Some(file), Some(num), Some(rest)) = (parts.next(), parts.next(), parts.next()) else { continue };
-        let Ok(n) = num.trim().parse::<usize>() else { continue };
+        let (Some(file), Some(num), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(n) = num.trim().parse::<usize>() else {
+            continue;
+        };
         if !files.iter().any(|f| f == file) {
             continue;
         }
-        findings.push(Finding { file: file.to_owned(), line: n, check: "buildifier", msg: rest.trim().to_owned() });
+        findings.push(Finding {
+            file: file.to_owned(),
+            line: n,
+            check: "buildifier",
+            msg: rest.trim().to_owned(),
+        });
     }
     if code != 0 && findings.is_empty() {
         bail!("buildifier exited with {code}: {}", text.trim());

@@ -45,12 +45,16 @@ pub struct Member {
 
 impl Member {
     pub fn lib(&self) -> Option<&CargoTarget> {
-        self.targets
-            .iter()
-            .find(|t| t.kinds.iter().any(|k| k == "lib" || k == "rlib" || k == "proc-macro"))
+        self.targets.iter().find(|t| {
+            t.kinds
+                .iter()
+                .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
+        })
     }
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a CargoTarget> + 'a {
-        self.targets.iter().filter(move |t| t.kinds.iter().any(|k| k == kind))
+        self.targets
+            .iter()
+            .filter(move |t| t.kinds.iter().any(|k| k == kind))
     }
 }
 
@@ -78,7 +82,10 @@ fn run_metadata(root: &Path, extra: &[&str]) -> anyhow::Result<J> {
         .output()
         .context("running cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
@@ -90,28 +97,41 @@ pub fn load(root: &Path) -> anyhow::Result<CargoInfo> {
         Ok(m) => m,
         Err(_) => run_metadata(root, &["--no-deps", "--offline"])?,
     };
-    let ws_root = meta["workspace_root"].as_str().unwrap_or_default().to_owned();
+    let ws_root = meta["workspace_root"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let members: BTreeSet<&str> = meta["workspace_members"]
         .as_array()
         .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
         .unwrap_or_default();
     let rel = |p: &str| -> String {
-        p.strip_prefix(&ws_root).unwrap_or(p).trim_start_matches('/').to_owned()
+        p.strip_prefix(&ws_root)
+            .unwrap_or(p)
+            .trim_start_matches('/')
+            .to_owned()
     };
     let mut info = CargoInfo::default();
     for p in meta["packages"].as_array().into_iter().flatten() {
         let id = p["id"].as_str().unwrap_or_default();
         if !members.contains(id) {
             let is_pm = p["targets"].as_array().into_iter().flatten().any(|t| {
-                t["kind"].as_array().into_iter().flatten().any(|k| k == "proc-macro")
+                t["kind"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k == "proc-macro")
             });
             if is_pm {
-                info.proc_macros.insert(p["name"].as_str().unwrap_or_default().to_owned());
+                info.proc_macros
+                    .insert(p["name"].as_str().unwrap_or_default().to_owned());
             }
             continue;
         }
         let manifest = p["manifest_path"].as_str().unwrap_or_default();
-        let dir_abs = manifest.trim_end_matches("Cargo.toml").trim_end_matches('/');
+        let dir_abs = manifest
+            .trim_end_matches("Cargo.toml")
+            .trim_end_matches('/');
         let dir = rel(dir_abs);
         let targets = p["targets"]
             .as_array()
@@ -169,12 +189,10 @@ pub fn load(root: &Path) -> anyhow::Result<CargoInfo> {
                 in_ws_deps = t == "[workspace.dependencies]";
                 continue;
             }
-            if in_ws_deps {
-                if let Some((k, _)) = t.split_once('=') {
-                    let k = k.trim();
-                    if !k.is_empty() && !k.starts_with('#') {
-                        info.dep_names.insert(k.trim_matches('"').to_owned());
-                    }
+            if in_ws_deps && let Some((k, _)) = t.split_once('=') {
+                let k = k.trim();
+                if !k.is_empty() && !k.starts_with('#') {
+                    info.dep_names.insert(k.trim_matches('"').to_owned());
                 }
             }
         }

@@ -33,7 +33,13 @@ pub fn bazel_files(root: &Path, host: &CheckHost) -> Vec<String> {
     };
     let git = Command::new("git")
         .current_dir(root)
-        .args(["ls-files", "--cached", "--others", "--exclude-standard", "-z"])
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
         .output();
     let in_git = Command::new("git")
         .current_dir(root)
@@ -52,12 +58,25 @@ pub fn bazel_files(root: &Path, host: &CheckHost) -> Vec<String> {
         _ => walkdir::WalkDir::new(root)
             .into_iter()
             .filter_entry(|e| {
-                let rel = e.path().strip_prefix(root).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-                rel.is_empty() || !(host.ignored.iter().any(|i| rel.split('/').any(|c| c == i)) || rel.split('/').any(|c| c == "target" || c == "node_modules" || c.starts_with("bazel-")))
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                rel.is_empty()
+                    || !(host.ignored.iter().any(|i| rel.split('/').any(|c| c == i))
+                        || rel.split('/').any(|c| {
+                            c == "target" || c == "node_modules" || c.starts_with("bazel-")
+                        }))
             })
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())
-            .filter_map(|e| e.path().strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned()))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
             .filter(|p| is_bazel(p))
             .collect(),
     };
@@ -80,7 +99,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
         eval_module_file(host, &hb, "MODULE.bazel");
         host.state.borrow_mut().module_file.clear();
     } else {
-        host.state.borrow_mut().graph.findings.push(Finding { file: "MODULE.bazel".into(), line: 1, check: "module", msg: "missing; the repository root needs a MODULE.bazel".into() });
+        host.state.borrow_mut().graph.findings.push(Finding {
+            file: "MODULE.bazel".into(),
+            line: 1,
+            check: "module",
+            msg: "missing; the repository root needs a MODULE.bazel".into(),
+        });
     }
     for f in &files {
         let name = f.rsplit('/').next().unwrap_or(f);
@@ -101,7 +125,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
     let (label_findings, edges) = checks::check_labels(host, &graph);
     findings.extend(label_findings);
     findings.extend(checks::check_layers(&graph, &edges));
-    findings.extend(checks::check_visibility(host, &graph));
+    findings.extend(checks::check_visibility(&graph));
     if let Some(cargo) = &host.cargo {
         findings.extend(checks::check_cargo(host, &graph, cargo));
     }
@@ -110,5 +134,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
     }
     findings.sort();
     findings.dedup();
-    Ok(Outcome { graph, edges, findings })
+    Ok(Outcome {
+        graph,
+        edges,
+        findings,
+    })
 }

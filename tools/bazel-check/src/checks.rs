@@ -16,7 +16,12 @@ pub struct Edge {
 }
 
 fn f(file: &str, line: usize, check: &'static str, msg: String) -> Finding {
-    Finding { file: file.to_owned(), line, check, msg }
+    Finding {
+        file: file.to_owned(),
+        line,
+        check,
+        msg,
+    }
 }
 
 pub enum Resolved {
@@ -27,14 +32,19 @@ pub enum Resolved {
 }
 
 /// Resolves a label written in `from_pkg`.
-pub fn resolve(host: &CheckHost, g: &Graph, text: &str, from_pkg: &str) -> Result<Resolved, String> {
+pub fn resolve(
+    host: &CheckHost,
+    g: &Graph,
+    text: &str,
+    from_pkg: &str,
+) -> Result<Resolved, String> {
     let Some(l) = Label::parse(text, from_pkg) else {
         return Err(format!("`{text}` is not a label"));
     };
-    if let Some(repo) = &l.repo {
-        if g.module.name.as_deref() != Some(repo.as_str()) {
-            return resolve_external(host, g, &l, repo);
-        }
+    if let Some(repo) = &l.repo
+        && g.module.name.as_deref() != Some(repo.as_str())
+    {
+        return resolve_external(host, g, &l, repo);
     }
     let Some(pkg) = g.packages.get(&l.package) else {
         let hint = if l.package.is_empty() {
@@ -54,10 +64,10 @@ pub fn resolve(host: &CheckHost, g: &Graph, text: &str, from_pkg: &str) -> Resul
     }
     // Targets an external macro may have created (`ts_project` → `name_types`, npm links).
     for t in pkg.targets.values().filter(|t| t.opaque_expansion) {
-        if let Some(rest) = l.name.strip_prefix(&t.name) {
-            if rest.starts_with(['/', '_', '.', '-']) {
-                return Ok(Resolved::Target(l.package.clone(), t.name.clone()));
-            }
+        if let Some(rest) = l.name.strip_prefix(&t.name)
+            && rest.starts_with(['/', '_', '.', '-'])
+        {
+            return Ok(Resolved::Target(l.package.clone(), t.name.clone()));
         }
     }
     let path = host.root.join(&l.package).join(&l.name);
@@ -66,23 +76,52 @@ pub fn resolve(host: &CheckHost, g: &Graph, text: &str, from_pkg: &str) -> Resul
         let mut dir = l.package.clone();
         let comps: Vec<&str> = l.name.split('/').collect();
         for c in &comps[..comps.len().saturating_sub(1)] {
-            dir = if dir.is_empty() { (*c).to_owned() } else { format!("{dir}/{c}") };
+            dir = if dir.is_empty() {
+                (*c).to_owned()
+            } else {
+                format!("{dir}/{c}")
+            };
             if host.is_package_dir(&dir) {
-                return Err(format!("`{text}` crosses into package //{dir}; write //{dir}:{}", l.name.trim_start_matches(&format!("{}/", dir.trim_start_matches(&format!("{}/", l.package))))));
+                return Err(format!(
+                    "`{text}` crosses into package //{dir}; write //{dir}:{}",
+                    l.name.trim_start_matches(&format!(
+                        "{}/",
+                        dir.trim_start_matches(&format!("{}/", l.package))
+                    ))
+                ));
             }
         }
         return Ok(Resolved::Ok);
     }
-    let hint = closest(&l.name, pkg.targets.keys()).map(|c| format!("; did you mean :{c}?")).unwrap_or_default();
-    Err(format!("`{text}`: no target or file `{}` in //{}{hint}", l.name, l.package))
+    let hint = closest(&l.name, pkg.targets.keys())
+        .map(|c| format!("; did you mean :{c}?"))
+        .unwrap_or_default();
+    Err(format!(
+        "`{text}`: no target or file `{}` in //{}{hint}",
+        l.name, l.package
+    ))
 }
 
-fn resolve_external(host: &CheckHost, g: &Graph, l: &Label, repo: &str) -> Result<Resolved, String> {
+fn resolve_external(
+    host: &CheckHost,
+    g: &Graph,
+    l: &Label,
+    repo: &str,
+) -> Result<Resolved, String> {
     if g.module.spec_hubs.contains(repo) {
         let base = l.name.split("__").next().unwrap_or(&l.name);
-        let specs: BTreeSet<&String> = g.module.crate_specs.get(repo).into_iter().chain(g.module.crate_specs.get("")).flatten().collect();
+        let specs: BTreeSet<&String> = g
+            .module
+            .crate_specs
+            .get(repo)
+            .into_iter()
+            .chain(g.module.crate_specs.get(""))
+            .flatten()
+            .collect();
         if !l.name.ends_with(".bzl") && !specs.contains(&base.to_owned()) {
-            return Err(format!("`{l}`: the from_specs hub @{repo} has no crate.spec(package = \"{base}\")"));
+            return Err(format!(
+                "`{l}`: the from_specs hub @{repo} has no crate.spec(package = \"{base}\")"
+            ));
         }
         return Ok(Resolved::Ok);
     }
@@ -91,9 +130,12 @@ fn resolve_external(host: &CheckHost, g: &Graph, l: &Label, repo: &str) -> Resul
             let base = l.name.split("__").next().unwrap_or(&l.name);
             let is_file = l.name.ends_with(".bzl") || l.name == "defs.bzl";
             if !is_file && !cargo.dep_names.contains(base) {
-                let near = closest(base, cargo.dep_names.iter()).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                let near = closest(base, cargo.dep_names.iter())
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "`{l}`: no Cargo manifest of the workspace depends on `{base}`{near}; add it to [workspace.dependencies] and the crate's Cargo.toml, or drop the label"));
+                    "`{l}`: no Cargo manifest of the workspace depends on `{base}`{near}; add it to [workspace.dependencies] and the crate's Cargo.toml, or drop the label"
+                ));
             }
         }
         return Ok(Resolved::Ok);
@@ -101,7 +143,9 @@ fn resolve_external(host: &CheckHost, g: &Graph, l: &Label, repo: &str) -> Resul
     if g.module.visible_repos().contains(repo) {
         return Ok(Resolved::Ok);
     }
-    Err(format!("`{l}`: repository @{repo} is not visible; add bazel_dep(name = \"{repo}\", ...) or use_repo(<extension>, \"{repo}\") to MODULE.bazel"))
+    Err(format!(
+        "`{l}`: repository @{repo} is not visible; add bazel_dep(name = \"{repo}\", ...) or use_repo(<extension>, \"{repo}\") to MODULE.bazel"
+    ))
 }
 
 /// Labels each target points at, with their attribute.
@@ -130,26 +174,50 @@ pub fn check_labels(host: &CheckHost, g: &Graph) -> (Vec<Finding>, Vec<Edge>) {
     for t in g.targets() {
         for (attr, text) in target_labels(t) {
             match resolve(host, g, &text, &t.package) {
-                Ok(Resolved::Target(p, n)) => edges.push(Edge { from: t.label(), to: format!("//{p}:{n}"), attr }),
+                Ok(Resolved::Target(p, n)) => edges.push(Edge {
+                    from: t.label(),
+                    to: format!("//{p}:{n}"),
+                    attr,
+                }),
                 Ok(Resolved::Ok) => {
-                    if let Some(l) = Label::parse(&text, &t.package) {
-                        if !l.is_main() {
-                            edges.push(Edge { from: t.label(), to: l.to_string(), attr });
-                        }
+                    if let Some(l) = Label::parse(&text, &t.package)
+                        && !l.is_main()
+                    {
+                        edges.push(Edge {
+                            from: t.label(),
+                            to: l.to_string(),
+                            attr,
+                        });
                     }
                 }
-                Err(msg) => out.push(f(&t.file, t.line, "labels", format!("{} `{}` attribute `{attr}`: {msg}", t.kind, t.name))),
+                Err(msg) => out.push(f(
+                    &t.file,
+                    t.line,
+                    "labels",
+                    format!("{} `{}` attribute `{attr}`: {msg}", t.kind, t.name),
+                )),
             }
         }
     }
     for (text, file, line) in g.module.toolchains.iter().chain(g.module.labels.iter()) {
         let text = text.trim_end_matches(":all").trim_end_matches("/...");
         let l = Label::parse(text, "");
-        let pkg_only = l.as_ref().is_some_and(|l| l.is_main() && !g.packages.contains_key(&l.package));
+        let pkg_only = l
+            .as_ref()
+            .is_some_and(|l| l.is_main() && !g.packages.contains_key(&l.package));
         if pkg_only {
             let p = l.map(|l| l.package).unwrap_or_default();
-            let hint = if p.is_empty() { " (the repository root has no BUILD.bazel; add one, e.g. with exports_files([\"Cargo.toml\", \"Cargo.lock\"]))" } else { "" };
-            out.push(f(file, *line, "labels", format!("`{text}`: no package //{p}{hint}")));
+            let hint = if p.is_empty() {
+                " (the repository root has no BUILD.bazel; add one, e.g. with exports_files([\"Cargo.toml\", \"Cargo.lock\"]))"
+            } else {
+                ""
+            };
+            out.push(f(
+                file,
+                *line,
+                "labels",
+                format!("`{text}`: no package //{p}{hint}"),
+            ));
             continue;
         }
         if let Err(msg) = resolve(host, g, text, "") {
@@ -182,7 +250,9 @@ pub fn layer(pkg: &str) -> Option<(&'static str, u8)> {
 
 /// May code in `from` depend on code in `to`?
 pub fn may_depend(from: &str, to: &str) -> bool {
-    let (Some(a), Some(b)) = (layer(from), layer(to)) else { return true };
+    let (Some(a), Some(b)) = (layer(from), layer(to)) else {
+        return true;
+    };
     if a.0 == b.0 {
         return true;
     }
@@ -204,12 +274,19 @@ const ORDER: &str = "clients → api → ml service → core → data; clients u
 pub fn check_layers(g: &Graph, edges: &[Edge]) -> Vec<Finding> {
     let mut out = Vec::new();
     for e in edges {
-        let (Some(from), Some(to)) = (Label::parse(&e.from, ""), Label::parse(&e.to, "")) else { continue };
+        let (Some(from), Some(to)) = (Label::parse(&e.from, ""), Label::parse(&e.to, "")) else {
+            continue;
+        };
         if !to.is_main() || may_depend(&from.package, &to.package) {
             continue;
         }
-        let Some(t) = g.target(&from.package, &from.name) else { continue };
-        let (la, lb) = (layer(&from.package).map(|x| x.0).unwrap_or("-"), layer(&to.package).map(|x| x.0).unwrap_or("-"));
+        let Some(t) = g.target(&from.package, &from.name) else {
+            continue;
+        };
+        let (la, lb) = (
+            layer(&from.package).map(|x| x.0).unwrap_or("-"),
+            layer(&to.package).map(|x| x.0).unwrap_or("-"),
+        );
         out.push(f(&t.file, t.line, "layers", format!(
             "{} `{}` ({la} layer) depends on {} ({lb} layer) via `{}`: dependencies must point down ({ORDER}); move the shared code down a layer",
             t.kind, t.name, e.to, e.attr)));
@@ -218,7 +295,7 @@ pub fn check_layers(g: &Graph, edges: &[Edge]) -> Vec<Finding> {
 }
 
 /// Packages granted by one visibility entry.
-fn granted(g: &Graph, host: &CheckHost, spec: &str, pkg: &str, seen: &mut BTreeSet<String>) -> Option<Vec<String>> {
+fn granted(g: &Graph, spec: &str, pkg: &str, seen: &mut BTreeSet<String>) -> Option<Vec<String>> {
     if spec == "//visibility:public" {
         return None;
     }
@@ -227,7 +304,12 @@ fn granted(g: &Graph, host: &CheckHost, spec: &str, pkg: &str, seen: &mut BTreeS
     }
     let l = Label::parse(spec, pkg)?;
     let under = |prefix: &str| -> Vec<String> {
-        let mut v: Vec<String> = g.packages.keys().filter(|p| prefix.is_empty() || *p == prefix || p.starts_with(&format!("{prefix}/"))).cloned().collect();
+        let mut v: Vec<String> = g
+            .packages
+            .keys()
+            .filter(|p| prefix.is_empty() || *p == prefix || p.starts_with(&format!("{prefix}/")))
+            .cloned()
+            .collect();
         v.push(prefix.to_owned());
         v
     };
@@ -252,19 +334,25 @@ fn granted(g: &Graph, host: &CheckHost, spec: &str, pkg: &str, seen: &mut BTreeS
                 }
             }
             for inc in t.strings("includes") {
-                out.extend(granted(g, host, &inc, &t.package, seen)?);
+                out.extend(granted(g, &inc, &t.package, seen)?);
             }
             Some(out)
         }
     }
 }
 
-pub fn check_visibility(host: &CheckHost, g: &Graph) -> Vec<Finding> {
+pub fn check_visibility(g: &Graph) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in g.packages.values() {
-        let Some((lname, _)) = layer(&p.path) else { continue };
+        let Some((lname, _)) = layer(&p.path) else {
+            continue;
+        };
         for t in p.targets.values() {
-            if t.test || t.kind.ends_with("_test") || t.kind == "test_suite" || t.kind == "package_group" {
+            if t.test
+                || t.kind.ends_with("_test")
+                || t.kind == "test_suite"
+                || t.kind == "package_group"
+            {
                 continue;
             }
             let vis = match t.attrs.get("visibility") {
@@ -276,7 +364,7 @@ pub fn check_visibility(host: &CheckHost, g: &Graph) -> Vec<Finding> {
                 None => p.default_visibility.clone().unwrap_or_default(),
             };
             for spec in vis {
-                match granted(g, host, &spec, &p.path, &mut BTreeSet::new()) {
+                match granted(g, &spec, &p.path, &mut BTreeSet::new()) {
                     None => {
                         if lname != "clients" {
                             out.push(f(&t.file, t.line, "visibility", format!(
@@ -285,7 +373,10 @@ pub fn check_visibility(host: &CheckHost, g: &Graph) -> Vec<Finding> {
                         }
                     }
                     Some(pkgs) => {
-                        let bad: BTreeSet<String> = pkgs.into_iter().filter(|q| !may_depend(q, &p.path)).collect();
+                        let bad: BTreeSet<String> = pkgs
+                            .into_iter()
+                            .filter(|q| !may_depend(q, &p.path))
+                            .collect();
                         if let Some(q) = bad.iter().next() {
                             out.push(f(&t.file, t.line, "visibility", format!(
                                 "{} `{}` ({lname} layer) is visible to //{q} ({} layer) via `{spec}`, which may not depend on it; narrow it ({ORDER})",
@@ -319,7 +410,11 @@ fn rust_kinds(t: &Target) -> bool {
 
 /// Files a target compiles: `srcs` and `crate_root`, relative to its package.
 fn sources(t: &Target) -> BTreeSet<String> {
-    let mut s: BTreeSet<String> = t.strings("srcs").into_iter().map(|x| x.trim_start_matches(':').to_owned()).collect();
+    let mut s: BTreeSet<String> = t
+        .strings("srcs")
+        .into_iter()
+        .map(|x| x.trim_start_matches(':').to_owned())
+        .collect();
     if let Some(r) = t.str_attr("crate_root") {
         s.insert(r.trim_start_matches(':').to_owned());
     }
@@ -327,13 +422,21 @@ fn sources(t: &Target) -> BTreeSet<String> {
 }
 
 fn has_inline_tests(host: &CheckHost, dir: &str, lib_src: &str) -> bool {
-    let src_dir = host.root.join(dir).join(lib_src).parent().map(|p| p.to_owned());
+    let src_dir = host
+        .root
+        .join(dir)
+        .join(lib_src)
+        .parent()
+        .map(|p| p.to_owned());
     let Some(src_dir) = src_dir else { return false };
     walkdir::WalkDir::new(src_dir)
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains("#[cfg(test)]") || s.contains("#[test]")))
+        .any(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|s| s.contains("#[cfg(test)]") || s.contains("#[test]"))
+        })
 }
 
 /// Crate name a Rust target builds.
@@ -341,13 +444,25 @@ fn crate_name_of(g: &Graph, t: &Target) -> String {
     if t.kind == "rust_prost_library" {
         // rules_rust_prost names the crate after its proto_library.
         if let Some((p, n)) = t.str_attr("proto").and_then(|x| norm(x, &t.package)) {
-            return g.target(&p, &n).map(|x| x.name.clone()).unwrap_or(n).replace(['-', '/'], "_");
+            return g
+                .target(&p, &n)
+                .map(|x| x.name.clone())
+                .unwrap_or(n)
+                .replace(['-', '/'], "_");
         }
     }
-    t.str_attr("crate_name").map(str::to_owned).unwrap_or_else(|| t.name.replace('-', "_"))
+    t.str_attr("crate_name")
+        .map(str::to_owned)
+        .unwrap_or_else(|| t.name.replace('-', "_"))
 }
 
-const LIB_KINDS: &[&str] = &["rust_library", "rust_proc_macro", "rust_prost_library", "rust_shared_library", "rust_static_library"];
+const LIB_KINDS: &[&str] = &[
+    "rust_library",
+    "rust_proc_macro",
+    "rust_prost_library",
+    "rust_shared_library",
+    "rust_static_library",
+];
 
 /// The Bazel target that builds a workspace member's library: named for the package, or
 /// failing that any library target building the same crate name.
@@ -358,7 +473,9 @@ fn lib_target_of<'a>(g: &'a Graph, m: &Member) -> Option<&'a Target> {
         return Some(t);
     }
     let want = lib.name.replace('-', "_");
-    pkg.targets.values().find(|t| LIB_KINDS.contains(&t.kind.as_str()) && crate_name_of(g, t) == want)
+    pkg.targets
+        .values()
+        .find(|t| LIB_KINDS.contains(&t.kind.as_str()) && crate_name_of(g, t) == want)
 }
 
 pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Finding> {
@@ -366,10 +483,13 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
     let lib_label: BTreeMap<&str, (String, String)> = cargo
         .members
         .iter()
-        .filter_map(|m| lib_target_of(g, m).map(|t| (m.dir.as_str(), (t.package.clone(), t.name.clone()))))
+        .filter_map(|m| {
+            lib_target_of(g, m).map(|t| (m.dir.as_str(), (t.package.clone(), t.name.clone())))
+        })
         .collect();
     let hubs: Vec<&String> = g.module.crate_hubs.keys().collect();
-    let member_of_pkg: BTreeMap<&str, &Member> = cargo.members.iter().map(|m| (m.dir.as_str(), m)).collect();
+    let member_of_pkg: BTreeMap<&str, &Member> =
+        cargo.members.iter().map(|m| (m.dir.as_str(), m)).collect();
     for m in &cargo.members {
         let manifest = format!("{}/Cargo.toml", m.dir);
         let Some(pkg) = g.packages.get(&m.dir) else {
@@ -379,13 +499,19 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
         };
         let build = pkg.build_file.clone();
         let rust: Vec<&Target> = pkg.targets.values().filter(|t| rust_kinds(t)).collect();
-        let find = |pred: &dyn Fn(&Target) -> bool| rust.iter().copied().filter(|t| pred(t)).collect::<Vec<_>>();
+        let find = |pred: &dyn Fn(&Target) -> bool| {
+            rust.iter().copied().filter(|t| pred(t)).collect::<Vec<_>>()
+        };
 
         // Library.
         let mut lib_target: Option<&Target> = None;
         if let Some(lib) = m.lib() {
             let pm = lib.kinds.iter().any(|k| k == "proc-macro");
-            let want_kind = if pm { "rust_proc_macro" } else { "rust_library" };
+            let want_kind = if pm {
+                "rust_proc_macro"
+            } else {
+                "rust_library"
+            };
             let want_name = last(&m.dir);
             match lib_target_of(g, m) {
                 None => out.push(f(&build, 1, "cargo", format!(
@@ -417,8 +543,21 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
         // Binaries, integration tests, benches.
         let checks: [(&str, &[&str], &str); 3] = [
             ("bin", &["rust_binary"], "rust_binary"),
-            ("test", &["rust_test", "rust_test_suite"], "rust_test (or rust_test_suite)"),
-            ("bench", &["rust_test", "rust_binary", "rust_test_suite", "rust_benchmark"], "rust_test or rust_binary"),
+            (
+                "test",
+                &["rust_test", "rust_test_suite"],
+                "rust_test (or rust_test_suite)",
+            ),
+            (
+                "bench",
+                &[
+                    "rust_test",
+                    "rust_binary",
+                    "rust_test_suite",
+                    "rust_benchmark",
+                ],
+                "rust_test or rust_binary",
+            ),
         ];
         for (kind, kinds, what) in checks {
             for ct in m.of_kind(kind) {
@@ -426,7 +565,11 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                     kinds.contains(&t.kind.as_str())
                         && (t.str_attr("crate_root") == Some(ct.src.as_str())
                             || (sources(t).contains(&ct.src)
-                                && (t.kind != "rust_binary" || t.str_attr("crate_root").is_none() && (t.name == ct.name || ct.src.ends_with("main.rs") || ct.src.ends_with(&format!("{}.rs", t.name))))))
+                                && (t.kind != "rust_binary"
+                                    || t.str_attr("crate_root").is_none()
+                                        && (t.name == ct.name
+                                            || ct.src.ends_with("main.rs")
+                                            || ct.src.ends_with(&format!("{}.rs", t.name))))))
                 });
                 if hits.is_empty() {
                     out.push(f(&build, 1, "cargo", format!(
@@ -436,10 +579,18 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
         }
 
         // Build script / proto compilation.
-        let build_deps: Vec<&str> = m.deps.iter().filter(|d| d.kind == DepKind::Build).map(|d| d.name.as_str()).collect();
-        let protoc_build = build_deps.iter().any(|d| d.contains("prost-build") || *d == "tonic-build");
+        let build_deps: Vec<&str> = m
+            .deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Build)
+            .map(|d| d.name.as_str())
+            .collect();
+        let protoc_build = build_deps
+            .iter()
+            .any(|d| d.contains("prost-build") || *d == "tonic-build");
         for ct in m.of_kind("custom-build") {
-            let scripts = find(&|t: &Target| t.kind == "cargo_build_script" && sources(t).contains(&ct.src));
+            let scripts =
+                find(&|t: &Target| t.kind == "cargo_build_script" && sources(t).contains(&ct.src));
             let prost = pkg.targets.values().any(|t| t.kind == "rust_prost_library");
             if scripts.is_empty() && !(protoc_build && prost) {
                 out.push(f(&build, 1, "cargo", format!(
@@ -447,7 +598,11 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                     m.name, ct.src, if protoc_build { " or rust_prost_library" } else { "" }, ct.src)));
             }
             if let (Some(s), Some(lib)) = (scripts.first(), lib_target) {
-                let deps: Vec<(String, String)> = lib.strings("deps").iter().filter_map(|d| norm(d, &m.dir)).collect();
+                let deps: Vec<(String, String)> = lib
+                    .strings("deps")
+                    .iter()
+                    .filter_map(|d| norm(d, &m.dir))
+                    .collect();
                 if !deps.contains(&(s.package.clone(), s.name.clone())) {
                     out.push(f(&lib.file, lib.line, "cargo", format!("`{}` must list its build script \":{}\" in deps (Cargo runs build.rs before the crate)", lib.name, s.name)));
                 }
@@ -458,15 +613,37 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
             .filter_entry(|e| e.file_name() != "target")
             .filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "proto"))
-            .filter_map(|e| e.path().strip_prefix(host.root.join(&m.dir)).ok().map(|p| p.to_string_lossy().into_owned()))
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(host.root.join(&m.dir))
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
             .collect();
         for p in protos {
-            if p.contains('/') && host.is_package_dir(&format!("{}/{}", m.dir, p.rsplit_once('/').map(|x| x.0).unwrap_or(""))) {
+            if p.contains('/')
+                && host.is_package_dir(&format!(
+                    "{}/{}",
+                    m.dir,
+                    p.rsplit_once('/').map(|x| x.0).unwrap_or("")
+                ))
+            {
                 continue;
             }
-            let covered = pkg.targets.values().any(|t| t.kind == "proto_library" && sources(t).contains(&p));
+            let covered = pkg
+                .targets
+                .values()
+                .any(|t| t.kind == "proto_library" && sources(t).contains(&p));
             if !covered {
-                out.push(f(&build, 1, "cargo", format!("{}/{p} is compiled by Cargo but no proto_library in //{} lists it in srcs", m.dir, m.dir)));
+                out.push(f(
+                    &build,
+                    1,
+                    "cargo",
+                    format!(
+                        "{}/{p} is compiled by Cargo but no proto_library in //{} lists it in srcs",
+                        m.dir, m.dir
+                    ),
+                ));
             }
         }
 
@@ -483,17 +660,18 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                     for d in t.strings(a) {
                         if let Some(x) = norm(&d, &t.package) {
                             local.insert(x);
-                        } else if let Some(l) = Label::parse(&d, &t.package) {
-                            if l.repo.as_ref().is_some_and(|r| hubs.contains(&r)) {
-                                ext.insert(l.name.clone());
-                            }
+                        } else if let Some(l) = Label::parse(&d, &t.package)
+                            && l.repo.as_ref().is_some_and(|r| hubs.contains(&r))
+                        {
+                            ext.insert(l.name.clone());
                         }
                     }
                 }
             }
             (local, ext)
         };
-        let tests: Vec<&Target> = find(&|t: &Target| t.kind == "rust_test" || t.kind == "rust_test_suite");
+        let tests: Vec<&Target> =
+            find(&|t: &Target| t.kind == "rust_test" || t.kind == "rust_test_suite");
         let scripts: Vec<&Target> = find(&|t: &Target| t.kind == "cargo_build_script");
         let groups: [(DepKind, &[&Target], &str); 3] = [
             (DepKind::Normal, &lib_or_bins, "library"),
@@ -501,24 +679,34 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
             (DepKind::Build, &scripts, "build script"),
         ];
         for (kind, targets, what) in groups {
-            let Some(anchor) = targets.first() else { continue };
+            let Some(anchor) = targets.first() else {
+                continue;
+            };
             // rust_prost_library gets its runtime crates from the prost toolchain.
             if anchor.kind == "rust_prost_library" {
                 continue;
             }
             let (local, ext) = dep_set(targets);
-            for d in m.deps.iter().filter(|d| d.kind == kind && !d.optional && !d.platform_specific) {
+            for d in m
+                .deps
+                .iter()
+                .filter(|d| d.kind == kind && !d.optional && !d.platform_specific)
+            {
                 match &d.path {
                     Some(p) => {
-                        let Some(dm) = member_of_pkg.get(p.as_str()) else { continue };
+                        let Some(dm) = member_of_pkg.get(p.as_str()) else {
+                            continue;
+                        };
                         if dm.lib().is_none() {
                             continue;
                         }
-                        let Some(want) = lib_label.get(p.as_str()).cloned() else { continue };
+                        let Some(want) = lib_label.get(p.as_str()).cloned() else {
+                            continue;
+                        };
                         if !local.contains(&want) {
                             out.push(f(&anchor.file, anchor.line, "cargo", format!(
-                                "{}/Cargo.toml: {} depends on {} but the {what} target `{}` does not; add \"//{}\" to {}",
-                                m.dir, m.name, d.name, anchor.name, p, if dm.lib().is_some_and(|l| l.kinds.iter().any(|k| k == "proc-macro")) { "proc_macro_deps" } else { "deps" })));
+                                "{}/Cargo.toml: {} depends on {} but the {what} target `{}` does not; add \"//{}:{}\" to {}",
+                                m.dir, m.name, d.name, anchor.name, want.0, want.1, if dm.lib().is_some_and(|l| l.kinds.iter().any(|k| k == "proc-macro")) { "proc_macro_deps" } else { "deps" })));
                         }
                     }
                     None => {
@@ -527,9 +715,13 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                         }
                         let which = match (kind.clone(), cargo.proc_macros.contains(&d.name)) {
                             (DepKind::Normal, false) => "deps = all_crate_deps(normal = True)",
-                            (DepKind::Normal, true) => "proc_macro_deps = all_crate_deps(proc_macro = True)",
+                            (DepKind::Normal, true) => {
+                                "proc_macro_deps = all_crate_deps(proc_macro = True)"
+                            }
                             (DepKind::Dev, false) => "deps = all_crate_deps(normal_dev = True)",
-                            (DepKind::Dev, true) => "proc_macro_deps = all_crate_deps(proc_macro_dev = True)",
+                            (DepKind::Dev, true) => {
+                                "proc_macro_deps = all_crate_deps(proc_macro_dev = True)"
+                            }
                             (DepKind::Build, _) => "deps = all_crate_deps(build = True)",
                         };
                         out.push(f(&anchor.file, anchor.line, "cargo", format!(
@@ -544,11 +736,15 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                     if p == &m.dir {
                         continue;
                     }
-                    let Some(dm) = member_of_pkg.get(p.as_str()) else { continue };
+                    let Some(dm) = member_of_pkg.get(p.as_str()) else {
+                        continue;
+                    };
                     if lib_label.get(p.as_str()) != Some(&(p.clone(), n.clone())) {
                         continue;
                     }
-                    let declared = m.deps.iter().any(|d| d.path.as_deref() == Some(p.as_str()) && d.kind == DepKind::Normal);
+                    let declared = m.deps.iter().any(|d| {
+                        d.path.as_deref() == Some(p.as_str()) && d.kind == DepKind::Normal
+                    });
                     if !declared {
                         out.push(f(&anchor.file, anchor.line, "cargo", format!(
                             "`{}` depends on //{p} but {}/Cargo.toml does not depend on {}; add it to Cargo.toml or drop the Bazel dep",

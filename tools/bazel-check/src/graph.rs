@@ -8,7 +8,10 @@ use crate::label::Label;
 use crate::model::Graph;
 
 fn layer_of(label: &str) -> &'static str {
-    Label::parse(label, "").and_then(|l| layer(&l.package)).map(|x| x.0).unwrap_or("unlayered")
+    Label::parse(label, "")
+        .and_then(|l| layer(&l.package))
+        .map(|x| x.0)
+        .unwrap_or("unlayered")
 }
 
 pub fn text(g: &Graph, edges: &[Edge], external: bool) -> String {
@@ -30,10 +33,15 @@ pub fn text(g: &Graph, edges: &[Edge], external: bool) -> String {
 }
 
 pub fn dot(g: &Graph, edges: &[Edge], external: bool) -> String {
-    let mut s = String::from("digraph strata {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let mut s = String::from(
+        "digraph strata {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
     let mut clusters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for t in g.targets() {
-        clusters.entry(layer_of(&t.label())).or_default().push(t.label());
+        clusters
+            .entry(layer_of(&t.label()))
+            .or_default()
+            .push(t.label());
     }
     for (i, (name, nodes)) in clusters.iter().enumerate() {
         let _ = writeln!(s, "  subgraph cluster_{i} {{\n    label=\"{name}\";");

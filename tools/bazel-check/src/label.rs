@@ -93,7 +93,10 @@ mod tests {
     #[test]
     fn parses_forms() {
         let l = Label::parse("//libs/strata-data", "x").unwrap();
-        assert_eq!((l.package.as_str(), l.name.as_str()), ("libs/strata-data", "strata-data"));
+        assert_eq!(
+            (l.package.as_str(), l.name.as_str()),
+            ("libs/strata-data", "strata-data")
+        );
         let l = Label::parse(":core", "libs/core").unwrap();
         assert_eq!((l.package.as_str(), l.name.as_str()), ("libs/core", "core"));
         let l = Label::parse("@crates//:serde", "").unwrap();

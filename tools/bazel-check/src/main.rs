@@ -73,15 +73,27 @@ fn options(c: &Common, buildifier: bool) -> anyhow::Result<bazel_check::check::O
     let root = match &c.root {
         Some(r) => r.clone(),
         None => {
-            let top = std::process::Command::new("git").args(["rev-parse", "--show-toplevel"]).output();
+            let top = std::process::Command::new("git")
+                .args(["rev-parse", "--show-toplevel"])
+                .output();
             match top {
-                Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+                Ok(o) if o.status.success() => {
+                    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+                }
                 _ => std::env::current_dir()?,
             }
         }
     };
-    let schema_dir = c.schema.clone().unwrap_or_else(|| root.join("tools/bazel-check/schema"));
-    Ok(bazel_check::check::Options { root, schema_dir, buildifier, cargo: !c.no_cargo })
+    let schema_dir = c
+        .schema
+        .clone()
+        .unwrap_or_else(|| root.join("tools/bazel-check/schema"));
+    Ok(bazel_check::check::Options {
+        root,
+        schema_dir,
+        buildifier,
+        cargo: !c.no_cargo,
+    })
 }
 
 fn main() -> ExitCode {
@@ -97,7 +109,10 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Check { common, no_buildifier } => {
+        Cmd::Check {
+            common,
+            no_buildifier,
+        } => {
             let opts = options(&common, !no_buildifier)?;
             let start = std::time::Instant::now();
             let out = bazel_check::check::run(&opts)?;
@@ -113,9 +128,17 @@ fn run() -> anyhow::Result<ExitCode> {
                 out.findings.len(),
                 start.elapsed().as_secs_f64()
             );
-            Ok(if out.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if out.findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
-        Cmd::Graph { common, format, external } => {
+        Cmd::Graph {
+            common,
+            format,
+            external,
+        } => {
             let opts = options(&common, false)?;
             let out = bazel_check::check::run(&opts)?;
             let text = match format {
@@ -125,7 +148,11 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::GenSchema { config, mirrors, out } => {
+        Cmd::GenSchema {
+            config,
+            mirrors,
+            out,
+        } => {
             let cfg = bazel_check::schemagen::load_config(&config, &mirrors)?;
             let mut schemas = bazel_check::schemagen::generate(&cfg)?;
             schemas.push(bazel_check::builtins::bazel_schema());
@@ -133,9 +160,16 @@ fn run() -> anyhow::Result<ExitCode> {
             for s in schemas {
                 let path = out.join(format!("{}@{}.json", s.module, s.version));
                 let text = serde_json::to_string_pretty(&s)? + "\n";
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 let n: usize = s.files.values().map(|f| f.symbols.len()).sum();
-                eprintln!("{}: {} files, {} symbols, {} files failed", path.display(), s.files.len(), n, s.errors.len());
+                eprintln!(
+                    "{}: {} files, {} symbols, {} files failed",
+                    path.display(),
+                    s.files.len(),
+                    n,
+                    s.errors.len()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

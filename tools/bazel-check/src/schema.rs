@@ -97,8 +97,13 @@ impl Attr {
     pub fn is_label_kind(&self) -> bool {
         matches!(
             self.ty.as_str(),
-            "label" | "label_list" | "label_keyed_string_dict" | "string_keyed_label_dict"
-                | "label_list_dict" | "dormant_label" | "dormant_label_list"
+            "label"
+                | "label_list"
+                | "label_keyed_string_dict"
+                | "string_keyed_label_dict"
+                | "label_list_dict"
+                | "dormant_label"
+                | "dormant_label_list"
         )
     }
 }
@@ -153,8 +158,8 @@ pub struct SchemaSet {
 impl SchemaSet {
     pub fn load_dir(dir: &Path) -> anyhow::Result<SchemaSet> {
         let mut modules = BTreeMap::new();
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("reading schema dir {}", dir.display()))?;
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("reading schema dir {}", dir.display()))?;
         for e in entries {
             let path = e?.path();
             if path.extension().and_then(|x| x.to_str()) != Some("json") {
@@ -173,6 +178,8 @@ impl SchemaSet {
     }
 
     pub fn module_file_globals(&self) -> Option<&FileSchema> {
-        self.modules.get("bazel").and_then(|m| m.files.get("MODULE.bazel"))
+        self.modules
+            .get("bazel")
+            .and_then(|m| m.files.get("MODULE.bazel"))
     }
 }

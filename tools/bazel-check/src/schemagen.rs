@@ -51,19 +51,74 @@ fn yes() -> bool {
 /// Names Bazel predeclares in `.bzl` files. Those with meaning get real stubs in `GenHost`;
 /// the rest are opaque.
 pub const BZL_GLOBALS: &[&str] = &[
-    "rule", "macro", "aspect", "attr", "provider", "repository_rule", "module_extension",
-    "tag_class", "transition", "analysis_test_transition", "subrule", "exec_group",
-    "exec_transition", "config", "config_common", "configuration_field", "platform_common",
-    "cc_common", "apple_common", "java_common", "coverage_common", "testing", "proto_common_do_not_use",
-    "DefaultInfo", "OutputGroupInfo", "RunEnvironmentInfo", "InstrumentedFilesInfo",
-    "CcInfo", "CcToolchainConfigInfo", "DebugPackageInfo", "ProtoInfo", "PyInfo", "PyRuntimeInfo",
-    "JavaInfo", "JavaPluginInfo", "CcSharedLibraryInfo", "CcSharedLibraryHintInfo",
-    "PackageSpecificationInfo", "ObjcProvider", "AnalysisTestResultInfo", "Actions",
-    "native", "depset", "select", "Label", "visibility", "proto", "json_decode", "set",
-    "bazel_features", "TemplateVariableInfo", "ToolchainInfo", "ConstraintValueInfo",
-    "FeatureFlagInfo", "apple_toolchain", "py_internal", "cc_internal", "builtins",
-    "struct", "to_json", "repo_metadata", "_builtins", "AnalysisFailureInfo", "OutputGroupInfo",
-    "RunEnvironmentInfo", "CcToolchainInfo", "DeclaredToolchainInfo", "TemplateVariableInfo",
+    "rule",
+    "macro",
+    "aspect",
+    "attr",
+    "provider",
+    "repository_rule",
+    "module_extension",
+    "tag_class",
+    "transition",
+    "analysis_test_transition",
+    "subrule",
+    "exec_group",
+    "exec_transition",
+    "config",
+    "config_common",
+    "configuration_field",
+    "platform_common",
+    "cc_common",
+    "apple_common",
+    "java_common",
+    "coverage_common",
+    "testing",
+    "proto_common_do_not_use",
+    "DefaultInfo",
+    "OutputGroupInfo",
+    "RunEnvironmentInfo",
+    "InstrumentedFilesInfo",
+    "CcInfo",
+    "CcToolchainConfigInfo",
+    "DebugPackageInfo",
+    "ProtoInfo",
+    "PyInfo",
+    "PyRuntimeInfo",
+    "JavaInfo",
+    "JavaPluginInfo",
+    "CcSharedLibraryInfo",
+    "CcSharedLibraryHintInfo",
+    "PackageSpecificationInfo",
+    "ObjcProvider",
+    "AnalysisTestResultInfo",
+    "Actions",
+    "native",
+    "depset",
+    "select",
+    "Label",
+    "visibility",
+    "proto",
+    "json_decode",
+    "set",
+    "bazel_features",
+    "TemplateVariableInfo",
+    "ToolchainInfo",
+    "ConstraintValueInfo",
+    "FeatureFlagInfo",
+    "apple_toolchain",
+    "py_internal",
+    "cc_internal",
+    "builtins",
+    "struct",
+    "to_json",
+    "repo_metadata",
+    "_builtins",
+    "AnalysisFailureInfo",
+    "OutputGroupInfo",
+    "RunEnvironmentInfo",
+    "CcToolchainInfo",
+    "DeclaredToolchainInfo",
+    "TemplateVariableInfo",
 ];
 
 pub struct GenConfig {
@@ -72,7 +127,8 @@ pub struct GenConfig {
 }
 
 pub fn load_config(path: &Path, mirrors: &Path) -> anyhow::Result<GenConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let sources: Vec<ModuleSource> = serde_json::from_str(&text)?;
     Ok(GenConfig {
         mirrors: mirrors.to_owned(),
@@ -88,8 +144,7 @@ struct DeclInfo {
     executable: bool,
     source: String,
     tag_classes: Vec<(String, usize)>,
-    /// `module%path` of the file that created it, and the name it was exported as there.
-    file: String,
+    /// The name it was exported as.
     name: Option<String>,
 }
 
@@ -149,11 +204,15 @@ impl Host for GenHost {
         let loc = eval
             .call_stack_top_location()
             .map(|l| {
-                let file = l.filename().split_once('%').map(|x| x.1).unwrap_or(l.filename()).to_owned();
+                let file = l
+                    .filename()
+                    .split_once('%')
+                    .map(|x| x.1)
+                    .unwrap_or(l.filename())
+                    .to_owned();
                 format!("{}:{}", file, l.resolve_span().begin.line + 1)
             })
             .unwrap_or_default();
-        let file = self.state.borrow().current_file.clone();
         let decl = |kind: SymbolKind, attrs, test, executable, tag_classes| DeclInfo {
             kind,
             attrs,
@@ -161,7 +220,6 @@ impl Host for GenHost {
             executable,
             source: loc.clone(),
             tag_classes,
-            file: file.clone(),
             name: None,
         };
         let opaque = || Ok(heap.alloc(Builtin::opaque()));
@@ -195,12 +253,24 @@ impl Host for GenHost {
                         }
                     }
                 }
-                let id = self.new_decl(decl(SymbolKind::ModuleExtension, BTreeMap::new(), false, false, tags));
+                let id = self.new_decl(decl(
+                    SymbolKind::ModuleExtension,
+                    BTreeMap::new(),
+                    false,
+                    false,
+                    tags,
+                ));
                 Ok(heap.alloc(Decl { id }))
             }
             "provider" => {
                 let k = kw(args)?;
-                let id = self.new_decl(decl(SymbolKind::Provider, BTreeMap::new(), false, false, vec![]));
+                let id = self.new_decl(decl(
+                    SymbolKind::Provider,
+                    BTreeMap::new(),
+                    false,
+                    false,
+                    vec![],
+                ));
                 let p = heap.alloc(Decl { id });
                 if k.contains_key("init") {
                     Ok(heap.alloc((p, heap.alloc(Builtin::opaque()))))
@@ -211,12 +281,16 @@ impl Host for GenHost {
             "Label" => {
                 let [x] = args.positional(heap)?;
                 Ok(heap.alloc(LabelValue {
-                    label: x.unpack_str().map(str::to_owned).unwrap_or_else(|| x.to_str()),
+                    label: x
+                        .unpack_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| x.to_str()),
                 }))
             }
             "select" => {
                 let [x] = args.positional::<1>(heap).or_else(|_| {
-                    args.positions(heap).map(|mut it| [it.next().unwrap_or(Value::new_none())])
+                    args.positions(heap)
+                        .map(|mut it| [it.next().unwrap_or(Value::new_none())])
                 })?;
                 Ok(heap.alloc(SelectValue {
                     parts: vec![serde_json::json!({ "$select": to_json(x) }).to_string()],
@@ -226,14 +300,22 @@ impl Host for GenHost {
             n if n.starts_with("attr.") => {
                 let ty = n.trim_start_matches("attr.").to_owned();
                 let k = kw(args)?;
-                let mandatory = k.get("mandatory").and_then(|v| v.unpack_bool()).unwrap_or(false);
+                let mandatory = k
+                    .get("mandatory")
+                    .and_then(|v| v.unpack_bool())
+                    .unwrap_or(false);
                 let default = k.get("default").map(|v| v.to_repr());
                 let values = k
                     .get("values")
                     .and_then(|v| starlark::values::list::ListRef::from_value(*v))
                     .map(|l| l.iter().map(|x| x.to_str()).collect())
                     .unwrap_or_default();
-                Ok(heap.alloc(AttrSpec { ty, mandatory, default, values }))
+                Ok(heap.alloc(AttrSpec {
+                    ty,
+                    mandatory,
+                    default,
+                    values,
+                }))
             }
             _ => opaque(),
         }
@@ -241,10 +323,10 @@ impl Host for GenHost {
 
     fn export(&self, id: usize, name: &str) {
         let mut st = self.state.borrow_mut();
-        if let Some(d) = st.decls.get_mut(id) {
-            if d.name.is_none() {
-                d.name = Some(name.to_owned());
-            }
+        if let Some(d) = st.decls.get_mut(id)
+            && d.name.is_none()
+        {
+            d.name = Some(name.to_owned());
         }
     }
 }
@@ -312,20 +394,31 @@ fn git_show(dir: &Path, git_ref: &str, path: &str) -> Option<String> {
         .args(["show", &format!("{git_ref}:{path}")])
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn git_ls(dir: &Path, git_ref: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
     let mut cmd = Command::new("git");
-    cmd.arg("--git-dir").arg(dir).args(["ls-tree", "-r", "--name-only", git_ref]);
+    cmd.arg("--git-dir")
+        .arg(dir)
+        .args(["ls-tree", "-r", "--name-only", git_ref]);
     if !prefix.is_empty() {
         cmd.arg("--").arg(prefix);
     }
     let out = cmd.output()?;
     if !out.status.success() {
-        bail!("git ls-tree {git_ref} in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "git ls-tree {git_ref} in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
 fn opaque_module(symbols: &[String]) -> FrozenModule {
@@ -333,7 +426,8 @@ fn opaque_module(symbols: &[String]) -> FrozenModule {
         for s in symbols {
             m.set(s, m.heap().alloc(Builtin::opaque()));
         }
-        m.freeze().expect("freezing a module of opaque values cannot fail")
+        m.freeze()
+            .expect("freezing a module of opaque values cannot fail")
     })
 }
 
@@ -350,7 +444,11 @@ impl<'a> Generator<'a> {
             // `:file.bzl` relative to the current package.
             let pkg = from_path.rsplit_once('/').map(|x| x.0).unwrap_or("");
             let name = load.trim_start_matches(':');
-            let p = if pkg.is_empty() { name.to_owned() } else { format!("{pkg}/{name}") };
+            let p = if pkg.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{pkg}/{name}")
+            };
             return Some((from_mod, p));
         };
         let m = match repo {
@@ -358,7 +456,11 @@ impl<'a> Generator<'a> {
             Some(r) => *self.repos.get(r)?,
         };
         let (pkg, name) = rest.split_once(':').unwrap_or(("", rest));
-        let p = if pkg.is_empty() { name.to_owned() } else { format!("{pkg}/{name}") };
+        let p = if pkg.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{pkg}/{name}")
+        };
         Some((m, p))
     }
 
@@ -378,8 +480,16 @@ impl<'a> Generator<'a> {
 
     fn eval_file_uncached(&mut self, m: usize, path: &str, key: &str) -> FileResult {
         let src = &self.cfg.sources[m];
-        let full = if src.subdir.is_empty() { path.to_owned() } else { format!("{}/{}", src.subdir, path) };
-        let fail = |e: String| FileResult { frozen: None, defs: vec![], error: Some(e) };
+        let full = if src.subdir.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{}/{}", src.subdir, path)
+        };
+        let fail = |e: String| FileResult {
+            frozen: None,
+            defs: vec![],
+            error: Some(e),
+        };
         let Some(text) = git_show(&git_dir(self.cfg, src), &src.git_ref, &full) else {
             return fail(format!("{full} not found at {}", src.git_ref));
         };
@@ -398,7 +508,13 @@ impl<'a> Generator<'a> {
                 Some((lm, lp)) => {
                     let r = self.eval_file(lm, &lp);
                     match &r.frozen {
-                        Some(f) if wanted.iter().all(|w| f.get_option(w).ok().flatten().is_some()) => f.clone(),
+                        Some(f)
+                            if wanted
+                                .iter()
+                                .all(|w| f.get_option(w).ok().flatten().is_some()) =>
+                        {
+                            f.clone()
+                        }
                         _ => opaque_module(&wanted),
                     }
                 }
@@ -407,7 +523,8 @@ impl<'a> Generator<'a> {
             loaded.push((l.module_id.to_owned(), module));
         }
         self.loading.remove(key);
-        let modules: HashMap<&str, &FrozenModule> = loaded.iter().map(|(a, b)| (a.as_str(), b)).collect();
+        let modules: HashMap<&str, &FrozenModule> =
+            loaded.iter().map(|(a, b)| (a.as_str(), b)).collect();
         let loader = ReturnFileLoader { modules: &modules };
         self.host_state().current_file = key.to_owned();
         let globals = &self.globals;
@@ -432,9 +549,17 @@ impl<'a> Generator<'a> {
                         self.functions.insert(id, (key.to_owned(), d.name.clone()));
                     }
                 }
-                FileResult { frozen: Some(frozen), defs, error: None }
+                FileResult {
+                    frozen: Some(frozen),
+                    defs,
+                    error: None,
+                }
             }
-            Err(e) => FileResult { frozen: None, defs, error: Some(first_line(&e)) },
+            Err(e) => FileResult {
+                frozen: None,
+                defs,
+                error: Some(first_line(&e)),
+            },
         }
     }
 
@@ -451,7 +576,13 @@ impl<'a> Generator<'a> {
     }
 
     /// Symbol for a value exported from file `key`.
-    fn symbol_for(&self, key: &str, value: Value, decls: &[DeclInfo], seen: &mut HashSet<String>) -> Symbol {
+    fn symbol_for(
+        &self,
+        key: &str,
+        value: Value,
+        decls: &[DeclInfo],
+        seen: &mut HashSet<String>,
+    ) -> Symbol {
         if let Some(d) = value.downcast_ref::<Decl>() {
             let info = &decls[d.id];
             let mut attrs: BTreeMap<String, Attr> = info
@@ -466,7 +597,9 @@ impl<'a> Generator<'a> {
                 }
             }
             if info.kind == SymbolKind::RepositoryRule {
-                attrs.entry("name".into()).or_insert(Attr::new("string", true));
+                attrs
+                    .entry("name".into())
+                    .or_insert(Attr::new("string", true));
             }
             let tag_classes = info
                 .tag_classes
@@ -492,10 +625,10 @@ impl<'a> Generator<'a> {
                 tag_classes,
             };
         }
-        if value.get_type() == "function" {
-            if let Some((file, def)) = self.functions.get(&value.ptr_value_raw()) {
-                return self.macro_symbol(file, def, decls, seen);
-            }
+        if value.get_type() == "function"
+            && let Some((file, def)) = self.functions.get(&value.ptr_value_raw())
+        {
+            return self.macro_symbol(file, def, decls, seen);
         }
         let _ = key;
         Symbol {
@@ -510,9 +643,20 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn macro_symbol(&self, file: &str, def: &str, decls: &[DeclInfo], seen: &mut HashSet<String>) -> Symbol {
+    fn macro_symbol(
+        &self,
+        file: &str,
+        def: &str,
+        decls: &[DeclInfo],
+        seen: &mut HashSet<String>,
+    ) -> Symbol {
         let fr = &self.files[file];
-        let info = fr.defs.iter().find(|d| d.name == def).cloned().unwrap_or_default();
+        let info = fr
+            .defs
+            .iter()
+            .find(|d| d.name == def)
+            .cloned()
+            .unwrap_or_default();
         let path = file.split_once('%').map(|x| x.1).unwrap_or(file);
         let mut sym = Symbol {
             kind: SymbolKind::Macro,
@@ -536,7 +680,9 @@ impl<'a> Generator<'a> {
                 let v = if callee.contains('.') {
                     None
                 } else {
-                    frozen.and_then(|f| f.get_any_visibility(callee).ok()).map(|x| x.0)
+                    frozen
+                        .and_then(|f| f.get_any_visibility(callee).ok())
+                        .map(|x| x.0)
                 };
                 let Some(v) = v else {
                     sym.open = true;
@@ -584,8 +730,18 @@ fn first_line(s: &str) -> String {
 
 fn is_public_path(path: &str, src: &ModuleSource) -> bool {
     const HIDDEN: &[&str] = &[
-        "private", "internal", "test", "tests", "e2e", "examples", "docs", "3rdparty", "testdata",
-        "test_data", ".bcr", "third_party",
+        "private",
+        "internal",
+        "test",
+        "tests",
+        "e2e",
+        "examples",
+        "docs",
+        "3rdparty",
+        "testdata",
+        "test_data",
+        ".bcr",
+        "third_party",
     ];
     if !path.ends_with(".bzl") {
         return false;
@@ -608,7 +764,9 @@ pub fn generate(cfg: &GenConfig) -> anyhow::Result<Vec<ModuleSchema>> {
             repos.insert(a.clone(), i);
         }
     }
-    let host = HostBox(Box::new(GenHost { state: RefCell::new(GenState::default()) }));
+    let host = HostBox(Box::new(GenHost {
+        state: RefCell::new(GenState::default()),
+    }));
     let mut g = Generator {
         cfg,
         repos,
@@ -622,7 +780,11 @@ pub fn generate(cfg: &GenConfig) -> anyhow::Result<Vec<ModuleSchema>> {
     for (i, s) in cfg.sources.iter().enumerate() {
         let dir = git_dir(cfg, s);
         let all = git_ls(&dir, &s.git_ref, &s.subdir)?;
-        let strip = if s.subdir.is_empty() { String::new() } else { format!("{}/", s.subdir) };
+        let strip = if s.subdir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", s.subdir)
+        };
         let files: Vec<String> = all
             .iter()
             .filter_map(|p| p.strip_prefix(strip.as_str()).map(str::to_owned))

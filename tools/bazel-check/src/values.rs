@@ -151,11 +151,34 @@ impl<'v> StarlarkValue<'v> for Builtin {
 /// (cc_*, sh_*, proto_*, java_*, py_*) are left out so `getattr(native, ...)` picks the
 /// Starlark versions and BUILD files must load them.
 pub const NATIVE_MEMBERS: &[&str] = &[
-    "glob", "package_name", "repository_name", "repo_name", "existing_rule", "existing_rules",
-    "exports_files", "filegroup", "alias", "genrule", "test_suite", "config_setting",
-    "package_group", "package_relative_label", "module_name", "module_version", "subpackages",
-    "constraint_setting", "constraint_value", "platform", "toolchain", "toolchain_type",
-    "licenses", "label_flag", "label_setting", "environment_group", "package", "select",
+    "glob",
+    "package_name",
+    "repository_name",
+    "repo_name",
+    "existing_rule",
+    "existing_rules",
+    "exports_files",
+    "filegroup",
+    "alias",
+    "genrule",
+    "test_suite",
+    "config_setting",
+    "package_group",
+    "package_relative_label",
+    "module_name",
+    "module_version",
+    "subpackages",
+    "constraint_setting",
+    "constraint_value",
+    "platform",
+    "toolchain",
+    "toolchain_type",
+    "licenses",
+    "label_flag",
+    "label_setting",
+    "environment_group",
+    "package",
+    "select",
 ];
 
 /// A value that learns its name when bound at top level, like Bazel's rules and providers.
@@ -328,7 +351,11 @@ pub fn to_json(v: Value) -> serde_json::Value {
         return J::String(l.label.clone());
     }
     if let Some(s) = v.downcast_ref::<SelectValue>() {
-        let parts: Vec<J> = s.parts.iter().map(|p| serde_json::from_str(p).unwrap_or(J::Null)).collect();
+        let parts: Vec<J> = s
+            .parts
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap_or(J::Null))
+            .collect();
         return serde_json::json!({ "$select": parts });
     }
     if let Some(b) = v.downcast_ref::<Builtin>() {

@@ -9,7 +9,12 @@ fn crate_dir() -> PathBuf {
     if let Ok(d) = std::env::var("BAZEL_CHECK_DIR") {
         return PathBuf::from(d);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = option_env!("CARGO_MANIFEST_DIR").unwrap_or_default();
+    assert!(
+        !dir.is_empty(),
+        "run under cargo test, or set BAZEL_CHECK_DIR"
+    );
+    PathBuf::from(dir)
 }
 
 /// Copies the fixture tree, dropping the `.fixture` suffix that keeps its Bazel and Cargo
@@ -30,8 +35,21 @@ fn copy_fixture(dst: &Path) {
     }
 }
 
+/// The binary under test: Cargo's, or under Bazel the `:cli` runfile.
+fn binary() -> PathBuf {
+    if let Ok(b) = std::env::var("BAZEL_CHECK_BIN") {
+        return PathBuf::from(b);
+    }
+    let bin = option_env!("CARGO_BIN_EXE_bazel-check").unwrap_or_default();
+    assert!(
+        !bin.is_empty(),
+        "run under cargo test, or set BAZEL_CHECK_BIN"
+    );
+    PathBuf::from(bin)
+}
+
 fn run_check(root: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bazel-check"))
+    let out = Command::new(binary())
         .args(["check", "--root"])
         .arg(root)
         .arg("--schema")
@@ -183,7 +201,12 @@ fn every_planted_mistake_is_caught() {
         match m.from {
             Some(from) => {
                 let text = std::fs::read_to_string(&path).expect("read file to mutate");
-                assert!(text.contains(from), "{}: fixture text {from:?} not found in {}", m.what, m.file);
+                assert!(
+                    text.contains(from),
+                    "{}: fixture text {from:?} not found in {}",
+                    m.what,
+                    m.file
+                );
                 std::fs::write(&path, text.replacen(from, m.to, 1)).expect("write mutation");
             }
             None => std::fs::write(&path, m.to).expect("create file"),
@@ -191,11 +214,19 @@ fn every_planted_mistake_is_caught() {
         let (ok, out) = run_check(dir.path());
         let caught = !ok
             && out.lines().any(|l| {
-                (l.starts_with(&format!("{}:", m.file)) || l.contains(m.file)) && l.contains(m.expect)
+                (l.starts_with(&format!("{}:", m.file)) || l.contains(m.file))
+                    && l.contains(m.expect)
             });
         if !caught {
-            missed.push(format!("{} in {} (want {:?}):\n{out}", m.what, m.file, m.expect));
+            missed.push(format!(
+                "{} in {} (want {:?}):\n{out}",
+                m.what, m.file, m.expect
+            ));
         }
     }
-    assert!(missed.is_empty(), "mutations not caught:\n{}", missed.join("\n---\n"));
+    assert!(
+        missed.is_empty(),
+        "mutations not caught:\n{}",
+        missed.join("\n---\n")
+    );
 }
