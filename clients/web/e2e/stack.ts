@@ -1,0 +1,133 @@
+/**
+ * Starts the real strata stack on free loopback ports for end-to-end tests: strata-ml, strata-api
+ * pointing at it, and the built standalone Next.js server pointing at the API. Each process's
+ * output goes to a log file under test-results/logs so a failure can be read afterwards.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const repoRoot = resolve(webDir, "../..");
+export const resultsDir = join(webDir, "test-results");
+
+const mlBin = resolve(repoRoot, process.env.STRATA_ML_BIN ?? "target/debug/strata-ml");
+const apiBin = resolve(repoRoot, process.env.STRATA_API_BIN ?? "target/debug/strata-api");
+const webServer = join(webDir, ".next/standalone/clients/web/server.js");
+
+const STARTUP_TIMEOUT_MS = 30_000;
+
+export interface Service {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  /** Kills the process (SIGKILL by default, like a crash) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface Stack {
+  ml: Service;
+  api: Service;
+  web: Service;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on right now: bind port 0 on loopback, read it, release it. */
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function start(name: string, command: string, args: string[], url: string, env: Record<string, string> = {}): Service {
+  mkdirSync(join(resultsDir, "logs"), { recursive: true });
+  const log = createWriteStream(join(resultsDir, "logs", `${name}.log`));
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  return {
+    name,
+    url,
+    process: child,
+    async kill(signal = "SIGKILL") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Polls `url` until it answers 200, failing early if the service's process dies. */
+async function waitFor(service: Service, path: string): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (service.process.exitCode !== null || service.process.signalCode !== null) {
+      throw new Error(`${service.name} exited during startup; see test-results/logs/${service.name}.log`);
+    }
+    try {
+      const response = await fetch(`${service.url}${path}`, { signal: AbortSignal.timeout(2_000) });
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${service.name} did not answer 200 on ${path} within ${STARTUP_TIMEOUT_MS} ms (${last})`);
+}
+
+function requireFile(path: string, hint: string) {
+  if (!existsSync(path)) throw new Error(`${path} does not exist: ${hint}`);
+}
+
+export async function startStack(): Promise<Stack> {
+  requireFile(mlBin, "build it with `cargo build -p strata-ml` or set STRATA_ML_BIN");
+  requireFile(apiBin, "build it with `cargo build -p strata-api` or set STRATA_API_BIN");
+  requireFile(webServer, "build the app with `pnpm build`");
+
+  const dataDir = await mkdtemp(join(tmpdir(), "strata-e2e-"));
+  const [mlPort, apiPort, webPort] = [await freePort(), await freePort(), await freePort()];
+  const started: Service[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((s) => s.kill("SIGTERM")));
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--data-dir", dataDir], `http://127.0.0.1:${mlPort}`);
+    started.push(ml);
+    const api = start(
+      "strata-api",
+      apiBin,
+      ["--listen", `127.0.0.1:${apiPort}`, "--ml-url", ml.url],
+      `http://127.0.0.1:${apiPort}`,
+    );
+    started.push(api);
+    await waitFor(api, "/healthz");
+    // The page test needs the ML service itself up, not only the API in front of it.
+    await waitFor(api, "/readyz");
+
+    const web = start("web", process.execPath, [webServer], `http://127.0.0.1:${webPort}`, {
+      PORT: String(webPort),
+      HOSTNAME: "127.0.0.1",
+      STRATA_API_URL: api.url,
+      NEXT_TELEMETRY_DISABLED: "1",
+    });
+    started.push(web);
+    await waitFor(web, "/");
+    return { ml, api, web, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: { default: "strata", template: "%s · strata" },
+  description: "Train, serve and call models on the strata stack.",
+  icons: { icon: "/favicon.svg" },
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <header className="topbar">
+          <div className="topbar-inner">
+            <a className="brand" href="/">
+              strata
+            </a>
+            <nav aria-label="Main">
+              <a href="/" aria-current="page">
+                System
+              </a>
+            </nav>
+          </div>
+        </header>
+        <main className="page">{children}</main>
+      </body>
+    </html>
+  );
+}

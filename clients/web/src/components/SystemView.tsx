@@ -1,0 +1,89 @@
+import type { SystemInfo } from "@strata/client";
+import { formatUptime, type ErrorView } from "../lib/system-view";
+
+export type SystemState =
+  | { status: "loading" }
+  | { status: "ok"; info: SystemInfo }
+  | { status: "error"; error: ErrorView };
+
+interface SystemViewProps {
+  state: SystemState;
+  refreshing?: boolean;
+  onRefresh?: () => void;
+}
+
+/** The System page body for one state; no fetching here, so every state renders in a test. */
+export function SystemView({ state, refreshing = false, onRefresh }: SystemViewProps) {
+  return (
+    <section className="card" aria-labelledby="ml-heading" aria-busy={state.status === "loading" || refreshing}>
+      <header className="card-header">
+        <h2 id="ml-heading">ML service</h2>
+        <StatusPill state={state} />
+        {onRefresh ? (
+          <button type="button" className="button" onClick={onRefresh} disabled={refreshing}>
+            {refreshing ? "Refreshing…" : "Refresh"}
+          </button>
+        ) : null}
+      </header>
+      {state.status === "loading" ? <p className="muted">Asking the API…</p> : null}
+      {state.status === "ok" ? <SystemDetails info={state.info} /> : null}
+      {state.status === "error" ? <ErrorPanel error={state.error} /> : null}
+    </section>
+  );
+}
+
+function StatusPill({ state }: { state: SystemState }) {
+  if (state.status === "ok") return <span className="pill pill-ok">Online</span>;
+  if (state.status === "error") return <span className="pill pill-error">Unavailable</span>;
+  return <span className="pill">Checking</span>;
+}
+
+function SystemDetails({ info }: { info: SystemInfo }) {
+  const { ml } = info;
+  return (
+    <dl className="facts">
+      <Fact label="Service" testId="ml-service" value={ml.service} />
+      <Fact label="Version" testId="ml-version" value={ml.version} />
+      <Fact label="Device" testId="ml-device" value={ml.device} />
+      <Fact label="CUDA compiled" testId="ml-cuda" value={ml.cuda_compiled ? "yes" : "no"} />
+      <Fact label="Uptime" testId="ml-uptime" value={formatUptime(ml.uptime_seconds)} />
+      <div className="fact">
+        <dt>Model kinds</dt>
+        <dd data-testid="ml-model-kinds">
+          {ml.model_kinds.length === 0 ? (
+            <span className="muted">none registered</span>
+          ) : (
+            <ul className="tags">
+              {ml.model_kinds.map((kind) => (
+                <li key={kind} className="tag">
+                  {kind}
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
+      </div>
+      <Fact label="API version" testId="api-version" value={info.api_version} />
+    </dl>
+  );
+}
+
+function Fact({ label, value, testId }: { label: string; value: string; testId: string }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{value}</dd>
+    </div>
+  );
+}
+
+export function ErrorPanel({ error }: { error: ErrorView }) {
+  return (
+    <div className="error-panel" role="alert" data-kind={error.kind}>
+      <h3>{error.title}</h3>
+      <p>{error.message}</p>
+      {error.detail ? <p className="error-detail">{error.detail}</p> : null}
+      <p className="muted">{error.hint}</p>
+    </div>
+  );
+}

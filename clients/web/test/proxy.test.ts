@@ -1,0 +1,119 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { apiBaseUrl, proxyToApi, upstreamUrl } from "../src/lib/proxy";
+
+interface Upstream {
+  base: string;
+  seen: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[];
+  close(): Promise<void>;
+}
+
+async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const seen: Upstream["seen"] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString() });
+      handler(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let upstream: Upstream | undefined;
+afterEach(async () => {
+  await upstream?.close();
+  upstream = undefined;
+});
+
+describe("apiBaseUrl", () => {
+  it("reads STRATA_API_URL at call time and trims trailing slashes", () => {
+    expect(apiBaseUrl({ STRATA_API_URL: "http://10.0.0.5:9000/" })).toBe("http://10.0.0.5:9000");
+    expect(apiBaseUrl({})).toBe("http://127.0.0.1:8080");
+    expect(apiBaseUrl({ STRATA_API_URL: "  " })).toBe("http://127.0.0.1:8080");
+  });
+});
+
+describe("upstreamUrl", () => {
+  it("strips the /api prefix and keeps the query", () => {
+    expect(upstreamUrl("http://web.test/api/v1/system?verbose=1", "http://api:8080")).toBe(
+      "http://api:8080/v1/system?verbose=1",
+    );
+    expect(upstreamUrl("http://web.test/api/healthz", "http://api:8080")).toBe("http://api:8080/healthz");
+  });
+});
+
+describe("proxyToApi", () => {
+  it("forwards method, path, headers and body, and returns the upstream answer unchanged", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(201, "Created", { "content-type": "application/json", "x-request-id": "abc" });
+      res.end(JSON.stringify({ id: 7 }));
+    });
+    const request = new Request("http://web.test/api/v1/datasets?dry_run=1", {
+      method: "POST",
+      headers: { authorization: "Bearer t0k", "content-type": "application/json", connection: "keep-alive" },
+      body: JSON.stringify({ name: "digits" }),
+    });
+
+    const response = await proxyToApi(request, { base: upstream.base });
+
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-request-id")).toBe("abc");
+    await expect(response.json()).resolves.toEqual({ id: 7 });
+    const [seen] = upstream.seen;
+    expect(seen?.method).toBe("POST");
+    expect(seen?.url).toBe("/v1/datasets?dry_run=1");
+    expect(seen?.headers.authorization).toBe("Bearer t0k");
+    expect(seen?.headers.host).toBe(new URL(upstream.base).host);
+    expect(seen?.body).toBe('{"name":"digits"}');
+  });
+
+  it("passes a problem+json error through with its status and Retry-After", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "5" });
+      res.end(JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503 }));
+    });
+
+    const response = await proxyToApi(new Request("http://web.test/api/v1/system"), { base: upstream.base });
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("retry-after")).toBe("5");
+  });
+
+  it("answers 502 problem+json when nothing listens at the API address, and logs why", async () => {
+    upstream = await startUpstream(() => {});
+    const base = upstream.base;
+    await upstream.close();
+    upstream = undefined;
+    const logged: string[] = [];
+
+    const response = await proxyToApi(new Request("http://web.test/api/v1/system"), {
+      base,
+      log: (line) => logged.push(line),
+    });
+
+    expect(response.status).toBe(502);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    await expect(response.json()).resolves.toMatchObject({
+      type: "https://strata.dev/problems/api-unreachable",
+      title: "API unreachable",
+      status: 502,
+    });
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`GET ${base}/v1/system failed`);
+    expect(logged[0]).toContain("ECONNREFUSED");
+  });
+});

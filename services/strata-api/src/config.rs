@@ -1,0 +1,50 @@
+//! Process configuration: every setting is a flag with an environment twin, shown in `--help`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use strata_runtime::LogFormat;
+
+/// Configuration of the web API process.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "strata-api", version, about = "strata web API (REST gateway to the ML service)")]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "STRATA_API_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// URL of the ML service's gRPC endpoint.
+    #[arg(long, env = "STRATA_ML_URL", default_value = "http://127.0.0.1:50051")]
+    pub ml_url: String,
+
+    /// Deadline for one call to the ML service, in milliseconds.
+    #[arg(long, env = "STRATA_ML_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ml_timeout_ms: u64,
+
+    /// Deadline for a whole HTTP request, in milliseconds.
+    #[arg(long, env = "STRATA_API_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "STRATA_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log output format.
+    #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Print the OpenAPI document to stdout and exit (used by codegen and the drift check).
+    #[arg(long)]
+    pub print_openapi: bool,
+}
+
+impl Config {
+    pub fn ml_timeout(&self) -> Duration {
+        Duration::from_millis(self.ml_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}

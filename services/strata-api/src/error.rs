@@ -1,0 +1,147 @@
+//! The one place where failures become HTTP responses: RFC 9457 `application/problem+json`
+//! bodies with a stable `type`, and the mapping from gRPC statuses to HTTP codes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Prefix of every problem `type` URI; the suffix is a stable slug clients can switch on.
+pub const PROBLEM_TYPE_BASE: &str = "https://strata.dev/problems/";
+
+/// How long a client should wait before retrying when the ML service is unavailable.
+const RETRY_AFTER_SECONDS: &str = "2";
+
+/// An RFC 9457 problem details body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable across releases.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request path the problem happened on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// Every failure a handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The ML service answered with a gRPC error status.
+    #[error("ML service: {}", .0.message())]
+    Ml(#[from] tonic::Status),
+}
+
+impl ApiError {
+    /// The HTTP status, problem slug and title for this error.
+    fn classify(&self) -> (StatusCode, &'static str, &'static str) {
+        use tonic::Code;
+        match self {
+            ApiError::Ml(status) => match status.code() {
+                Code::InvalidArgument | Code::OutOfRange => {
+                    (StatusCode::BAD_REQUEST, "invalid-argument", "Invalid argument")
+                }
+                Code::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+                Code::AlreadyExists => (StatusCode::CONFLICT, "already-exists", "Already exists"),
+                Code::FailedPrecondition | Code::Aborted => {
+                    (StatusCode::CONFLICT, "failed-precondition", "Failed precondition")
+                }
+                Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+                Code::Unauthenticated => {
+                    (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated")
+                }
+                Code::ResourceExhausted => {
+                    (StatusCode::TOO_MANY_REQUESTS, "resource-exhausted", "Resource exhausted")
+                }
+                Code::DeadlineExceeded => {
+                    (StatusCode::GATEWAY_TIMEOUT, "ml-timeout", "ML service timed out")
+                }
+                Code::Unimplemented => {
+                    (StatusCode::NOT_IMPLEMENTED, "not-implemented", "Not implemented")
+                }
+                // A down or restarting ML service is a temporary condition, not a server bug.
+                Code::Unavailable | Code::Cancelled => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "ml-unavailable", "ML service unavailable")
+                }
+                Code::Ok | Code::Unknown | Code::Internal | Code::DataLoss => {
+                    (StatusCode::BAD_GATEWAY, "ml-error", "ML service error")
+                }
+            },
+        }
+    }
+
+    /// Builds the problem body this error is sent as.
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title) = self.classify();
+        Problem {
+            type_: format!("{PROBLEM_TYPE_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: Some(self.to_string()),
+            instance: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
+        problem.into_response()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(code: tonic::Code) -> u16 {
+        ApiError::Ml(tonic::Status::new(code, "x")).problem().status
+    }
+
+    #[test]
+    fn grpc_statuses_map_to_http_codes_that_mean_the_same() {
+        assert_eq!(status_of(tonic::Code::InvalidArgument), 400);
+        assert_eq!(status_of(tonic::Code::NotFound), 404);
+        assert_eq!(status_of(tonic::Code::AlreadyExists), 409);
+        assert_eq!(status_of(tonic::Code::FailedPrecondition), 409);
+        assert_eq!(status_of(tonic::Code::PermissionDenied), 403);
+        assert_eq!(status_of(tonic::Code::Unauthenticated), 401);
+        assert_eq!(status_of(tonic::Code::ResourceExhausted), 429);
+        assert_eq!(status_of(tonic::Code::DeadlineExceeded), 504);
+        assert_eq!(status_of(tonic::Code::Unavailable), 503);
+    }
+
+    #[test]
+    fn upstream_failures_are_never_500() {
+        for code in [tonic::Code::Unknown, tonic::Code::Internal, tonic::Code::DataLoss] {
+            assert_eq!(status_of(code), 502, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn problem_types_are_stable_uris() {
+        let problem = ApiError::Ml(tonic::Status::not_found("model m")).problem();
+        assert_eq!(problem.type_, "https://strata.dev/problems/not-found");
+        assert_eq!(problem.detail.as_deref(), Some("ML service: model m"));
+    }
+}

@@ -1,0 +1,4 @@
+//! HTTP handlers, one module per resource. Handlers are thin: extract, call the ML service, map.
+
+pub mod ops;
+pub mod system;

@@ -1,0 +1,53 @@
+//! The one shared state of the API, built once in [`AppState::new`] and passed with `with_state`.
+
+use std::time::Duration;
+
+use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+
+/// Everything handlers share. Cheap to clone: the gRPC channel is a handle to one connection pool.
+#[derive(Clone)]
+pub struct AppState {
+    pub ml: MlClient,
+}
+
+impl AppState {
+    pub fn new(ml: MlClient) -> Self {
+        Self { ml }
+    }
+}
+
+/// Typed gRPC clients for the ML service, all over one lazily connected channel.
+#[derive(Clone)]
+pub struct MlClient {
+    channel: Channel,
+}
+
+/// The ML service URL could not be parsed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid ML service URL {url:?}: {source}")]
+pub struct InvalidMlUrl {
+    url: String,
+    source: tonic::transport::Error,
+}
+
+impl MlClient {
+    /// Prepares a channel without connecting, so the API starts (and reports not-ready) while the
+    /// ML service is still down; every call then carries `timeout` as its gRPC deadline.
+    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, InvalidMlUrl> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|source| InvalidMlUrl { url: url.to_owned(), source })?
+            .connect_timeout(Duration::from_secs(2).min(timeout))
+            .timeout(timeout);
+        Ok(Self { channel: endpoint.connect_lazy() })
+    }
+
+    pub fn system(&self) -> SystemServiceClient<Channel> {
+        SystemServiceClient::new(self.channel.clone())
+    }
+
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+}

@@ -1,0 +1,151 @@
+//! The thin slice end to end: a real HTTP client calls the real API, which calls the real ML
+//! service over gRPC on loopback, and the answer comes back as JSON.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("server drains within 10 s")
+            .expect("server task does not panic");
+    }
+}
+
+async fn start_ml(data_dir: &std::path::Path) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
+    let addr = listener.local_addr().expect("ml addr");
+    let config = strata_ml::Config::parse_from([
+        "strata-ml",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8 temp dir"),
+    ]);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        strata_ml::serve(&config, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("ml service runs");
+    });
+    Server { addr, stop: Some(tx), task }
+}
+
+async fn start_api(ml_addr: SocketAddr) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
+    let addr = listener.local_addr().expect("api addr");
+    let ml_url = format!("http://{ml_addr}");
+    let config = strata_api::Config::parse_from([
+        "strata-api",
+        "--ml-url",
+        &ml_url,
+        "--ml-timeout-ms",
+        "2000",
+    ]);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        strata_api::serve(&config, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("api runs");
+    });
+    Server { addr, stop: Some(tx), task }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+#[tokio::test]
+async fn system_info_travels_http_to_grpc_and_back() {
+    let ml = start_ml(&temp_dir("gateway-ml")).await;
+    let api = start_api(ml.addr).await;
+    let http = reqwest::Client::new();
+
+    let response = http
+        .get(format!("http://{}/v1/system", api.addr))
+        .send()
+        .await
+        .expect("GET /v1/system");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"), "every response carries a request id");
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["api_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["ml"]["service"], "strata-ml", "the answer comes from the ML service");
+    assert_eq!(body["ml"]["device"], "cpu");
+    assert_eq!(body["ml"]["cuda_compiled"], false);
+    assert!(body["ml"]["uptime_seconds"].is_u64());
+
+    let ready = http.get(format!("http://{}/readyz", api.addr)).send().await.expect("GET /readyz");
+    assert_eq!(ready.status(), 200);
+
+    api.stop().await;
+    ml.stop().await;
+}
+
+#[tokio::test]
+async fn ml_service_down_is_503_problem_with_retry_after() {
+    // Bind then drop a listener: nothing answers on that port afterwards.
+    let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
+    let api = start_api(dead).await;
+    let http = reqwest::Client::new();
+
+    for path in ["/v1/system", "/readyz"] {
+        let response = http.get(format!("http://{}{path}", api.addr)).send().await.expect("request");
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        assert!(response.headers().contains_key("retry-after"), "{path}");
+        let problem: Value = response.json().await.expect("problem body");
+        assert_eq!(problem["type"], "https://strata.dev/problems/ml-unavailable", "{path}");
+        assert_eq!(problem["status"], 503, "{path}");
+    }
+
+    let live = http.get(format!("http://{}/healthz", api.addr)).send().await.expect("GET /healthz");
+    assert_eq!(live.status(), 200, "liveness never depends on the ML service");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_problem_and_docs_are_served() {
+    let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
+    let api = start_api(dead).await;
+    let http = reqwest::Client::new();
+
+    let missing = http.get(format!("http://{}/v1/nope", api.addr)).send().await.expect("request");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+
+    let spec: Value = http
+        .get(format!("http://{}/openapi.json", api.addr))
+        .send()
+        .await
+        .expect("GET /openapi.json")
+        .json()
+        .await
+        .expect("spec is JSON");
+    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", spec["openapi"]);
+    assert!(spec["paths"]["/v1/system"]["get"].is_object());
+
+    let docs = http.get(format!("http://{}/docs/", api.addr)).send().await.expect("GET /docs/");
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("docs html").contains("swagger"), "docs page is Swagger UI");
+    api.stop().await;
+}

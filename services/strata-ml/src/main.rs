@@ -1,0 +1,16 @@
+//! Entry point of the `strata-ml` binary: configuration, logging, signals. The server is in lib.rs.
+
+use anyhow::Context;
+use clap::Parser;
+use strata_ml::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    strata_runtime::init_logging(config.log_format);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    strata_ml::serve(&config, listener, strata_runtime::shutdown_signal()).await?;
+    Ok(())
+}
