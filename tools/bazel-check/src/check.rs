@@ -65,9 +65,8 @@ pub fn bazel_files(root: &Path, host: &CheckHost) -> Vec<String> {
                     .unwrap_or_default();
                 rel.is_empty()
                     || !(host.ignored.iter().any(|i| rel.split('/').any(|c| c == i))
-                        || rel.split('/').any(|c| {
-                            c == "target" || c == "node_modules" || c.starts_with("bazel-")
-                        }))
+                        || rel.starts_with("bazel-")
+                        || rel.split('/').any(|c| c == "target" || c == "node_modules"))
             })
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file())

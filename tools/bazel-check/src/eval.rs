@@ -239,8 +239,8 @@ impl CheckHost {
     }
 
     fn is_ignored(&self, rel: &str) -> bool {
-        rel.split('/')
-            .any(|c| self.ignored.iter().any(|i| i == c) || c.starts_with("bazel-"))
+        // `bazel-*` convenience symlinks only exist at the workspace root.
+        rel.starts_with("bazel-") || rel.split('/').any(|c| self.ignored.iter().any(|i| i == c))
     }
 
     /// Is `dir` (relative) a Bazel package?
