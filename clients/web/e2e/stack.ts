@@ -104,7 +104,7 @@ export async function startStack(): Promise<Stack> {
   };
 
   try {
-    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--data-dir", dataDir], `http://127.0.0.1:${mlPort}`);
+    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir], `http://127.0.0.1:${mlPort}`);
     started.push(ml);
     const api = start(
       "strata-api",

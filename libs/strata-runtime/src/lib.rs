@@ -1,9 +1,12 @@
-//! Process plumbing shared by the strata binaries: logging set-up and the shutdown signal.
+//! Process plumbing shared by the strata binaries: logging set-up, the shutdown signal and
+//! Prometheus metrics.
 //!
-//! Every binary (ML service, web API, CLI) starts the same way, so the way logs look and the way a
-//! process stops on Ctrl-C or SIGTERM live here once.
+//! Every binary (ML service, web API, CLI) starts the same way, so the way logs look, the way a
+//! process stops on Ctrl-C or SIGTERM and the names of exported metrics live here once.
 //!
 //! Architecture invariant: no domain knowledge. This crate knows processes, not models or HTTP.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod middleware;
 pub mod routes;
 pub mod state;
 
@@ -45,7 +46,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route, wrapped in the cross-cutting layers (request ids, tracing, limits, timeouts).
 pub fn router(state: AppState, config: &Config) -> Router {
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    let x_request_id = axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER);
     Router::new()
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
@@ -53,6 +54,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
         .with_state(state)
+        .merge(strata_runtime::metrics::router())
+        // Inside the request-id layers, so metrics and handlers see the id.
+        .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

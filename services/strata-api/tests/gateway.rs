@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 
 struct Server {
     addr: SocketAddr,
+    /// The ML service's separate `/metrics` address (the API serves its own on `addr`).
+    metrics_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -30,6 +32,8 @@ impl Server {
 async fn start_ml(data_dir: &std::path::Path) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
     let addr = listener.local_addr().expect("ml addr");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
     let config = strata_ml::Config::parse_from([
         "strata-ml",
         "--data-dir",
@@ -37,13 +41,13 @@ async fn start_ml(data_dir: &std::path::Path) -> Server {
     ]);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        strata_ml::serve(&config, listener, async {
+        strata_ml::serve(&config, listener, metrics_listener, async {
             let _ = rx.await;
         })
         .await
         .expect("ml service runs");
     });
-    Server { addr, stop: Some(tx), task }
+    Server { addr, metrics_addr: Some(metrics_addr), stop: Some(tx), task }
 }
 
 async fn start_api(ml_addr: SocketAddr) -> Server {
@@ -65,7 +69,7 @@ async fn start_api(ml_addr: SocketAddr) -> Server {
         .await
         .expect("api runs");
     });
-    Server { addr, stop: Some(tx), task }
+    Server { addr, metrics_addr: None, stop: Some(tx), task }
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -96,6 +100,21 @@ async fn system_info_travels_http_to_grpc_and_back() {
 
     let ready = http.get(format!("http://{}/readyz", api.addr)).send().await.expect("GET /readyz");
     assert_eq!(ready.status(), 200);
+
+    // Both services count what just happened, labelled by route / RPC.
+    let api_metrics = http.get(format!("http://{}/metrics", api.addr)).send().await.expect("GET api /metrics");
+    let api_metrics = api_metrics.text().await.expect("metrics text");
+    assert!(
+        api_metrics.contains(r#"strata_http_requests_total{method="GET",route="/v1/system",status="200"}"#),
+        "{api_metrics}"
+    );
+    let ml_metrics_addr = ml.metrics_addr.expect("ml metrics address");
+    let ml_metrics = http.get(format!("http://{ml_metrics_addr}/metrics")).send().await.expect("GET ml /metrics");
+    let ml_metrics = ml_metrics.text().await.expect("metrics text");
+    assert!(
+        ml_metrics.contains(r#"strata_grpc_requests_total{service="strata.ml.v1.SystemService",method="GetSystemInfo",code="Ok"}"#),
+        "{ml_metrics}"
+    );
 
     api.stop().await;
     ml.stop().await;

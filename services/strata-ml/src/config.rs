@@ -14,6 +14,10 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
+    /// Address of the HTTP server exposing Prometheus metrics at `/metrics`.
+    #[arg(long, env = "STRATA_ML_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    pub metrics_listen: SocketAddr,
+
     /// Directory holding datasets, models and job state (a shared volume in Kubernetes).
     #[arg(long, env = "STRATA_DATA_DIR", default_value = ".strata/data")]
     pub data_dir: PathBuf,

@@ -9,8 +9,9 @@
 
 pub mod config;
 mod system;
+mod telemetry;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 
 use strata_proto::strata::ml::v1::system_service_server::SystemServiceServer;
 use tokio::net::TcpListener;
@@ -18,6 +19,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 pub use config::Config;
 pub use system::SystemInfoService;
+pub use telemetry::TelemetryLayer;
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -26,25 +28,45 @@ pub enum ServeError {
     UnsupportedDevice(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("metrics endpoint failed: {0}")]
+    Metrics(#[from] std::io::Error),
 }
 
-/// Serves the ML service on `listener` until `shutdown` resolves, then drains in-flight calls.
+/// Serves the ML service on `listener` (gRPC) and `metrics_listener` (HTTP `/metrics`) until
+/// `shutdown` resolves, then drains in-flight calls.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
+    metrics_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let device = resolve_device(&config.device)?;
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = tokio::spawn(
+        axum::serve(metrics_listener, strata_runtime::metrics::router())
+            .with_graceful_shutdown(async {
+                let _ = metrics_stopped.await;
+            })
+            .into_future(),
+    );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<SystemServiceServer<SystemInfoService>>().await;
 
     let system = SystemInfoService::new(device, Vec::new());
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
-    tonic::transport::Server::builder()
+    let served = tonic::transport::Server::builder()
+        .layer(TelemetryLayer)
         .add_service(health_service)
         .add_service(SystemServiceServer::new(system))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .await;
+    let _ = stop_metrics.send(());
+    let metrics_result = metrics_server.await;
+    served?;
+    match metrics_result {
+        Ok(result) => result?,
+        Err(join) => tracing::error!(%join, "metrics endpoint task failed"),
+    }
     tracing::info!("strata-ml stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ use strata_proto::strata::ml::v1::GetSystemInfoRequest;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
+use crate::middleware::RequestContext;
 use crate::state::AppState;
 
 /// The API's and the ML service's versions and capabilities.
@@ -45,8 +46,11 @@ pub struct MlServiceInfo {
             headers(("Retry-After" = String, description = "Seconds to wait before retrying"))),
     )
 )]
-pub async fn get_system_info(State(state): State<AppState>) -> Result<Json<SystemInfo>, ApiError> {
-    let info = state.ml.system().get_system_info(GetSystemInfoRequest {}).await?.into_inner();
+pub async fn get_system_info(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+) -> Result<Json<SystemInfo>, ApiError> {
+    let info = state.ml.system().get_system_info(ctx.grpc(GetSystemInfoRequest {})).await?.into_inner();
     Ok(Json(SystemInfo {
         api_version: env!("CARGO_PKG_VERSION").to_owned(),
         ml: MlServiceInfo {

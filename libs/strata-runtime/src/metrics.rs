@@ -1,0 +1,49 @@
+//! Prometheus metrics: the one list of metric names every strata binary exports, the global
+//! recorder, and the `/metrics` endpoint.
+//!
+//! Dashboards and alerts (infra/k8s) refer to these names, so they change only deliberately.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// HTTP requests served by the web API, by `method`, `route` (the matched pattern) and `status`.
+pub const HTTP_REQUESTS_TOTAL: &str = "strata_http_requests_total";
+/// Latency of those requests in seconds, same labels.
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "strata_http_request_duration_seconds";
+/// gRPC calls served by the ML service, by `service`, `method` and `code` (grpc-status name).
+pub const GRPC_REQUESTS_TOTAL: &str = "strata_grpc_requests_total";
+/// Latency of those calls in seconds, same labels.
+pub const GRPC_REQUEST_DURATION_SECONDS: &str = "strata_grpc_request_duration_seconds";
+
+/// Latency buckets (seconds) from 1 ms to 60 s: inference is milliseconds, uploads are seconds.
+const LATENCY_BUCKETS: &[f64] =
+    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once and returns its handle; later calls return the same
+/// handle (tests start several servers in one process).
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is already global (an embedding application installed its
+                // own); keep a private one so /metrics still renders instead of failing start-up.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+/// A router serving `GET /metrics` in the Prometheus text format.
+pub fn router() -> Router {
+    let handle = install();
+    Router::new().route("/metrics", get(move || std::future::ready(handle.render())))
+}
