@@ -59,12 +59,16 @@ def clap_env_names(service_dir: Path) -> set[str]:
 
 
 def api_routes(root: Path) -> set[str]:
-    text = "\n".join(f.read_text() for f in _rust_files(root / "services" / "strata-api" / "src"))
+    """Routes of the API's router, including those it merges from strata-runtime (/metrics)."""
+    dirs = [root / "services" / "strata-api" / "src", root / "libs" / "strata-runtime" / "src"]
+    text = "\n".join(f.read_text() for d in dirs for f in _rust_files(d))
     return set(re.findall(r'\.route\(\s*"([^"]+)"', text))
 
 
 def rust_string_literals(root: Path) -> set[str]:
-    text = "\n".join(f.read_text() for f in _rust_files(root / "services"))
+    """String literals of the Rust sources of services/ and libs/ (metric names live in
+    strata-runtime's `metrics` module)."""
+    text = "\n".join(f.read_text() for d in ("services", "libs") for f in _rust_files(root / d))
     return set(re.findall(r'"([a-zA-Z_:][a-zA-Z0-9_:]*)"', text))
 
 
@@ -310,9 +314,11 @@ def check_ports(docs, facts: Facts) -> list[str]:
                     if port != port_named(c, port_name):
                         problems.append(f"{where}: {var} port {port} != containerPort {port_name} "
                                         f"{port_named(c, port_name)}")
-            if "STRATA_ML_METRICS_LISTEN" in env and port_named(c, "metrics") != _listen_port(
-                    env["STRATA_ML_METRICS_LISTEN"])[1]:
-                problems.append(f"{where}: STRATA_ML_METRICS_LISTEN port != containerPort metrics")
+            if svc == ML and where.startswith("Deployment"):
+                host, port = _listen_port(env.get("STRATA_ML_METRICS_LISTEN", "127.0.0.1:0"))
+                if host not in ("0.0.0.0", "[::]") or port != port_named(c, "metrics"):
+                    problems.append(f"{where}: STRATA_ML_METRICS_LISTEN={env.get('STRATA_ML_METRICS_LISTEN')} "
+                                    f"is not reachable on containerPort metrics {port_named(c, 'metrics')}")
             if svc == WEB:
                 if str(port_named(c, "http")) != env.get("PORT"):
                     problems.append(f"{where}: PORT={env.get('PORT')} != containerPort http {port_named(c, 'http')}")
@@ -320,7 +326,7 @@ def check_ports(docs, facts: Facts) -> list[str]:
                     problems.append(f"{where}: HOSTNAME must be 0.0.0.0 (Kubernetes sets it to the pod name)")
             # The ports the image declares (EXPOSE) are the ones the manifests open.
             if image and where.startswith("Deployment"):
-                main = {p["containerPort"] for p in c.get("ports", []) if p.get("name") in ("grpc", "http")}
+                main = {p["containerPort"] for p in c.get("ports", []) if p.get("name") in ("grpc", "http", "metrics")}
                 if main - image.ports:
                     problems.append(f"{where}: containerPort {sorted(main)} not exposed by image {image.name} "
                                     f"({sorted(image.ports)})")
@@ -625,7 +631,7 @@ def check_dashboard(dashboard: dict, facts: Facts) -> list[str]:
         if name.startswith("DCGM_"):
             problems.append(f"dashboard: {name} is not a known dcgm-exporter metric (EXTERNAL_METRICS)")
         elif name not in facts.literals and base not in facts.literals and base not in pending:
-            problems.append(f"dashboard: metric {name} is exported by no service (no \"{base}\" in services/)")
+            problems.append(f"dashboard: metric {name} is exported by no service (no \"{base}\" in services/ or libs/)")
     return problems
 
 

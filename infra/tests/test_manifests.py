@@ -7,10 +7,11 @@ import manifests as m
 
 def test_facts_are_read_from_the_sources(facts):
     # If a parser silently found nothing, every later check would pass vacuously.
-    assert {"STRATA_ML_LISTEN", "STRATA_DATA_DIR", "STRATA_DEVICE"} <= facts.env[m.ML]
+    assert {"STRATA_ML_LISTEN", "STRATA_ML_METRICS_LISTEN", "STRATA_DATA_DIR", "STRATA_DEVICE"} <= facts.env[m.ML]
     assert {"STRATA_API_LISTEN", "STRATA_ML_URL"} <= facts.env[m.API]
     assert {"STRATA_API_URL", "PORT", "HOSTNAME"} <= facts.env[m.WEB]
-    assert {"/healthz", "/readyz"} <= facts.routes
+    assert {"/healthz", "/readyz", "/metrics"} <= facts.routes
+    assert {"strata_http_requests_total", "strata_grpc_request_duration_seconds"} <= facts.literals
     assert "/" in facts.web_pages
     assert {"strata-ml", "strata-api"} <= set(facts.binaries)
     assert set(facts.images) == {"strata-ml", "strata-ml-cuda", "strata-api", "strata-web"}

@@ -28,6 +28,9 @@ MUTATIONS = {
     "service listens on loopback": (
         "base/kustomization.yaml", "STRATA_API_LISTEN=0.0.0.0:8080", "STRATA_API_LISTEN=127.0.0.1:8080",
         "is not reachable from outside the pod"),
+    "ML metrics on loopback": (
+        "base/kustomization.yaml", "STRATA_ML_METRICS_LISTEN=0.0.0.0:9464", "STRATA_ML_METRICS_LISTEN=127.0.0.1:9464",
+        "is not reachable on containerPort metrics"),
     "API points at a wrong ML port": (
         "base/kustomization.yaml", "STRATA_ML_URL=http://strata-ml:50051", "STRATA_ML_URL=http://strata-ml:5051",
         "has no port 5051"),
@@ -85,8 +88,8 @@ MUTATIONS = {
     "ServiceMonitor scrapes a missing port": (
         "components/monitoring/service-monitors.yaml", "- port: metrics", "- port: prometheus", "has no port prometheus"),
     "dashboard reads a metric nobody exports": (
-        "components/monitoring/dashboards/strata.json", "strata_inference_queue_depth", "strata_inference_queue_len",
-        "metric strata_inference_queue_len is exported by no service"),
+        "components/monitoring/dashboards/strata.json", "strata_grpc_requests_total", "strata_grpc_request_total",
+        "metric strata_grpc_request_total is exported by no service"),
 }
 
 
@@ -119,15 +122,15 @@ def test_a_route_removed_from_the_api_breaks_the_probes(renders, facts, dashboar
 def test_a_pending_name_the_services_now_provide_must_leave_the_list(renders, facts, dashboard):
     changed = m.clone_facts(facts)
     changed.literals.add("strata_training_jobs")
-    changed.env[m.ML].add("STRATA_ML_METRICS_LISTEN")
+    changed.binaries["strata"] = "strata-cli"
     problems = m.check_pending(changed, renders, dashboard)
     assert any("metrics strata_training_jobs exists in the sources now" in p for p in problems)
-    assert any("env STRATA_ML_METRICS_LISTEN exists in the sources now" in p for p in problems)
+    assert any("binaries strata exists in the sources now" in p for p in problems)
 
 
 def test_a_pending_name_nothing_uses_must_leave_the_list(renders, facts, dashboard):
     changed = m.clone_facts(facts)
-    changed.pending["env"].append("STRATA_UNUSED")
+    changed.pending["env"] = ["STRATA_UNUSED"]
     assert any("env STRATA_UNUSED is used by no manifest" in p for p in m.check_pending(changed, renders, dashboard))
 
 
