@@ -90,8 +90,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(routes::ops::not_found)
         .with_state(state)
         .merge(strata_runtime::metrics::router())
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+            middleware::rate_limit,
+        ))
         // Inside the request-id layers, so metrics and handlers see the id.
         .layer(axum::middleware::from_fn(middleware::record_metrics))
+        .layer(cors(config))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
@@ -100,6 +107,26 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// CORS for the configured origins only; with none configured, no CORS headers at all.
+fn cors(config: &Config) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<axum::http::HeaderValue> =
+        config.cors_origins.iter().filter_map(|o| o.trim().parse().ok()).collect();
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::DELETE,
+        ])
+        .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE])
+        .expose_headers([axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER)])
 }
 
 /// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
@@ -140,7 +167,10 @@ pub async fn serve(
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout())?;
     let app = router(AppState::new(ml, authenticator(config)?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // Connect info gives the rate limiter the client address of anonymous callers.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("strata-api stopped");
     Ok(())
 }
