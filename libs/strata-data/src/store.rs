@@ -190,14 +190,21 @@ pub struct FsArtifactStore {
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl FsArtifactStore {
-    /// Uses (and creates) `root`. Leftover staging directories from a crash are removed.
+    /// Uses (and creates) `root`. Staging directories left by crashed processes are removed;
+    /// those of live processes (another CLI or service on the same root) are left alone.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         let staging = root.join(".staging");
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
-        }
         fs::create_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
+        for entry in fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_none_or(|pid| pid != std::process::id() && !process_alive(pid)) {
+                let path = entry.path();
+                fs::remove_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
+            }
+        }
         Ok(FsArtifactStore { root })
     }
 
@@ -373,6 +380,11 @@ impl ArtifactStore for FsArtifactStore {
         }
         fs::remove_dir_all(&trash).map_err(|e| StoreError::io(&trash, e))
     }
+}
+
+/// Where liveness cannot be checked, assume alive: leaking a staging dir beats breaking a writer.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
