@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use strata_core::{CancelToken, TrainConfig, TrainControl, TrainEvent, TrainRequest};
 use strata_data::{ArtifactStore, DatasetSchema, ParquetDataset};
 
+/// Under Cargo found from the crate directory; under Bazel the runfiles root (working directory).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if cargo.join("libs").is_dir() { cargo } else { PathBuf::from(".") }
 }
 
 pub fn sample(name: &str) -> PathBuf {

@@ -7,8 +7,10 @@ use arrow::array::{ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch
 use parquet::arrow::ArrowWriter;
 use strata_data::{DataError, DatasetSchema, ParquetDataset, SplitSpec, split};
 
+/// Under Cargo the crate directory; under Bazel the runfiles root (the test's working directory).
 fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name);
+    if cargo.exists() { cargo } else { Path::new("libs/strata-data/samples").join(name) }
 }
 
 fn write(dir: &Path, name: &str, cols: Vec<(&str, ArrayRef)>) -> PathBuf {

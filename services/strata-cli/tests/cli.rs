@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn digits() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../libs/strata-data/samples/digits.parquet")
+    let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../libs/strata-data/samples/digits.parquet");
+    if cargo.exists() { cargo } else { PathBuf::from("libs/strata-data/samples/digits.parquet") }
 }
 
 fn strata(store: &Path, args: &[&str]) -> Output {
