@@ -32,7 +32,8 @@ impl QueueLimit {
         Arc::new(QueueLimit { waiting: AtomicUsize::new(0), max })
     }
 
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
 

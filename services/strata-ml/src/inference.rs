@@ -65,7 +65,7 @@ impl InferenceApi {
         model.batcher.submit(items, deadline).await
     }
 
-    async fn predict(&self, metadata: &MetadataMap, req: pb::PredictRequest) -> ServiceResult<pb::PredictResponse> {
+    async fn run_predict(&self, metadata: &MetadataMap, req: pb::PredictRequest) -> ServiceResult<pb::PredictResponse> {
         let deadline = deadline(metadata);
         let work = async {
             let model = self.model(&req.model).await?;
@@ -100,7 +100,7 @@ impl InferenceApi {
         with_deadline(deadline, work).await
     }
 
-    async fn embed(&self, metadata: &MetadataMap, req: pb::EmbedRequest) -> ServiceResult<pb::EmbedResponse> {
+    async fn run_embed(&self, metadata: &MetadataMap, req: pb::EmbedRequest) -> ServiceResult<pb::EmbedResponse> {
         let deadline = deadline(metadata);
         let work = async {
             let model = self.model(&req.model).await?;
@@ -149,12 +149,12 @@ async fn with_deadline<T>(deadline: Option<Instant>, work: impl Future<Output = 
 impl InferenceService for InferenceApi {
     async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        Ok(Response::new(InferenceApi::predict(self, &metadata, req).await?))
+        Ok(Response::new(self.run_predict(&metadata, req).await?))
     }
 
     async fn embed(&self, request: Request<pb::EmbedRequest>) -> Result<Response<pb::EmbedResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        Ok(Response::new(InferenceApi::embed(self, &metadata, req).await?))
+        Ok(Response::new(self.run_embed(&metadata, req).await?))
     }
 }
 

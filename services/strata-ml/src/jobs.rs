@@ -153,10 +153,6 @@ impl JobManager {
         Ok(manager)
     }
 
-    pub fn registry(&self) -> &Arc<ModelRegistry> {
-        &self.inner.registry
-    }
-
     /// Validates and queues a job.
     pub fn create(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
         if self.inner.shutting_down.load(Ordering::SeqCst) {
@@ -473,8 +469,14 @@ enum Failure {
     Error(ServiceError),
 }
 
-impl<E: Into<ServiceError>> From<E> for Failure {
-    fn from(e: E) -> Self {
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        Failure::Error(e)
+    }
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
         Failure::Error(e.into())
     }
 }

@@ -5,7 +5,6 @@
 //! version. Alias names never look like versions (`v<digits>`), so a reference is unambiguous.
 //! Every method here blocks (file I/O, model loading); async callers use `spawn_blocking`.
 
-use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -321,15 +320,6 @@ impl ModelRegistry {
         }
     }
 
-    /// Bytes of the loaded models.
-    pub fn cache_bytes(&self) -> u64 {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).bytes
-    }
-
-    /// Aliases of every model, for listings.
-    pub fn aliases(&self, name: &str) -> ServiceResult<BTreeMap<String, String>> {
-        Ok(self.meta.aliases(name)?)
-    }
 }
 
 /// Runs one batch through the model. Inputs were checked against the schema on submission, so

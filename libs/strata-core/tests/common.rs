@@ -1,0 +1,68 @@
+//! Shared helpers of the integration tests (included with `mod common;`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use strata_core::{CancelToken, TrainConfig, TrainControl, TrainEvent, TrainRequest};
+use strata_data::{ArtifactStore, DatasetSchema, ParquetDataset};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    workspace_root().join("libs/strata-data/samples").join(name)
+}
+
+pub fn digits() -> ParquetDataset {
+    let path = sample("digits.parquet");
+    let info = ParquetDataset::info(&path).expect("digits sample");
+    let schema = DatasetSchema {
+        features: info.numeric_columns_except(&["label"]),
+        label: Some("label".into()),
+        ..Default::default()
+    };
+    ParquetDataset::open(&path, &schema).expect("digits sample opens")
+}
+
+pub fn support_requests() -> ParquetDataset {
+    let schema = DatasetSchema { text: Some("text".into()), label: Some("topic".into()), ..Default::default() };
+    ParquetDataset::open(&sample("support_requests.parquet"), &schema).expect("support sample opens")
+}
+
+/// The all-MiniLM-L6-v2 directory fetched by tools/assets/fetch.sh, or None (with a message).
+pub fn minilm_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("STRATA_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".cache/assets/all-MiniLM-L6-v2"));
+    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: all-MiniLM-L6-v2 not found at {} (run tools/assets/fetch.sh or set STRATA_MINILM_DIR)",
+            dir.display()
+        );
+        None
+    }
+}
+
+pub fn request<'a>(
+    dataset: &'a ParquetDataset,
+    config: TrainConfig,
+    params: serde_json::Value,
+    store: &'a dyn ArtifactStore,
+    job: &str,
+    cancel: CancelToken,
+    progress: &'a (dyn Fn(&TrainEvent) + Send + Sync),
+) -> TrainRequest<'a> {
+    TrainRequest {
+        dataset,
+        config,
+        params,
+        base: None,
+        device: strata_core::Device::Cpu,
+        control: TrainControl { store, job: job.into(), cancel, progress },
+    }
+}
+
+pub fn quiet(_: &TrainEvent) {}

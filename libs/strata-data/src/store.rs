@@ -1,0 +1,418 @@
+//! The artifact store: datasets, model versions and checkpoints as directories of files plus a
+//! JSON manifest (kind, schema, hyperparameters, metrics, dataset hash, created-at, and the
+//! sha256 of every file).
+//!
+//! Layout of [`FsArtifactStore`]: `<root>/<class>/<name>/<version>/{manifest.json, manifest.sha256,
+//! files...}`. A write stages everything in `<root>/.staging/`, fsyncs each file and the directory,
+//! renames the directory into place and fsyncs the parent, so a crash leaves either the whole
+//! artifact or none of it. A read checks the manifest's own hash, then every file's hash, and
+//! hands out the verified bytes (never a path that could change after the check).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{StoreError, sha256_bytes};
+
+const MANIFEST: &str = "manifest.json";
+const MANIFEST_SUM: &str = "manifest.sha256";
+const FORMAT: u32 = 1;
+
+/// What an artifact is; also its top-level directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactClass {
+    Dataset,
+    Model,
+    Checkpoint,
+}
+
+impl ArtifactClass {
+    fn dir(self) -> &'static str {
+        match self {
+            ArtifactClass::Dataset => "datasets",
+            ArtifactClass::Model => "models",
+            ArtifactClass::Checkpoint => "checkpoints",
+        }
+    }
+}
+
+/// Address of one artifact: class, name (model name, dataset name or training-job id), version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ArtifactKey {
+    pub class: ArtifactClass,
+    pub name: String,
+    pub version: String,
+}
+
+impl ArtifactKey {
+    pub fn new(class: ArtifactClass, name: impl Into<String>, version: impl Into<String>) -> Self {
+        ArtifactKey { class, name: name.into(), version: version.into() }
+    }
+
+    fn validate(&self) -> Result<(), StoreError> {
+        validate_name("name", &self.name)?;
+        validate_name("version", &self.version)
+    }
+}
+
+impl std::fmt::Display for ArtifactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.class.dir(), self.name, self.version)
+    }
+}
+
+fn validate_name(what: &'static str, value: &str) -> Result<(), StoreError> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && !value.starts_with('.')
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok { Ok(()) } else { Err(StoreError::InvalidName { what, value: value.into() }) }
+}
+
+/// Hash and size of one file of an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// What the caller says about an artifact; the store adds identity, time and file hashes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestInfo {
+    /// Model kind (`mlp-classifier`, ...) or, for datasets, the format (`parquet`).
+    pub kind: String,
+    #[serde(default)]
+    pub schema: serde_json::Value,
+    #[serde(default)]
+    pub hyperparameters: serde_json::Value,
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+    #[serde(default)]
+    pub dataset_sha256: Option<String>,
+    /// Anything else worth keeping (base model, training progress of a checkpoint, ...).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// The JSON manifest stored beside an artifact's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub key: ArtifactKey,
+    pub created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub info: ManifestInfo,
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+/// Where the bytes of a file to store come from.
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    Bytes(Vec<u8>),
+    /// Copied (streamed) from a local file.
+    Path(PathBuf),
+}
+
+/// A verified artifact: its manifest and the bytes of every file, each matching its sha256.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub manifest: Manifest,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Artifact {
+    pub fn file(&self, name: &str) -> Result<&[u8], StoreError> {
+        self.files.get(name).map(Vec::as_slice).ok_or_else(|| StoreError::NoSuchFile {
+            key: self.manifest.key.to_string(),
+            file: name.into(),
+        })
+    }
+
+    pub fn has_file(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+
+    /// Moves one file's bytes out (large weights need not be copied).
+    pub fn take_file(&mut self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let key = self.manifest.key.to_string();
+        self.files.remove(name).ok_or_else(|| StoreError::NoSuchFile { key, file: name.into() })
+    }
+}
+
+/// Storage of immutable, verified artifacts. The filesystem store is the embedded default; an
+/// object-store backend implements the same four calls.
+pub trait ArtifactStore: Send + Sync {
+    /// Atomically creates `key` with `files`; fails with `AlreadyExists` if it exists.
+    fn put(
+        &self,
+        key: &ArtifactKey,
+        files: Vec<(String, FileSource)>,
+        info: ManifestInfo,
+    ) -> Result<Manifest, StoreError>;
+
+    /// Reads and verifies the manifest and every file.
+    fn get(&self, key: &ArtifactKey) -> Result<Artifact, StoreError>;
+
+    /// Reads and verifies the manifest only (file hashes are checked by `get`).
+    fn manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError>;
+
+    /// Versions of `name` in `class`, sorted by version (natural order: `v2` before `v10`).
+    fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Names in `class`, sorted.
+    fn names(&self, class: ArtifactClass) -> Result<Vec<String>, StoreError>;
+
+    /// Removes an artifact; readers see it whole or not at all.
+    fn delete(&self, key: &ArtifactKey) -> Result<(), StoreError>;
+}
+
+/// Orders `v2` before `v10` and `step-000010` before `step-000100`.
+pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let split = |s: &str| {
+        let digits = s.len() - s.bytes().rev().take_while(u8::is_ascii_digit).count();
+        (s[..digits].to_owned(), s[digits..].parse::<u128>().ok())
+    };
+    split(a).cmp(&split(b)).then_with(|| a.cmp(b))
+}
+
+/// Filesystem [`ArtifactStore`] rooted at one directory.
+#[derive(Debug, Clone)]
+pub struct FsArtifactStore {
+    root: PathBuf,
+}
+
+static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl FsArtifactStore {
+    /// Uses (and creates) `root`. Staging directories left by crashed processes are removed;
+    /// those of live processes (another CLI or service on the same root) are left alone.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        let staging = root.join(".staging");
+        fs::create_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
+        for entry in fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_none_or(|pid| pid != std::process::id() && !process_alive(pid)) {
+                let path = entry.path();
+                fs::remove_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
+            }
+        }
+        Ok(FsArtifactStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn dir(&self, key: &ArtifactKey) -> PathBuf {
+        self.root.join(key.class.dir()).join(&key.name).join(&key.version)
+    }
+
+    fn staging_dir(&self) -> PathBuf {
+        let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        self.root.join(".staging").join(format!("{}-{nanos}-{n}", std::process::id()))
+    }
+
+    fn read_manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError> {
+        key.validate()?;
+        let dir = self.dir(key);
+        if !dir.is_dir() {
+            return Err(StoreError::NotFound(key.to_string()));
+        }
+        let corrupt = |reason: String| StoreError::CorruptManifest { key: key.to_string(), reason };
+        let bytes = fs::read(dir.join(MANIFEST)).map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
+        let sum = fs::read_to_string(dir.join(MANIFEST_SUM))
+            .map_err(|e| corrupt(format!("cannot read {MANIFEST_SUM}: {e}")))?;
+        let actual = sha256_bytes(&bytes);
+        if sum.trim() != actual {
+            return Err(corrupt(format!("sha256 {actual} does not match {MANIFEST_SUM} ({})", sum.trim())));
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("invalid JSON: {e}")))?;
+        if manifest.format != FORMAT {
+            return Err(corrupt(format!("unknown format {}", manifest.format)));
+        }
+        if &manifest.key != key {
+            return Err(corrupt(format!("it describes {}", manifest.key)));
+        }
+        Ok(manifest)
+    }
+
+    fn list_dir(&self, dir: &Path) -> Result<Vec<String>, StoreError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io(dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+            if let Some(name) = entry.file_name().to_str()
+                && validate_name("name", name).is_ok()
+                && entry.path().is_dir()
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort_by(|a, b| version_order(a, b));
+        Ok(names)
+    }
+}
+
+impl ArtifactStore for FsArtifactStore {
+    fn put(
+        &self,
+        key: &ArtifactKey,
+        files: Vec<(String, FileSource)>,
+        info: ManifestInfo,
+    ) -> Result<Manifest, StoreError> {
+        key.validate()?;
+        let target = self.dir(key);
+        if target.exists() {
+            return Err(StoreError::AlreadyExists(key.to_string()));
+        }
+        let stage = self.staging_dir();
+        let result = (|| {
+            fs::create_dir_all(&stage).map_err(|e| StoreError::io(&stage, e))?;
+            let mut entries = BTreeMap::new();
+            for (name, source) in files {
+                if name == MANIFEST || name == MANIFEST_SUM || validate_name("file name", &name).is_err() {
+                    return Err(StoreError::InvalidName { what: "file name", value: name });
+                }
+                let bytes = match source {
+                    FileSource::Bytes(b) => b,
+                    FileSource::Path(p) => fs::read(&p).map_err(|e| StoreError::io(&p, e))?,
+                };
+                let entry = FileEntry { sha256: sha256_bytes(&bytes), bytes: bytes.len() as u64 };
+                write_synced(&stage.join(&name), &bytes)?;
+                entries.insert(name, entry);
+            }
+            let manifest =
+                Manifest { format: FORMAT, key: key.clone(), created_at: Utc::now(), info, files: entries };
+            let json = serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {
+                key: key.to_string(),
+                reason: format!("cannot serialise: {e}"),
+            })?;
+            write_synced(&stage.join(MANIFEST), &json)?;
+            write_synced(&stage.join(MANIFEST_SUM), format!("{}\n", sha256_bytes(&json)).as_bytes())?;
+            sync_dir(&stage)?;
+            let parent = target.parent().unwrap_or(&self.root);
+            fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+            // rename(2) onto an existing non-empty directory fails, so a concurrent writer of the
+            // same key loses cleanly instead of mixing files.
+            fs::rename(&stage, &target).map_err(|e| {
+                if target.exists() {
+                    StoreError::AlreadyExists(key.to_string())
+                } else {
+                    StoreError::io(&target, e)
+                }
+            })?;
+            sync_dir(parent)?;
+            Ok(manifest)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&stage);
+        }
+        result
+    }
+
+    fn get(&self, key: &ArtifactKey) -> Result<Artifact, StoreError> {
+        let manifest = self.read_manifest(key)?;
+        let dir = self.dir(key);
+        let mut files = BTreeMap::new();
+        for (name, entry) in &manifest.files {
+            validate_name("file name", name)?;
+            let path = dir.join(name);
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::MissingFile { key: key.to_string(), file: name.clone() });
+                }
+                Err(e) => return Err(StoreError::io(&path, e)),
+            };
+            let actual = sha256_bytes(&bytes);
+            if actual != entry.sha256 {
+                return Err(StoreError::CorruptFile {
+                    key: key.to_string(),
+                    file: name.clone(),
+                    expected: entry.sha256.clone(),
+                    actual,
+                });
+            }
+            files.insert(name.clone(), bytes);
+        }
+        Ok(Artifact { manifest, files })
+    }
+
+    fn manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError> {
+        self.read_manifest(key)
+    }
+
+    fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError> {
+        validate_name("name", name)?;
+        self.list_dir(&self.root.join(class.dir()).join(name))
+    }
+
+    fn names(&self, class: ArtifactClass) -> Result<Vec<String>, StoreError> {
+        self.list_dir(&self.root.join(class.dir()))
+    }
+
+    fn delete(&self, key: &ArtifactKey) -> Result<(), StoreError> {
+        key.validate()?;
+        let dir = self.dir(key);
+        if !dir.is_dir() {
+            return Err(StoreError::NotFound(key.to_string()));
+        }
+        // Move out of sight first, so no reader ever sees a half-deleted artifact.
+        let trash = self.staging_dir();
+        fs::rename(&dir, &trash).map_err(|e| StoreError::io(&dir, e))?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+        fs::remove_dir_all(&trash).map_err(|e| StoreError::io(&trash, e))
+    }
+}
+
+/// Where liveness cannot be checked, assume alive: leaking a staging dir beats breaking a writer.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut file = File::create(path).map_err(|e| StoreError::io(path, e))?;
+    file.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
+    file.sync_all().map_err(|e| StoreError::io(path, e))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_naturally() {
+        let mut v = vec!["v10", "v2", "v1", "step-000100", "step-000020"];
+        v.sort_by(|a, b| version_order(a, b));
+        assert_eq!(v, ["step-000020", "step-000100", "v1", "v2", "v10"]);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["", "..", ".hidden", "a/b", "a b", &"x".repeat(129)] {
+            assert!(validate_name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_name("name", "digits-mlp_v1.2").is_ok());
+    }
+}

