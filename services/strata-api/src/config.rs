@@ -31,6 +31,10 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted dataset upload, in bytes (streamed, never held in memory whole).
+    #[arg(long, env = "STRATA_API_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
     /// Requests handled at once; more wait in line (bounded by the request timeout).
     #[arg(long, env = "STRATA_API_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,

@@ -38,6 +38,21 @@ pub use state::{AppState, MlClient};
         routes::auth::create_token,
         routes::auth::me,
         routes::auth::list_principals,
+        routes::datasets::upload,
+        routes::datasets::list,
+        routes::datasets::get,
+        routes::datasets::delete,
+        routes::jobs::create,
+        routes::jobs::list,
+        routes::jobs::get,
+        routes::jobs::post_action,
+        routes::jobs::events,
+        routes::models::list,
+        routes::models::get,
+        routes::models::set_alias,
+        routes::models::delete_version,
+        routes::models::post_action,
+        routes::inference::embeddings,
     ),
     components(schemas(
         error::Problem,
@@ -47,10 +62,35 @@ pub use state::{AppState, MlClient};
         routes::auth::Principal,
         auth::TokenResponse,
         auth::Role,
+        routes::common::Metrics,
+        routes::datasets::Dataset,
+        routes::datasets::DatasetList,
+        routes::datasets::DatasetSchema,
+        routes::datasets::DatasetUploadMetadata,
+        routes::datasets::ColumnInfo,
+        routes::jobs::CreateTrainingJob,
+        routes::jobs::Hyperparameters,
+        routes::jobs::JobState,
+        routes::jobs::TrainingJob,
+        routes::jobs::TrainingJobList,
+        routes::jobs::TrainingProgress,
+        routes::jobs::TrainingEvent,
+        routes::models::Model,
+        routes::models::ModelList,
+        routes::models::ModelVersion,
+        routes::models::SetAlias,
+        routes::models::PredictRequest,
+        routes::models::PredictResponse,
+        routes::models::Prediction,
+        routes::inference::EmbeddingsRequest,
+        routes::inference::EmbeddingsResponse,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Tokens and identities"),
+        (name = "datasets", description = "Parquet datasets"),
+        (name = "training", description = "Training and fine-tuning jobs"),
+        (name = "models", description = "The model registry, predictions and embeddings"),
         (name = "system", description = "What the ML service runs on and can do"),
         (name = "ops", description = "Probes for orchestrators"),
     )
@@ -78,14 +118,35 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route, wrapped in the cross-cutting layers (request ids, tracing, limits, timeouts).
 pub fn router(state: AppState, config: &Config) -> Router {
+    use axum::routing::{post, put};
     let x_request_id = axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER);
+    // Uploads stream large files, so they get their own body limit instead of the small default.
+    let uploads = Router::new()
+        .route("/v1/datasets", post(routes::datasets::upload))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_upload_bytes));
+    let api = Router::new()
+        .route("/v1/datasets", get(routes::datasets::list))
+        .route("/v1/datasets/{id}", get(routes::datasets::get).delete(routes::datasets::delete))
+        .route("/v1/training-jobs", get(routes::jobs::list).post(routes::jobs::create))
+        // `POST {id}:cancel` arrives here as one path segment; the handler reads the action.
+        .route("/v1/training-jobs/{id}", get(routes::jobs::get).post(routes::jobs::post_action))
+        .route("/v1/training-jobs/{id}/events", get(routes::jobs::events))
+        .route("/v1/models", get(routes::models::list))
+        .route("/v1/models/{name}", get(routes::models::get).post(routes::models::post_action))
+        .route("/v1/models/{name}/aliases/{alias}", put(routes::models::set_alias))
+        .route("/v1/models/{name}/versions/{version}", axum::routing::delete(routes::models::delete_version))
+        .route("/v1/embeddings", post(routes::inference::embeddings))
+        .route("/v1/auth/token", post(routes::auth::create_token))
+        .route("/v1/auth/me", get(routes::auth::me))
+        .route("/v1/auth/principals", get(routes::auth::list_principals))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes));
     Router::new()
+        .merge(uploads)
+        .merge(api)
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/v1/system", get(routes::system::get_system_info))
-        .route("/v1/auth/token", axum::routing::post(routes::auth::create_token))
-        .route("/v1/auth/me", get(routes::auth::me))
-        .route("/v1/auth/principals", get(routes::auth::list_principals))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
         .with_state(state)
@@ -99,7 +160,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(cors(config))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout(),
