@@ -19,6 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     protos.sort();
     println!("cargo:rerun-if-changed=strata");
-    tonic_prost_build::configure().compile_protos(&protos, &[root])?;
+    // The descriptor set (with imports) feeds gRPC reflection in strata-ml; `links` in
+    // Cargo.toml hands its path to dependents as DEP_STRATA_PROTO_DESCRIPTOR_SET.
+    let descriptor = PathBuf::from(std::env::var("OUT_DIR")?).join("strata_descriptor.bin");
+    tonic_prost_build::configure().file_descriptor_set_path(&descriptor).compile_protos(&protos, &[root])?;
+    println!("cargo:descriptor_set={}", descriptor.display());
     Ok(())
 }

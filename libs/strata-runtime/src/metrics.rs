@@ -17,6 +17,17 @@ pub const HTTP_REQUEST_DURATION_SECONDS: &str = "strata_http_request_duration_se
 pub const GRPC_REQUESTS_TOTAL: &str = "strata_grpc_requests_total";
 /// Latency of those calls in seconds, same labels.
 pub const GRPC_REQUEST_DURATION_SECONDS: &str = "strata_grpc_request_duration_seconds";
+/// Inference requests waiting for a batch, over all models (bounded by the queue depth limit).
+pub const INFERENCE_QUEUE_DEPTH: &str = "strata_inference_queue_depth";
+/// Inputs per model run of the dynamic batcher; a mean near 1 under load means no batching.
+pub const INFERENCE_BATCH_SIZE: &str = "strata_inference_batch_size";
+/// Training jobs by `state` (queued, running, succeeded, failed, cancelled).
+pub const TRAINING_JOBS: &str = "strata_training_jobs";
+/// Estimated bytes of the models loaded in the ML service's model cache.
+pub const MODEL_CACHE_BYTES: &str = "strata_model_cache_bytes";
+
+/// Batch-size buckets: powers of two up to the largest configurable batch.
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
 
 /// Latency buckets (seconds) from 1 ms to 60 s: inference is milliseconds, uploads are seconds.
 const LATENCY_BUCKETS: &[f64] =
@@ -31,6 +42,7 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(INFERENCE_BATCH_SIZE.to_owned()), BATCH_SIZE_BUCKETS))
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             match builder.install_recorder() {
                 Ok(handle) => handle,

@@ -1,7 +1,9 @@
 //! Process configuration: every setting is a flag with an environment twin, shown in `--help`.
+//! Limits are configuration, not constants, so an operator can size them to the machine.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use strata_runtime::LogFormat;
@@ -22,11 +24,47 @@ pub struct Config {
     #[arg(long, env = "STRATA_DATA_DIR", default_value = ".strata/data")]
     pub data_dir: PathBuf,
 
-    /// Compute device: `cpu`, `cuda`, `cuda:N` or `auto`.
+    /// Compute device: `cpu`, `cuda`, `cuda:N` or `auto` (CUDA when this build and the machine
+    /// have it, else CPU).
     #[arg(long, env = "STRATA_DEVICE", default_value = "cpu")]
     pub device: String,
 
     /// Log output format.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Largest dataset upload accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "STRATA_ML_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+
+    /// Most inputs the server runs through a model at once; also the largest request accepted.
+    #[arg(long, env = "STRATA_ML_MAX_BATCH_SIZE", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_batch_size: u32,
+
+    /// How long the first request of a batch may wait for others to join it, in milliseconds.
+    #[arg(long, env = "STRATA_ML_MAX_BATCH_WAIT_MS", default_value_t = 5)]
+    pub max_batch_wait_ms: u64,
+
+    /// Inference requests that may wait for a batch, over all models; beyond it callers get
+    /// RESOURCE_EXHAUSTED instead of queueing without bound.
+    #[arg(long, env = "STRATA_ML_INFERENCE_QUEUE_DEPTH", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub inference_queue_depth: u32,
+
+    /// Training jobs that run at the same time.
+    #[arg(long, env = "STRATA_ML_MAX_CONCURRENT_JOBS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_jobs: u32,
+
+    /// Training jobs that may wait in the queue; beyond it CreateTrainingJob gets RESOURCE_EXHAUSTED.
+    #[arg(long, env = "STRATA_ML_JOB_QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub job_queue_depth: u32,
+
+    /// Memory budget of loaded models, in bytes (least recently used ones are unloaded first).
+    #[arg(long, env = "STRATA_ML_MODEL_CACHE_BYTES", default_value_t = 2 * 1024 * 1024 * 1024)]
+    pub model_cache_bytes: u64,
+}
+
+impl Config {
+    pub fn max_batch_wait(&self) -> Duration {
+        Duration::from_millis(self.max_batch_wait_ms)
+    }
 }

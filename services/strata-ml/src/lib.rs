@@ -1,19 +1,42 @@
 //! The strata ML service: a tonic gRPC server exposing the ML core (datasets, training jobs,
-//! models, inference) plus `grpc.health.v1`.
+//! models, inference) plus `grpc.health.v1` and gRPC reflection.
 //!
 //! `main.rs` only parses [`Config`] and calls [`serve`]; tests call [`serve`] on a loopback
 //! listener, so they exercise exactly the server the binary runs.
 //!
+//! Layout under the data directory: `artifacts/` (the strata-data artifact store: datasets,
+//! model versions, checkpoints), `meta/` (job records, job event logs, aliases: [`meta`]),
+//! `uploads/` and `work/` (scratch files, removed at start).
+//!
 //! Architecture invariant: this crate speaks gRPC and nothing else. It depends on the contracts
-//! (`strata-proto`) and the layers below it, never on the web API or the clients.
+//! (`strata-proto`) and the layers below it, never on the web API or the clients. Failures
+//! become statuses only in [`error`].
 
+mod batcher;
 pub mod config;
+mod convert;
+mod datasets;
+mod error;
+mod inference;
+mod jobs;
+pub mod meta;
+mod models;
+mod paging;
+mod registry;
 mod system;
 mod telemetry;
+mod training;
 
 use std::future::{Future, IntoFuture};
+use std::sync::Arc;
 
+use strata_core::{Device, DeviceSpec, Registry};
+use strata_data::{ArtifactStore, FsArtifactStore};
+use strata_proto::strata::ml::v1::dataset_service_server::DatasetServiceServer;
+use strata_proto::strata::ml::v1::inference_service_server::InferenceServiceServer;
+use strata_proto::strata::ml::v1::model_service_server::ModelServiceServer;
 use strata_proto::strata::ml::v1::system_service_server::SystemServiceServer;
+use strata_proto::strata::ml::v1::training_service_server::TrainingServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -21,11 +44,19 @@ pub use config::Config;
 pub use system::SystemInfoService;
 pub use telemetry::TelemetryLayer;
 
+/// The contracts' encoded `FileDescriptorSet`, served by gRPC reflection.
+const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(env!("STRATA_PROTO_DESCRIPTOR_SET"));
+
+/// Largest gRPC message: an upload chunk of 4 MiB plus its framing.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("unsupported device {0:?}: this build supports only \"cpu\"")]
-    UnsupportedDevice(String),
+    #[error("device: {0}")]
+    Device(#[from] strata_core::CoreError),
+    #[error("cannot open the data directory: {0}")]
+    Storage(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("metrics endpoint failed: {0}")]
@@ -33,14 +64,49 @@ pub enum ServeError {
 }
 
 /// Serves the ML service on `listener` (gRPC) and `metrics_listener` (HTTP `/metrics`) until
-/// `shutdown` resolves, then drains in-flight calls.
+/// `shutdown` resolves; then stops taking calls, ends watch streams, checkpoints running jobs
+/// (they resume at the next start) and drains in-flight calls.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let device = resolve_device(&config.device)?;
+    let (device, device_name) = resolve_device(&config.device)?;
+    let storage = |e: &dyn std::fmt::Display| ServeError::Storage(format!("{}: {e}", config.data_dir.display()));
+    let store: Arc<dyn ArtifactStore> =
+        Arc::new(FsArtifactStore::open(config.data_dir.join("artifacts")).map_err(|e| storage(&e))?);
+    let meta: Arc<dyn meta::MetadataStore> =
+        Arc::new(meta::FsMetadataStore::open(&config.data_dir.join("meta")).map_err(|e| storage(&e))?);
+    let kinds = Arc::new(Registry::builtin());
+    let model_kinds = kinds.names().into_iter().map(str::to_owned).collect();
+    let batch = batcher::BatchConfig { max_batch: config.max_batch_size as usize, max_wait: config.max_batch_wait() };
+    let queue = batcher::QueueLimit::new(config.inference_queue_depth as usize);
+    let registry = Arc::new(registry::ModelRegistry::new(
+        store.clone(),
+        meta.clone(),
+        kinds,
+        device,
+        batch,
+        queue,
+        config.model_cache_bytes,
+    ));
+    let datasets = Arc::new(datasets::Datasets::new(store.clone(), &config.data_dir).map_err(|e| storage(&e))?);
+    let work_dir = config.data_dir.join("work");
+    let _ = std::fs::remove_dir_all(&work_dir);
+    let jobs = jobs::JobManager::start(
+        meta,
+        store,
+        registry.clone(),
+        datasets.clone(),
+        work_dir,
+        jobs::JobLimits {
+            max_concurrent: config.max_concurrent_jobs as usize,
+            queue_depth: config.job_queue_depth as usize,
+        },
+    )
+    .map_err(|e| storage(&e))?;
+
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_server = tokio::spawn(
         axum::serve(metrics_listener, strata_runtime::metrics::router())
@@ -51,15 +117,50 @@ pub async fn serve(
     );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<SystemServiceServer<SystemInfoService>>().await;
+    health_reporter.set_serving::<DatasetServiceServer<datasets::DatasetApi>>().await;
+    health_reporter.set_serving::<TrainingServiceServer<training::TrainingApi>>().await;
+    health_reporter.set_serving::<ModelServiceServer<models::ModelApi>>().await;
+    health_reporter.set_serving::<InferenceServiceServer<inference::InferenceApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServeError::Storage(format!("reflection descriptors: {e}")))?;
 
-    let system = SystemInfoService::new(device, Vec::new());
+    // On shutdown: report NOT_SERVING, end watch streams and checkpoint jobs while tonic drains,
+    // since open watch streams would otherwise hold the drain forever.
+    let stopping = {
+        let jobs = jobs.clone();
+        let health = health_reporter.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining calls and checkpointing running jobs");
+            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+            jobs.shutdown().await;
+        }
+    };
+
+    let system = SystemInfoService::new(device_name, model_kinds);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
     let served = tonic::transport::Server::builder()
         .layer(TelemetryLayer)
         .add_service(health_service)
+        .add_service(reflection)
         .add_service(SystemServiceServer::new(system))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .add_service(
+            DatasetServiceServer::new(datasets::DatasetApi { datasets, max_upload_bytes: config.max_upload_bytes })
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(TrainingServiceServer::new(training::TrainingApi { jobs: jobs.clone() }))
+        .add_service(ModelServiceServer::new(models::ModelApi { registry: registry.clone() }))
+        .add_service(
+            InferenceServiceServer::new(inference::InferenceApi { registry })
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
         .await;
+    // Also when the transport failed: running jobs must still checkpoint.
+    jobs.shutdown().await;
     let _ = stop_metrics.send(());
     let metrics_result = metrics_server.await;
     served?;
@@ -71,11 +172,16 @@ pub async fn serve(
     Ok(())
 }
 
-fn resolve_device(requested: &str) -> Result<String, ServeError> {
-    match requested {
-        "cpu" | "auto" => Ok("cpu".to_owned()),
-        other => Err(ServeError::UnsupportedDevice(other.to_owned())),
-    }
+/// The device models run on, and its name as GetSystemInfo reports it. The core decides (and
+/// logs) what `auto` means.
+fn resolve_device(requested: &str) -> Result<(Device, String), ServeError> {
+    let device = requested.parse::<DeviceSpec>()?.resolve()?;
+    let name = match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".to_owned(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    };
+    Ok((device, name))
 }
 
 #[cfg(test)]
@@ -84,9 +190,12 @@ mod tests {
 
     #[test]
     fn cpu_builds_serve_on_cpu_and_refuse_cuda_clearly() {
-        assert_eq!(resolve_device("cpu").ok().as_deref(), Some("cpu"));
-        assert_eq!(resolve_device("auto").ok().as_deref(), Some("cpu"));
-        let err = resolve_device("cuda:0").expect_err("no CUDA in this build");
-        assert!(err.to_string().contains("cuda:0"), "{err}");
+        assert_eq!(resolve_device("cpu").ok().map(|d| d.1).as_deref(), Some("cpu"));
+        assert_eq!(resolve_device("auto").ok().map(|d| d.1).as_deref(), Some("cpu"));
+        if !cfg!(feature = "cuda") {
+            let err = resolve_device("cuda:0").expect_err("no CUDA in this build");
+            assert!(err.to_string().contains("cuda:0"), "{err}");
+        }
+        assert!(resolve_device("tpu").is_err());
     }
 }

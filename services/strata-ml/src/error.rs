@@ -1,0 +1,127 @@
+//! The one place where failures become gRPC statuses. Handlers return [`ServiceError`]; its
+//! `From` impls classify the core's and the data layer's typed errors, and `From<ServiceError>
+//! for Status` picks the code, so a given failure always gets the same status everywhere.
+
+use strata_core::CoreError;
+use strata_data::{DataError, StoreError};
+use tonic::{Code, Status};
+
+use crate::meta::MetaError;
+
+/// A failed call, already classified by what the caller can do about it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ServiceError {
+    /// The request itself is wrong; retrying it unchanged fails again.
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the system is not in a state to do it (e.g. deleting an
+    /// aliased version, cancelling a finished job).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A limit was hit (queue full, upload too large); retry later or send less.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// Stored bytes no longer match their recorded hashes.
+    #[error("{0}")]
+    DataLoss(String),
+    /// The service is shutting down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an environment failure (disk, device); details go to the log, not the caller.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        let msg = e.to_string();
+        match e {
+            StoreError::NotFound(_) => ServiceError::NotFound(msg),
+            StoreError::InvalidName { .. } | StoreError::NoSuchFile { .. } => ServiceError::InvalidArgument(msg),
+            StoreError::AlreadyExists(_) => ServiceError::AlreadyExists(msg),
+            StoreError::CorruptManifest { .. } | StoreError::CorruptFile { .. } | StoreError::MissingFile { .. } => {
+                ServiceError::DataLoss(msg)
+            }
+            StoreError::Io { .. } => ServiceError::Internal(msg),
+        }
+    }
+}
+
+impl From<DataError> for ServiceError {
+    fn from(e: DataError) -> Self {
+        let msg = e.to_string();
+        match e {
+            // The data layer reads files the service itself wrote; an I/O error there is ours.
+            DataError::Io { .. } => ServiceError::Internal(msg),
+            // Everything else is about the caller's table or schema.
+            _ => ServiceError::InvalidArgument(msg),
+        }
+    }
+}
+
+impl From<CoreError> for ServiceError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Data(e) => e.into(),
+            CoreError::Store(e) => e.into(),
+            CoreError::Schema(_) | CoreError::Config(_) | CoreError::UnknownKind(..) | CoreError::Tokenizer(_) => {
+                ServiceError::InvalidArgument(e.to_string())
+            }
+            CoreError::Cancelled { .. } => ServiceError::FailedPrecondition(e.to_string()),
+            CoreError::Device(_) => ServiceError::FailedPrecondition(e.to_string()),
+            CoreError::Candle(_) => ServiceError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<MetaError> for ServiceError {
+    fn from(e: MetaError) -> Self {
+        match e {
+            MetaError::Corrupt { .. } => ServiceError::DataLoss(e.to_string()),
+            MetaError::Io { .. } => ServiceError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(e: ServiceError) -> Self {
+        let code = match &e {
+            ServiceError::InvalidArgument(_) => Code::InvalidArgument,
+            ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::FailedPrecondition(_) => Code::FailedPrecondition,
+            ServiceError::AlreadyExists(_) => Code::AlreadyExists,
+            ServiceError::ResourceExhausted(_) => Code::ResourceExhausted,
+            ServiceError::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            ServiceError::DataLoss(_) => Code::DataLoss,
+            ServiceError::Unavailable(_) => Code::Unavailable,
+            ServiceError::Internal(_) => Code::Internal,
+        };
+        if code == Code::Internal || code == Code::DataLoss {
+            tracing::error!(error = %e, ?code, "request failed");
+        }
+        Status::new(code, e.to_string())
+    }
+}
+
+/// A blocking task that panicked or was cancelled is a bug, never the caller's fault.
+impl From<tokio::task::JoinError> for ServiceError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ServiceError::Internal(format!("worker task failed: {e}"))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Runs blocking work (files, models) off the async threads and answers with its result.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ServiceResult<T> + Send + 'static,
+) -> Result<tonic::Response<T>, Status> {
+    let out = tokio::task::spawn_blocking(f).await.map_err(ServiceError::from)?;
+    Ok(tonic::Response::new(out?))
+}

@@ -1,0 +1,215 @@
+//! Shared helpers of the integration tests: the real server on loopback (in-process through
+//! `strata_ml::serve`, or the real binary), tonic clients, the digits sample.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use strata_data::{DatasetSchema, ParquetDataset};
+use strata_proto::strata::ml::v1 as pb;
+use strata_proto::strata::ml::v1::dataset_service_client::DatasetServiceClient;
+use strata_proto::strata::ml::v1::inference_service_client::InferenceServiceClient;
+use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
+use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
+use strata_proto::strata::ml::v1::training_service_client::TrainingServiceClient;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn digits_path() -> PathBuf {
+    workspace_root().join("libs/strata-data/samples/digits.parquet")
+}
+
+/// The all-MiniLM-L6-v2 directory (tools/setup fetches it), or None with a skip message.
+pub fn minilm_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("STRATA_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".cache/assets/all-MiniLM-L6-v2"));
+    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: all-MiniLM-L6-v2 not found at {} (run tools/setup or set STRATA_MINILM_DIR); the embedding checks did not run",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Feature rows and labels of the digits sample.
+pub fn digits_rows() -> (Vec<Vec<f32>>, Vec<u32>) {
+    let path = digits_path();
+    let info = ParquetDataset::info(&path).expect("digits sample");
+    let schema = DatasetSchema {
+        features: info.numeric_columns_except(&["label"]),
+        label: Some("label".into()),
+        ..Default::default()
+    };
+    let all = ParquetDataset::open(&path, &schema).expect("digits opens").read_all().expect("digits reads");
+    (all.features.chunks(all.feature_dim).map(<[f32]>::to_vec).collect(), all.labels)
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("server drains within 30 s")
+            .expect("server task does not panic");
+    }
+
+    pub async fn clients(&self) -> Clients {
+        Clients::connect(self.addr).await
+    }
+}
+
+/// Starts the service in-process on loopback with `extra` flags.
+pub async fn start(data_dir: &Path, extra: &[&str]) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("metrics addr");
+    let mut args = vec!["strata-ml", "--data-dir", data_dir.to_str().expect("utf-8 temp dir")];
+    args.extend_from_slice(extra);
+    let config = strata_ml::Config::parse_from(args);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        strata_ml::serve(&config, listener, metrics_listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("ml service runs");
+    });
+    Server { addr, metrics_addr, stop: Some(tx), task }
+}
+
+#[derive(Clone)]
+pub struct Clients {
+    pub system: SystemServiceClient<Channel>,
+    pub datasets: DatasetServiceClient<Channel>,
+    pub training: TrainingServiceClient<Channel>,
+    pub models: ModelServiceClient<Channel>,
+    pub inference: InferenceServiceClient<Channel>,
+}
+
+impl Clients {
+    /// Connects, retrying while the server starts.
+    pub async fn connect(addr: SocketAddr) -> Clients {
+        let url = format!("http://{addr}");
+        let mut last = None;
+        for _ in 0..200 {
+            match Channel::from_shared(url.clone()).expect("url").connect().await {
+                Ok(channel) => {
+                    return Clients {
+                        system: SystemServiceClient::new(channel.clone()),
+                        datasets: DatasetServiceClient::new(channel.clone()),
+                        training: TrainingServiceClient::new(channel.clone()),
+                        models: ModelServiceClient::new(channel.clone()),
+                        inference: InferenceServiceClient::new(channel),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("cannot connect to {url}: {last:?}");
+    }
+}
+
+/// Uploads a file in 64 KiB chunks.
+pub async fn upload(
+    clients: &mut Clients,
+    name: &str,
+    schema: pb::DatasetSchema,
+    bytes: Vec<u8>,
+) -> Result<pb::Dataset, tonic::Status> {
+    let mut messages = vec![pb::UploadDatasetRequest {
+        part: Some(pb::upload_dataset_request::Part::Metadata(pb::DatasetUploadMetadata {
+            name: name.into(),
+            schema: Some(schema),
+            description: "test upload".into(),
+        })),
+    }];
+    for chunk in bytes.chunks(64 * 1024) {
+        messages.push(pb::UploadDatasetRequest { part: Some(pb::upload_dataset_request::Part::Chunk(chunk.to_vec())) });
+    }
+    clients.datasets.upload_dataset(tokio_stream::iter(messages)).await.map(|r| r.into_inner())
+}
+
+/// Uploads the digits sample; features default to every numeric column but the label.
+pub async fn upload_digits(clients: &mut Clients) -> pb::Dataset {
+    let bytes = std::fs::read(digits_path()).expect("digits sample");
+    let schema = pb::DatasetSchema { label_column: "label".into(), ..Default::default() };
+    upload(clients, "digits", schema, bytes).await.expect("digits upload")
+}
+
+pub fn mlp_job(model: &str, dataset: &str, epochs: u32) -> pb::CreateTrainingJobRequest {
+    pb::CreateTrainingJobRequest {
+        model_name: model.into(),
+        kind: "mlp-classifier".into(),
+        dataset_id: dataset.into(),
+        hyperparameters: Some(pb::Hyperparameters {
+            epochs,
+            hidden_layers: vec![64],
+            learning_rate: 0.005,
+            seed: 7,
+            ..Default::default()
+        }),
+        base_model: String::new(),
+    }
+}
+
+pub fn final_state(e: &pb::TrainingEvent) -> Option<pb::JobState> {
+    match e.event {
+        Some(pb::training_event::Event::StateChanged(s)) => {
+            let s = pb::JobState::try_from(s).ok()?;
+            matches!(s, pb::JobState::Succeeded | pb::JobState::Failed | pb::JobState::Cancelled).then_some(s)
+        }
+        _ => None,
+    }
+}
+
+/// Watches a job until its stream ends; returns every event.
+pub async fn watch_to_end(clients: &mut Clients, id: &str, after: u64) -> Vec<pb::TrainingEvent> {
+    let mut stream = clients
+        .training
+        .watch_training_job(pb::WatchTrainingJobRequest { id: id.into(), after_sequence: after })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while let Some(e) = tokio::time::timeout_at(deadline, stream.message()).await.expect("job ends in time").expect("stream")
+    {
+        events.push(e);
+    }
+    events
+}
+
+pub async fn get_metric(metrics_addr: SocketAddr, name: &str) -> f64 {
+    let body = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .expect("metrics endpoint")
+        .text()
+        .await
+        .expect("metrics body");
+    body.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
