@@ -13,6 +13,7 @@
 pub mod device;
 pub mod error;
 pub mod kinds;
+mod kernels;
 pub mod metrics;
 pub mod schema;
 pub mod tensors;

@@ -292,7 +292,8 @@ impl Bert {
         let x = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + x)?, train)?;
         let inner = l.ffn_in.forward(&x)?;
         let inner = match self.act {
-            Act::Gelu => inner.gelu_erf()?,
+            Act::Gelu if train => inner.gelu_erf()?,
+            Act::Gelu => crate::kernels::gelu_erf(&inner)?,
             Act::GeluTanh => inner.gelu()?,
             Act::Relu => inner.relu()?,
         };
