@@ -12,6 +12,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The bootstrap admin password of the API the e2e tests start (sign-in tests use it). */
+export const E2E_ADMIN_PASSWORD = "e2e-admin-password";
 const repoRoot = resolve(webDir, "../..");
 export const resultsDir = join(webDir, "test-results");
 
@@ -109,7 +112,7 @@ export async function startStack(): Promise<Stack> {
     const api = start(
       "strata-api",
       apiBin,
-      ["--listen", `127.0.0.1:${apiPort}`, "--ml-url", ml.url],
+      ["--listen", `127.0.0.1:${apiPort}`, "--ml-url", ml.url, "--dev", "--users-file", join(dataDir, "users.json"), "--bootstrap-admin-password", E2E_ADMIN_PASSWORD],
       `http://127.0.0.1:${apiPort}`,
     );
     started.push(api);

@@ -1,6 +1,7 @@
 //! Process configuration: every setting is a flag with an environment twin, shown in `--help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -29,6 +30,36 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "STRATA_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Development mode: without STRATA_JWT_KEYS, sign tokens with a random per-process key.
+    /// Never use in production; without it the server refuses to start with no keys.
+    #[arg(long, env = "STRATA_DEV")]
+    pub dev: bool,
+
+    /// JWT keys as `kid:secret[,kid:secret...]` (secrets >= 32 bytes). New tokens are signed with
+    /// the first; every listed key verifies, which is how keys rotate.
+    #[arg(long, env = "STRATA_JWT_KEYS", hide_env_values = true)]
+    pub jwt_keys: Option<String>,
+
+    /// `iss` claim of issued tokens, required on presented ones.
+    #[arg(long, env = "STRATA_JWT_ISSUER", default_value = "strata")]
+    pub jwt_issuer: String,
+
+    /// `aud` claim of issued tokens, required on presented ones.
+    #[arg(long, env = "STRATA_JWT_AUDIENCE", default_value = "strata-api")]
+    pub jwt_audience: String,
+
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, env = "STRATA_TOKEN_TTL_SECONDS", default_value_t = 3600)]
+    pub token_ttl_seconds: u64,
+
+    /// Users and API keys (JSON). Created with a bootstrap admin on first start if missing.
+    #[arg(long, env = "STRATA_USERS_FILE", default_value = ".strata/api/users.json")]
+    pub users_file: PathBuf,
+
+    /// Password of the bootstrap admin created on first start; generated and printed if unset.
+    #[arg(long, env = "STRATA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    pub bootstrap_admin_password: Option<String>,
 
     /// Log output format.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

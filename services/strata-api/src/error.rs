@@ -36,6 +36,24 @@ pub enum ApiError {
     /// The ML service answered with a gRPC error status.
     #[error("ML service: {}", .0.message())]
     Ml(#[from] tonic::Status),
+    /// No valid credentials (missing, expired or forged token; wrong password).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials whose role does not allow the operation.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is malformed (bad JSON, missing field, out-of-range value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A bug or misconfiguration of this server; details go to the log, not the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
 }
 
 impl ApiError {
@@ -43,6 +61,10 @@ impl ApiError {
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
         use tonic::Code;
         match self {
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             ApiError::Ml(status) => match status.code() {
                 Code::InvalidArgument | Code::OutOfRange => {
                     (StatusCode::BAD_REQUEST, "invalid-argument", "Invalid argument")
@@ -92,8 +114,19 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
-        tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
-        problem.into_response()
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        } else {
+            tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
+        }
+        let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
+        let mut response = problem.into_response();
+        if unauthenticated {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"strata\""));
+        }
+        response
     }
 }
 

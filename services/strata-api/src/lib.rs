@@ -7,6 +7,7 @@
 //! Architecture invariant: the API never reaches past the ML service's gRPC contract (no ML core,
 //! no data layer); every failure leaves through [`error::ApiError`] as problem+json.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod middleware;
@@ -30,14 +31,45 @@ pub use state::{AppState, MlClient};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "strata API", description = "REST API of the strata AI product starter."),
-    paths(routes::ops::healthz, routes::ops::readyz, routes::system::get_system_info),
-    components(schemas(error::Problem, routes::system::SystemInfo, routes::system::MlServiceInfo)),
+    paths(
+        routes::ops::healthz,
+        routes::ops::readyz,
+        routes::system::get_system_info,
+        routes::auth::create_token,
+        routes::auth::me,
+        routes::auth::list_principals,
+    ),
+    components(schemas(
+        error::Problem,
+        routes::system::SystemInfo,
+        routes::system::MlServiceInfo,
+        routes::auth::TokenRequest,
+        routes::auth::Principal,
+        auth::TokenResponse,
+        auth::Role,
+    )),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Tokens and identities"),
         (name = "system", description = "What the ML service runs on and can do"),
         (name = "ops", description = "Probes for orchestrators"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme (a JWT from `POST /v1/auth/token`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
 
 /// The OpenAPI document served at `/openapi.json` and committed as `services/strata-api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -51,6 +83,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/v1/system", get(routes::system::get_system_info))
+        .route("/v1/auth/token", axum::routing::post(routes::auth::create_token))
+        .route("/v1/auth/me", get(routes::auth::me))
+        .route("/v1/auth/principals", get(routes::auth::list_principals))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
         .with_state(state)
@@ -67,6 +102,35 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
+/// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
+/// and prints a generated bootstrap admin password exactly once.
+pub fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthSetupError> {
+    let keys = match (&config.jwt_keys, config.dev) {
+        (Some(spec), _) => auth::JwtKeys::parse(spec)?,
+        (None, true) => {
+            tracing::warn!("--dev: signing tokens with a random per-process key");
+            auth::JwtKeys::generate_dev()?
+        }
+        (None, false) => return Err(auth::AuthSetupError::MissingKeys),
+    };
+    let (users, generated) =
+        auth::load_or_bootstrap(&config.users_file, config.bootstrap_admin_password.as_deref())?;
+    if let Some(password) = generated {
+        // Printed, not logged: log collectors must not keep it.
+        eprintln!(
+            "\n  Created {} with user `admin`, password: {password}\n  This is shown once; change it by editing that file.\n",
+            config.users_file.display()
+        );
+    }
+    Ok(auth::Authenticator::new(
+        keys,
+        config.jwt_issuer.clone(),
+        config.jwt_audience.clone(),
+        config.token_ttl_seconds,
+        users,
+    ))
+}
+
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     config: &Config,
@@ -74,7 +138,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout())?;
-    let app = router(AppState::new(ml), config);
+    let app = router(AppState::new(ml, authenticator(config)?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     tracing::info!("strata-api stopped");

@@ -1,20 +1,24 @@
 //! The one shared state of the API, built once in [`AppState::new`] and passed with `with_state`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::auth::Authenticator;
+
 /// Everything handlers share. Cheap to clone: the gRPC channel is a handle to one connection pool.
 #[derive(Clone)]
 pub struct AppState {
     pub ml: MlClient,
+    pub auth: Arc<Authenticator>,
 }
 
 impl AppState {
-    pub fn new(ml: MlClient) -> Self {
-        Self { ml }
+    pub fn new(ml: MlClient, auth: Authenticator) -> Self {
+        Self { ml, auth: Arc::new(auth) }
     }
 }
 

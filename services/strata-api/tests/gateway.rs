@@ -1,87 +1,16 @@
 //! The thin slice end to end: a real HTTP client calls the real API, which calls the real ML
 //! service over gRPC on loopback, and the answer comes back as JSON.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
 
-use clap::Parser;
+use common::{dead_addr, start_api, start_ml, temp_dir};
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
-struct Server {
-    addr: SocketAddr,
-    /// The ML service's separate `/metrics` address (the API serves its own on `addr`).
-    metrics_addr: Option<SocketAddr>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("server drains within 10 s")
-            .expect("server task does not panic");
-    }
-}
-
-async fn start_ml(data_dir: &std::path::Path) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
-    let addr = listener.local_addr().expect("ml addr");
-    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml metrics");
-    let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
-    let config = strata_ml::Config::parse_from([
-        "strata-ml",
-        "--data-dir",
-        data_dir.to_str().expect("utf-8 temp dir"),
-    ]);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        strata_ml::serve(&config, listener, metrics_listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("ml service runs");
-    });
-    Server { addr, metrics_addr: Some(metrics_addr), stop: Some(tx), task }
-}
-
-async fn start_api(ml_addr: SocketAddr) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
-    let addr = listener.local_addr().expect("api addr");
-    let ml_url = format!("http://{ml_addr}");
-    let config = strata_api::Config::parse_from([
-        "strata-api",
-        "--ml-url",
-        &ml_url,
-        "--ml-timeout-ms",
-        "2000",
-    ]);
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        strata_api::serve(&config, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("api runs");
-    });
-    Server { addr, metrics_addr: None, stop: Some(tx), task }
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("strata-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
 
 #[tokio::test]
 async fn system_info_travels_http_to_grpc_and_back() {
-    let ml = start_ml(&temp_dir("gateway-ml")).await;
-    let api = start_api(ml.addr).await;
+    let (ml_dir, api_dir) = (temp_dir(), temp_dir());
+    let ml = start_ml(ml_dir.path()).await;
+    let api = start_api(ml.addr, api_dir.path()).await;
     let http = reqwest::Client::new();
 
     let response = http
@@ -122,9 +51,8 @@ async fn system_info_travels_http_to_grpc_and_back() {
 
 #[tokio::test]
 async fn ml_service_down_is_503_problem_with_retry_after() {
-    // Bind then drop a listener: nothing answers on that port afterwards.
-    let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
-    let api = start_api(dead).await;
+    let api_dir = temp_dir();
+    let api = start_api(dead_addr().await, api_dir.path()).await;
     let http = reqwest::Client::new();
 
     for path in ["/v1/system", "/readyz"] {
@@ -144,8 +72,8 @@ async fn ml_service_down_is_503_problem_with_retry_after() {
 
 #[tokio::test]
 async fn unknown_route_is_404_problem_and_docs_are_served() {
-    let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
-    let api = start_api(dead).await;
+    let api_dir = temp_dir();
+    let api = start_api(dead_addr().await, api_dir.path()).await;
     let http = reqwest::Client::new();
 
     let missing = http.get(format!("http://{}/v1/nope", api.addr)).send().await.expect("request");

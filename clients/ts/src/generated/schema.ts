@@ -38,6 +38,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns who the bearer token belongs to. */
+        get: operations["getCurrentPrincipal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists every user and API key with its role (admins only). */
+        get: operations["listPrincipals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchanges credentials for a short-lived access token. */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/system": {
         parameters: {
             query?: never;
@@ -77,6 +128,11 @@ export interface components {
             /** @description Version of the ML service binary. */
             version: string;
         };
+        /** @description A user or API key and its role. */
+        Principal: {
+            name: string;
+            role: components["schemas"]["Role"];
+        };
         /** @description An RFC 9457 problem details body. */
         Problem: {
             /** @description What went wrong this time. */
@@ -93,12 +149,36 @@ export interface components {
             /** @description A URI naming the kind of problem; stable across releases. */
             type: string;
         };
+        /**
+         * @description What a caller may do. Each role includes the ones below it.
+         * @enum {string}
+         */
+        Role: "viewer" | "trainer" | "admin";
         /** @description The API's and the ML service's versions and capabilities. */
         SystemInfo: {
             /** @description Version of the web API binary. */
             api_version: string;
             /** @description The ML service this API talks to. */
             ml: components["schemas"]["MlServiceInfo"];
+        };
+        /** @description Credentials: a user name and password, or an API key. */
+        TokenRequest: {
+            password: string;
+            username: string;
+        } | {
+            api_key: string;
+        };
+        /** @description A token as returned by `POST /v1/auth/token` (OAuth 2 token response fields). */
+        TokenResponse: {
+            /** @description The JWT to send as `Authorization: Bearer <token>`. */
+            access_token: string;
+            /**
+             * Format: int64
+             * @description Seconds until the token expires.
+             */
+            expires_in: number;
+            /** @description Always `Bearer`. */
+            token_type: string;
         };
     };
     responses: never;
@@ -108,8 +188,12 @@ export interface components {
     pathItems: never;
 }
 export type MlServiceInfo = components['schemas']['MlServiceInfo'];
+export type Principal = components['schemas']['Principal'];
 export type Problem = components['schemas']['Problem'];
+export type Role = components['schemas']['Role'];
 export type SystemInfo = components['schemas']['SystemInfo'];
+export type TokenRequest = components['schemas']['TokenRequest'];
+export type TokenResponse = components['schemas']['TokenResponse'];
 export type $defs = Record<string, never>;
 export interface operations {
     healthz: {
@@ -155,6 +239,115 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentPrincipal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPrincipals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Users and API keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Principal"][];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description A bearer token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong credentials */
+            401: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

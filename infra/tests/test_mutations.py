@@ -1,0 +1,160 @@
+"""Each check fails on a broken manifest: copy infra/k8s, break one thing, assert it is reported."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import manifests as m
+
+CHECK_SH = m.ROOT / "infra" / "check.sh"
+
+
+def mutated(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    k8s = tmp_path / "k8s"
+    shutil.copytree(m.K8S, k8s)
+    target = k8s / file
+    text = target.read_text()
+    assert old in text, f"mutation does not apply: {old!r} not in {file}"
+    target.write_text(text.replace(old, new))
+    return k8s
+
+
+# (file, old, new, expected problem) — one per check, each a plausible mistake.
+MUTATIONS = {
+    "container port differs from the listen address": (
+        "base/ml.yaml", "containerPort: 50051", "containerPort: 50052", "STRATA_ML_LISTEN port 50051 != containerPort"),
+    "service listens on loopback": (
+        "base/kustomization.yaml", "STRATA_API_LISTEN=0.0.0.0:8080", "STRATA_API_LISTEN=127.0.0.1:8080",
+        "is not reachable from outside the pod"),
+    "ML metrics on loopback": (
+        "base/kustomization.yaml", "STRATA_ML_METRICS_LISTEN=0.0.0.0:9464", "STRATA_ML_METRICS_LISTEN=127.0.0.1:9464",
+        "is not reachable on containerPort metrics"),
+    "API points at a wrong ML port": (
+        "base/kustomization.yaml", "STRATA_ML_URL=http://strata-ml:50051", "STRATA_ML_URL=http://strata-ml:5051",
+        "has no port 5051"),
+    "web points at a missing Service": (
+        "base/kustomization.yaml", "STRATA_API_URL=http://strata-api:8080", "STRATA_API_URL=http://api:8080",
+        "names no Service"),
+    "env name the service does not read": (
+        "base/kustomization.yaml", "STRATA_DEVICE=cpu", "STRATA_DEVICES=cpu", "env STRATA_DEVICES is not read"),
+    "web PORT disagrees with its port": ("base/kustomization.yaml", "PORT=3000", "PORT=3001", "PORT=3001"),
+    "readiness path that is no route": (
+        "base/api.yaml", "path: /readyz", "path: /ready", "readinessProbe path /ready is not a route"),
+    "gRPC probe on the wrong port": (
+        "base/ml.yaml", "grpc:\n              port: 50051\n            periodSeconds: 10",
+        "grpc:\n              port: 50052\n            periodSeconds: 10", "gRPC port 50052 != containerPort"),
+    "image name that Bazel does not build": (
+        "base/api.yaml", "image: strata-api", "image: strata-gateway", "image strata-gateway is no Bazel image"),
+    "dev tag that oci_load does not produce": (
+        "overlays/dev/kustomization.yaml", "newTag: dev\n  - name: strata-api", "newTag: latest\n  - name: strata-api",
+        "oci_load tags it dev"),
+    "Service targets a missing port name": (
+        "base/web.yaml", "targetPort: http", "targetPort: web", "targetPort web is no container port"),
+    "root user": ("base/web.yaml", "runAsNonRoot: true", "runAsNonRoot: false", "runAsNonRoot must be true"),
+    "user differs from the image's": ("base/ml.yaml", "runAsUser: 65532", "runAsUser: 1000", "runAsUser 1000"),
+    "writable root filesystem": (
+        "base/api.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
+    "no memory limit": (
+        "base/web.yaml", "cpu: \"1\"\n              memory: 512Mi", "cpu: \"1\"", "has no limits.memory"),
+    "shared volume not RWX": ("base/data-volume.yaml", "- ReadWriteMany", "- ReadWriteOnce", "must be ReadWriteMany"),
+    "data dir not on the volume": (
+        "base/kustomization.yaml", "STRATA_DATA_DIR=/data", "STRATA_DATA_DIR=/srv/data",
+        "STRATA_DATA_DIR=/srv/data is not a mounted"),
+    "GPU toleration for the wrong taint": (
+        "components/gpu/gpu-pod.yaml", "key: nvidia.com/gpu", "key: gpu", "does not tolerate the nvidia.com/gpu"),
+    "no GPU limit": (
+        "components/gpu/gpu-pod.yaml", "/resources/limits/nvidia.com~1gpu", "/resources/limits/gpu",
+        "no nvidia.com/gpu limit"),
+    "CPU image on the GPU pool": (
+        "components/gpu/kustomization.yaml", "newName: strata-ml-cuda", "newName: strata-ml",
+        "is not the CUDA build"),
+    "web app may land on GPU nodes": (
+        "components/gpu/cpu-pool.yaml", "operator: NotIn", "operator: In", "keeping it off the GPU pool"),
+    "web reaches the ML service": (
+        "overlays/prod/network-policies.yaml",
+        "podSelector:\n            matchLabels:\n              app.kubernetes.io/name: strata-api\n      ports:\n"
+        "        - port: grpc",
+        "podSelector:\n            matchLabels:\n              app.kubernetes.io/name: strata-web\n      ports:\n"
+        "        - port: grpc",
+        "only strata-api"),
+    "HPA fights a fixed replica count": (
+        "overlays/prod/kustomization.yaml", "name: strata-(api|ml)", "name: strata-api",
+        "Deployment/strata-ml: sets replicas although an HPA scales it"),
+    "PDB selects nothing": (
+        "overlays/prod/disruption-budgets.yaml", "app.kubernetes.io/name: strata-web", "app.kubernetes.io/name: web",
+        "Deployment/strata-web: no PodDisruptionBudget"),
+    "ServiceMonitor scrapes a missing port": (
+        "components/monitoring/service-monitors.yaml", "- port: metrics", "- port: prometheus", "has no port prometheus"),
+    "dashboard reads a metric nobody exports": (
+        "components/monitoring/dashboards/strata.json", "strata_grpc_requests_total", "strata_grpc_request_total",
+        "metric strata_grpc_request_total is exported by no service"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_check_reports_the_broken_manifest(case, tmp_path, facts, dashboard):
+    file, old, new, expected = MUTATIONS[case]
+    k8s = mutated(tmp_path, file, old, new)
+    renders = m.render_all(k8s, m.renders_using(file))
+    dash = __import__("json").loads((k8s / "components/monitoring/dashboards/strata.json").read_text())
+    problems = m.all_problems(renders, facts, dash)
+    assert any(expected in p for p in problems), f"{case}: expected {expected!r} in {problems}"
+
+
+def test_a_service_renaming_its_env_var_breaks_the_manifests(renders, facts, dashboard):
+    # The other direction: the code changes, the manifests do not.
+    changed = m.clone_facts(facts)
+    changed.env[m.ML].discard("STRATA_DATA_DIR")
+    changed.env[m.ML].add("STRATA_DATA_PATH")
+    problems = m.all_problems(renders, changed, dashboard)
+    assert any("env STRATA_DATA_DIR is not read by strata-ml" in p for p in problems)
+
+
+def test_a_route_removed_from_the_api_breaks_the_probes(renders, facts, dashboard):
+    changed = m.clone_facts(facts)
+    changed.routes.discard("/healthz")
+    problems = m.all_problems(renders, changed, dashboard)
+    assert any("livenessProbe path /healthz is not a route" in p for p in problems)
+
+
+def test_a_pending_name_the_services_now_provide_must_leave_the_list(renders, facts, dashboard):
+    changed = m.clone_facts(facts)
+    changed.literals.add("strata_training_jobs")
+    changed.binaries["strata"] = "strata-cli"
+    problems = m.check_pending(changed, renders, dashboard)
+    assert any("metrics strata_training_jobs exists in the sources now" in p for p in problems)
+    assert any("binaries strata exists in the sources now" in p for p in problems)
+
+
+def test_a_pending_name_nothing_uses_must_leave_the_list(renders, facts, dashboard):
+    changed = m.clone_facts(facts)
+    changed.pending["env"] = ["STRATA_UNUSED"]
+    assert any("env STRATA_UNUSED is used by no manifest" in p for p in m.check_pending(changed, renders, dashboard))
+
+
+LINT_MUTATIONS = {
+    "kustomize: missing resource": ("overlays/prod/kustomization.yaml", "- ingress.yaml", "- ingres.yaml",
+                                    "FAIL kustomize build overlays/prod/"),
+    "kubernetes-validate: unknown field": ("base/api.yaml", "terminationGracePeriodSeconds: 40",
+                                           "terminationGracePeriodSeconds: 40\n      restartPolicyy: Always",
+                                           "FAIL kubernetes-validate --strict overlays/dev/"),
+    "kubernetes-validate: wrong type": ("overlays/prod/autoscaling.yaml", "minReplicas: 2", "minReplicas: two",
+                                        "FAIL kubernetes-validate --strict overlays/prod/"),
+    "yamllint: duplicate key": ("base/namespace.yaml", "  name: strata", "  name: strata\n  name: strata2",
+                                "FAIL yamllint"),
+}
+
+
+def test_lint_passes_on_the_real_manifests(tmp_path):
+    out = subprocess.run([str(CHECK_SH), "--lint-only", str(m.K8S)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("case", sorted(LINT_MUTATIONS))
+def test_lint_reports_the_broken_manifest(case, tmp_path):
+    file, old, new, expected = LINT_MUTATIONS[case]
+    k8s = mutated(tmp_path, file, old, new)
+    out = subprocess.run([str(CHECK_SH), "--lint-only", str(k8s)], capture_output=True, text=True)
+    assert out.returncode != 0 and expected in out.stdout, out.stdout + out.stderr

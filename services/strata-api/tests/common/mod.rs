@@ -1,0 +1,100 @@
+//! Test harness shared by the integration tests: the real ML service and the real API, each
+//! started in-process on a loopback port, stopped gracefully at the end of a test.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// The bootstrap admin's password in tests.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The ML service's separate `/metrics` address (the API serves its own on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("server drains within 10 s")
+            .expect("server task does not panic");
+    }
+}
+
+pub async fn start_ml(data_dir: &std::path::Path) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
+    let addr = listener.local_addr().expect("ml addr");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
+    let config = strata_ml::Config::parse_from([
+        "strata-ml",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8 temp dir"),
+    ]);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        strata_ml::serve(&config, listener, metrics_listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("ml service runs");
+    });
+    Server { addr, metrics_addr: Some(metrics_addr), stop: Some(tx), task }
+}
+
+/// Starts the API in `--dev` mode (random JWT key) with a users file in `state_dir`.
+pub async fn start_api(ml_addr: SocketAddr, state_dir: &std::path::Path) -> Server {
+    start_api_with(ml_addr, state_dir, &["--dev"]).await
+}
+
+/// Starts the API with extra command-line flags.
+pub async fn start_api_with(ml_addr: SocketAddr, state_dir: &std::path::Path, extra: &[&str]) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
+    let addr = listener.local_addr().expect("api addr");
+    let ml_url = format!("http://{ml_addr}");
+    let users_file: PathBuf = state_dir.join("users.json");
+    let mut args = vec![
+        "strata-api".to_owned(),
+        "--ml-url".to_owned(),
+        ml_url,
+        "--ml-timeout-ms".to_owned(),
+        "2000".to_owned(),
+        "--users-file".to_owned(),
+        users_file.to_str().expect("utf-8 temp dir").to_owned(),
+        "--bootstrap-admin-password".to_owned(),
+        ADMIN_PASSWORD.to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let config = strata_api::Config::parse_from(args);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        strata_api::serve(&config, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("api runs");
+    });
+    Server { addr, metrics_addr: None, stop: Some(tx), task }
+}
+
+/// An address nothing listens on (bound, then released).
+pub async fn dead_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr")
+}
+
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("create temp dir")
+}
+
