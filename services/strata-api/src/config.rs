@@ -31,6 +31,27 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted dataset upload, in bytes (streamed, never held in memory whole).
+    #[arg(long, env = "STRATA_API_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// Requests handled at once; more wait in line (bounded by the request timeout).
+    #[arg(long, env = "STRATA_API_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+
+    /// Sustained requests per second allowed per caller (bearer token, else client address).
+    #[arg(long, env = "STRATA_API_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+
+    /// Requests a caller may burst above the sustained rate.
+    #[arg(long, env = "STRATA_API_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+
+    /// Origins allowed to call the API from browsers (comma-separated, e.g.
+    /// `https://app.example.com`); empty sends no CORS headers (same-origin only).
+    #[arg(long, env = "STRATA_API_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Development mode: without STRATA_JWT_KEYS, sign tokens with a random per-process key.
     /// Never use in production; without it the server refuses to start with no keys.
     #[arg(long, env = "STRATA_DEV")]

@@ -45,6 +45,12 @@ pub enum ApiError {
     /// The request is malformed (bad JSON, missing field, out-of-range value).
     #[error("{0}")]
     BadRequest(String),
+    /// A REST resource or action that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request body exceeds its limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// A bug or misconfiguration of this server; details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -64,6 +70,8 @@ impl ApiError {
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             ApiError::Ml(status) => match status.code() {
                 Code::InvalidArgument | Code::OutOfRange => {

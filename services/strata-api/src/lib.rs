@@ -38,6 +38,21 @@ pub use state::{AppState, MlClient};
         routes::auth::create_token,
         routes::auth::me,
         routes::auth::list_principals,
+        routes::datasets::upload,
+        routes::datasets::list,
+        routes::datasets::get,
+        routes::datasets::delete,
+        routes::jobs::create,
+        routes::jobs::list,
+        routes::jobs::get,
+        routes::jobs::post_action,
+        routes::jobs::events,
+        routes::models::list,
+        routes::models::get,
+        routes::models::set_alias,
+        routes::models::delete_version,
+        routes::models::post_action,
+        routes::inference::embeddings,
     ),
     components(schemas(
         error::Problem,
@@ -47,10 +62,35 @@ pub use state::{AppState, MlClient};
         routes::auth::Principal,
         auth::TokenResponse,
         auth::Role,
+        routes::common::Metrics,
+        routes::datasets::Dataset,
+        routes::datasets::DatasetList,
+        routes::datasets::DatasetSchema,
+        routes::datasets::DatasetUploadMetadata,
+        routes::datasets::ColumnInfo,
+        routes::jobs::CreateTrainingJob,
+        routes::jobs::Hyperparameters,
+        routes::jobs::JobState,
+        routes::jobs::TrainingJob,
+        routes::jobs::TrainingJobList,
+        routes::jobs::TrainingProgress,
+        routes::jobs::TrainingEvent,
+        routes::models::Model,
+        routes::models::ModelList,
+        routes::models::ModelVersion,
+        routes::models::SetAlias,
+        routes::models::PredictRequest,
+        routes::models::PredictResponse,
+        routes::models::Prediction,
+        routes::inference::EmbeddingsRequest,
+        routes::inference::EmbeddingsResponse,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Tokens and identities"),
+        (name = "datasets", description = "Parquet datasets"),
+        (name = "training", description = "Training and fine-tuning jobs"),
+        (name = "models", description = "The model registry, predictions and embeddings"),
         (name = "system", description = "What the ML service runs on and can do"),
         (name = "ops", description = "Probes for orchestrators"),
     )
@@ -78,21 +118,48 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route, wrapped in the cross-cutting layers (request ids, tracing, limits, timeouts).
 pub fn router(state: AppState, config: &Config) -> Router {
+    use axum::routing::{post, put};
     let x_request_id = axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER);
+    // Uploads stream large files, so they get their own body limit instead of the small default.
+    let uploads = Router::new()
+        .route("/v1/datasets", post(routes::datasets::upload))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_upload_bytes));
+    let api = Router::new()
+        .route("/v1/datasets", get(routes::datasets::list))
+        .route("/v1/datasets/{id}", get(routes::datasets::get).delete(routes::datasets::delete))
+        .route("/v1/training-jobs", get(routes::jobs::list).post(routes::jobs::create))
+        // `POST {id}:cancel` arrives here as one path segment; the handler reads the action.
+        .route("/v1/training-jobs/{id}", get(routes::jobs::get).post(routes::jobs::post_action))
+        .route("/v1/training-jobs/{id}/events", get(routes::jobs::events))
+        .route("/v1/models", get(routes::models::list))
+        .route("/v1/models/{name}", get(routes::models::get).post(routes::models::post_action))
+        .route("/v1/models/{name}/aliases/{alias}", put(routes::models::set_alias))
+        .route("/v1/models/{name}/versions/{version}", axum::routing::delete(routes::models::delete_version))
+        .route("/v1/embeddings", post(routes::inference::embeddings))
+        .route("/v1/auth/token", post(routes::auth::create_token))
+        .route("/v1/auth/me", get(routes::auth::me))
+        .route("/v1/auth/principals", get(routes::auth::list_principals))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes));
     Router::new()
+        .merge(uploads)
+        .merge(api)
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/v1/system", get(routes::system::get_system_info))
-        .route("/v1/auth/token", axum::routing::post(routes::auth::create_token))
-        .route("/v1/auth/me", get(routes::auth::me))
-        .route("/v1/auth/principals", get(routes::auth::list_principals))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
         .with_state(state)
         .merge(strata_runtime::metrics::router())
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+            middleware::rate_limit,
+        ))
         // Inside the request-id layers, so metrics and handlers see the id.
         .layer(axum::middleware::from_fn(middleware::record_metrics))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(cors(config))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout(),
@@ -100,6 +167,26 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// CORS for the configured origins only; with none configured, no CORS headers at all.
+fn cors(config: &Config) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<axum::http::HeaderValue> =
+        config.cors_origins.iter().filter_map(|o| o.trim().parse().ok()).collect();
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PUT,
+            axum::http::Method::DELETE,
+        ])
+        .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE])
+        .expose_headers([axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER)])
 }
 
 /// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
@@ -140,7 +227,10 @@ pub async fn serve(
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout())?;
     let app = router(AppState::new(ml, authenticator(config)?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // Connect info gives the rate limiter the client address of anonymous callers.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("strata-api stopped");
     Ok(())
 }

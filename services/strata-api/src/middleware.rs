@@ -62,3 +62,66 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
         Ok(Self { request_id })
     }
 }
+
+/// Per-caller rate limiting (GCRA via `governor`): the key is the bearer token if one is sent,
+/// else the client address. Over the limit → 429 problem+json with `Retry-After`.
+#[derive(Clone)]
+pub struct RateLimiter {
+    limiter: std::sync::Arc<governor::DefaultKeyedRateLimiter<String>>,
+}
+
+impl RateLimiter {
+    /// `per_second` sustained, `burst` at once; zero values are raised to one.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let one = std::num::NonZeroU32::MIN;
+        let quota = governor::Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap_or(one))
+            .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
+        Self { limiter: std::sync::Arc::new(governor::RateLimiter::keyed(quota)) }
+    }
+
+    fn check(&self, key: String) -> Result<(), std::time::Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        self.limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// Middleware applying a [`RateLimiter`] (see `router`).
+pub async fn rate_limit(
+    axum::extract::State(limiter): axum::extract::State<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    let key = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        })
+        .unwrap_or_default();
+    match limiter.check(key) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let problem = crate::error::Problem {
+                type_: format!("{}rate-limited", crate::error::PROBLEM_TYPE_BASE),
+                title: "Too many requests".to_owned(),
+                status: 429,
+                detail: Some(format!("rate limit exceeded; retry in {} ms", wait.as_millis())),
+                instance: Some(request.uri().path().to_owned()),
+            };
+            let mut response = problem.into_response();
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            if let Ok(value) = seconds.to_string().parse() {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}

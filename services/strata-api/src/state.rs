@@ -3,7 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use strata_proto::strata::ml::v1::dataset_service_client::DatasetServiceClient;
+use strata_proto::strata::ml::v1::inference_service_client::InferenceServiceClient;
+use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
 use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
+use strata_proto::strata::ml::v1::training_service_client::TrainingServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
@@ -53,5 +57,21 @@ impl MlClient {
 
     pub fn health(&self) -> HealthClient<Channel> {
         HealthClient::new(self.channel.clone())
+    }
+
+    pub fn datasets(&self) -> DatasetServiceClient<Channel> {
+        DatasetServiceClient::new(self.channel.clone())
+    }
+
+    pub fn training(&self) -> TrainingServiceClient<Channel> {
+        TrainingServiceClient::new(self.channel.clone())
+    }
+
+    pub fn models(&self) -> ModelServiceClient<Channel> {
+        ModelServiceClient::new(self.channel.clone())
+    }
+
+    pub fn inference(&self) -> InferenceServiceClient<Channel> {
+        InferenceServiceClient::new(self.channel.clone()).max_decoding_message_size(64 * 1024 * 1024)
     }
 }

@@ -96,3 +96,62 @@ async fn unknown_route_is_404_problem_and_docs_are_served() {
     assert!(docs.text().await.expect("docs html").contains("swagger"), "docs page is Swagger UI");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn callers_over_their_rate_limit_get_429_with_retry_after() {
+    let api_dir = temp_dir();
+    let api = common::start_api_with(
+        dead_addr().await,
+        api_dir.path(),
+        &["--dev", "--rate-limit-per-second", "1", "--rate-limit-burst", "3"],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = http.get(format!("http://{}/healthz", api.addr)).send().await.expect("GET /healthz");
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            assert_eq!(response.headers()["content-type"], "application/problem+json");
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst passes: {statuses:?}");
+    assert!(statuses[3..].contains(&429), "then the limit bites: {statuses:?}");
+
+    // Another caller (a different bearer token) has its own budget.
+    let other = http.get(format!("http://{}/healthz", api.addr)).bearer_auth("someone-else").send().await.expect("request");
+    assert_eq!(other.status(), 200);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn cors_only_for_configured_origins_and_responses_are_compressed() {
+    let api_dir = temp_dir();
+    let api = common::start_api_with(
+        dead_addr().await,
+        api_dir.path(),
+        &["--dev", "--cors-origins", "https://app.example.com"],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("http://{}/v1/system", api.addr))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.expect("preflight");
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
+    let refused = preflight("https://evil.example.com").await.expect("preflight");
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+
+    let spec = http
+        .get(format!("http://{}/openapi.json", api.addr))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("GET /openapi.json");
+    assert_eq!(spec.headers()["content-encoding"], "gzip");
+    api.stop().await;
+}

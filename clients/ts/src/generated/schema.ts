@@ -89,6 +89,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists datasets, newest first. */
+        get: operations["listDatasets"];
+        put?: never;
+        /**
+         * Uploads a Parquet dataset (trainer). The file is streamed to the ML service, which validates
+         *     it against the declared schema before it becomes visible.
+         */
+        post: operations["uploadDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns one dataset with its schema and columns. */
+        get: operations["getDataset"];
+        put?: never;
+        post?: never;
+        /** Deletes a dataset (admin). Models trained from it keep working. */
+        delete: operations["deleteDataset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Embeds one text or a batch of texts with an embedding model (viewer). */
+        post: operations["createEmbeddings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists models with their versions and aliases. */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns a model with all its versions. */
+        get: operations["getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{name}/aliases/{alias}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Points an alias (e.g. `production`) at a version (trainer). */
+        put: operations["setModelAlias"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a version (admin); refused while an alias points at it. */
+        delete: operations["deleteModelVersion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{name}:predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST /v1/models/{name}:predict`. `{name}` may carry `@version` or `@alias`
+         *     (e.g. `digits@production`); a bare name means the latest version.
+         */
+        post: operations["predict"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/system": {
         parameters: {
             query?: never;
@@ -106,10 +250,284 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/training-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists jobs, newest first. */
+        get: operations["listTrainingJobs"];
+        put?: never;
+        /** Queues a training or fine-tuning job (trainer). */
+        post: operations["createTrainingJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training-jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns one job. */
+        get: operations["getTrainingJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training-jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follows a job live as Server-Sent Events until it ends; reconnect with `Last-Event-ID` to
+         *     resume after the last event received.
+         */
+        get: operations["watchTrainingJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training-jobs/{id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `POST /v1/training-jobs/{id}:cancel` (the custom-method style of Google's API design guide). */
+        post: operations["cancelTrainingJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One column as stored in the Parquet file. */
+        ColumnInfo: {
+            /** @description Arrow data type, e.g. `Float32`, `Utf8`. */
+            data_type: string;
+            name: string;
+            nullable: boolean;
+            numeric: boolean;
+        };
+        /** @description Body of `POST /v1/training-jobs`. */
+        CreateTrainingJob: {
+            /** @description For fine-tuning: `name`, `name@version` or `name@alias`. */
+            base_model?: string | null;
+            dataset_id: string;
+            hyperparameters?: components["schemas"]["Hyperparameters"];
+            /** @description A model kind, e.g. `mlp-classifier` (see `GET /v1/system`). */
+            kind: string;
+            /** @description The model the job makes a new version of. */
+            model_name: string;
+        };
+        /** @description A stored dataset. */
+        Dataset: {
+            /** @description Class names in class-index order. */
+            classes: string[];
+            columns: components["schemas"]["ColumnInfo"][];
+            /** @description RFC 3339. */
+            created_at?: string | null;
+            description: string;
+            id: string;
+            name: string;
+            /** Format: int64 */
+            num_rows: number;
+            schema: components["schemas"]["DatasetSchema"];
+            /** @description sha256 of the Parquet file, hex. */
+            sha256: string;
+            /** Format: int64 */
+            size_bytes: number;
+        };
+        /** @description A page of datasets. */
+        DatasetList: {
+            datasets: components["schemas"]["Dataset"][];
+            /** @description Pass as `page_token` for the next page; absent on the last page. */
+            next_page_token?: string | null;
+        };
+        /** @description Which columns of a table mean what. */
+        DatasetSchema: {
+            /** @description Class names; empty means inferred from the data. */
+            classes?: string[];
+            /** @description Numeric columns forming the feature vector, in order. Empty for text datasets. */
+            feature_columns?: string[];
+            /** @description Class column (integer indices or names). Empty for unlabelled data. */
+            label_column?: string;
+            /** @description Column of input text. Empty for feature datasets. */
+            text_column?: string;
+        };
+        /** @description Multipart form of `POST /v1/datasets`: `metadata` (JSON) first, then `file` (Parquet). */
+        DatasetUploadForm: {
+            /** Format: binary */
+            file: string;
+            metadata: components["schemas"]["DatasetUploadMetadata"];
+        };
+        /** @description The `metadata` part of an upload. */
+        DatasetUploadMetadata: {
+            description?: string;
+            /** @description 1-128 characters of `[A-Za-z0-9._-]`. */
+            name: string;
+            schema: components["schemas"]["DatasetSchema"];
+        };
+        /** @description One embedding, at the index of its input. */
+        EmbeddingData: {
+            embedding: components["schemas"]["EmbeddingVector"];
+            index: number;
+            /** @description Always `embedding`. */
+            object: string;
+        };
+        /** @description One string or a list of strings. */
+        EmbeddingInput: string | string[];
+        /** @description A vector as JSON numbers or base64. */
+        EmbeddingVector: number[] | string;
+        /** @description Body of `POST /v1/embeddings` (OpenAI's shape). */
+        EmbeddingsRequest: {
+            /** @description Accepted for compatibility; must equal the model's dimension if given. */
+            dimensions?: number | null;
+            encoding_format?: components["schemas"]["EncodingFormat"];
+            input: components["schemas"]["EmbeddingInput"];
+            /** @description A registered embedding model: `name`, `name@version` or `name@alias`. */
+            model: string;
+            /** @description Accepted for compatibility and ignored. */
+            user?: string | null;
+        };
+        /** @description Response of `POST /v1/embeddings` (OpenAI's shape). */
+        EmbeddingsResponse: {
+            data: components["schemas"]["EmbeddingData"][];
+            /** @description `name@version` that answered. */
+            model: string;
+            /** @description Always `list`. */
+            object: string;
+            usage: components["schemas"]["EmbeddingsUsage"];
+        };
+        /** @description Token counts. */
+        EmbeddingsUsage: {
+            /** Format: int64 */
+            prompt_tokens: number;
+            /** Format: int64 */
+            total_tokens: number;
+        };
+        /**
+         * @description How vectors are encoded in the response.
+         * @enum {string}
+         */
+        EncodingFormat: "float" | "base64";
+        /** @description Knobs of the training engine; every field is optional (the kind's default). */
+        Hyperparameters: {
+            /**
+             * Format: int32
+             * @default null
+             */
+            batch_size?: number | null;
+            /**
+             * Format: int32
+             * @default null
+             */
+            checkpoint_every_steps?: number | null;
+            /**
+             * Format: int32
+             * @description Stop after this many epochs without a better validation loss.
+             * @default null
+             */
+            early_stopping_patience?: number | null;
+            /**
+             * Format: double
+             * @default null
+             */
+            encoder_learning_rate?: number | null;
+            /**
+             * Format: int32
+             * @default null
+             */
+            epochs?: number | null;
+            /**
+             * @description Fine-tune the whole encoder, not only the head (text-classifier).
+             * @default null
+             */
+            full_fine_tune?: boolean | null;
+            /**
+             * @description Hidden layer widths (mlp-classifier).
+             * @default null
+             */
+            hidden_layers?: number[] | null;
+            /**
+             * Format: double
+             * @default null
+             */
+            learning_rate?: number | null;
+            /**
+             * Format: double
+             * @description Global gradient-norm clip.
+             * @default null
+             */
+            max_grad_norm?: number | null;
+            /**
+             * Format: int64
+             * @description Equal seeds give equal metrics.
+             * @default null
+             */
+            seed?: number | null;
+            /**
+             * Format: double
+             * @default null
+             */
+            test_fraction?: number | null;
+            /**
+             * Format: double
+             * @default null
+             */
+            validation_fraction?: number | null;
+            /**
+             * Format: int32
+             * @default null
+             */
+            warmup_steps?: number | null;
+            /**
+             * Format: double
+             * @default null
+             */
+            weight_decay?: number | null;
+        };
+        /**
+         * @description Where a job is in its life.
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** @description Evaluation results of a model on a data split. */
+        Metrics: {
+            /** Format: double */
+            accuracy: number;
+            /** @description Rows are the true class, columns the predicted class. */
+            confusion_matrix: number[][];
+            /** Format: double */
+            loss: number;
+            /** Format: double */
+            macro_f1: number;
+        };
         /** @description What the ML service reports about itself. */
         MlServiceInfo: {
             /** @description Whether the ML service was built with CUDA support. */
@@ -127,6 +545,57 @@ export interface components {
             uptime_seconds: number;
             /** @description Version of the ML service binary. */
             version: string;
+        };
+        /** @description A named model: its versions (oldest first) and aliases. */
+        Model: {
+            /** @description alias → version, e.g. `{"production": "v3"}`. */
+            aliases: {
+                [key: string]: string;
+            };
+            name: string;
+            versions: components["schemas"]["ModelVersion"][];
+        };
+        /** @description A page of models. */
+        ModelList: {
+            models: components["schemas"]["Model"][];
+            next_page_token?: string | null;
+        };
+        /** @description One immutable version of a model. */
+        ModelVersion: {
+            /** @description `name@version` it was fine-tuned from. */
+            base_model?: string | null;
+            created_at?: string | null;
+            dataset_sha256?: string | null;
+            hyperparameters: Record<string, never>;
+            /** @description Input and output schema, e.g. `{"input":{"type":"features","dim":64},"output":{...}}`. */
+            io_schema: Record<string, never>;
+            kind: string;
+            /** Format: int64 */
+            size_bytes: number;
+            test_metrics?: components["schemas"]["Metrics"] | null;
+            training_job_id?: string | null;
+            version: string;
+        };
+        /** @description Body of `POST /v1/models/{name}:predict`: features or texts, as the model's schema says. */
+        PredictRequest: {
+            /** @description Feature vectors, for models with a features input. */
+            features?: number[][];
+            /** @description Texts, for models with a text input. */
+            texts?: string[];
+        };
+        /** @description Predictions, in input order. */
+        PredictResponse: {
+            /** @description `name@version` that answered. */
+            model: string;
+            predictions: components["schemas"]["Prediction"][];
+        };
+        /** @description One prediction. */
+        Prediction: {
+            /** Format: int32 */
+            class_index: number;
+            label: string;
+            /** @description Probability of every class, in class-index order. */
+            probabilities: number[];
         };
         /** @description A user or API key and its role. */
         Principal: {
@@ -154,6 +623,11 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "trainer" | "admin";
+        /** @description Body of `PUT /v1/models/{name}/aliases/{alias}`. */
+        SetAlias: {
+            /** @description The version the alias points at. */
+            version: string;
+        };
         /** @description The API's and the ML service's versions and capabilities. */
         SystemInfo: {
             /** @description Version of the web API binary. */
@@ -180,6 +654,63 @@ export interface components {
             /** @description Always `Bearer`. */
             token_type: string;
         };
+        /** @description One Server-Sent Event of a job (the `data` of each event). */
+        TrainingEvent: {
+            job?: components["schemas"]["TrainingJob"] | null;
+            /** @description `state`, `progress` or `checkpoint` (also the SSE `event` name). */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Same as the SSE `id`: send it back as `Last-Event-ID` to resume.
+             */
+            sequence: number;
+            time?: string | null;
+        };
+        /** @description A training job. */
+        TrainingJob: {
+            base_model?: string | null;
+            created_at?: string | null;
+            dataset_id: string;
+            /** @description Why the job failed. */
+            error?: string | null;
+            finished_at?: string | null;
+            hyperparameters: components["schemas"]["Hyperparameters"];
+            id: string;
+            kind: string;
+            model_name: string;
+            /** @description The model version produced, once succeeded. */
+            model_version?: string | null;
+            progress?: components["schemas"]["TrainingProgress"] | null;
+            started_at?: string | null;
+            state?: components["schemas"]["JobState"] | null;
+            test_metrics?: components["schemas"]["Metrics"] | null;
+        };
+        /** @description A page of jobs. */
+        TrainingJobList: {
+            jobs: components["schemas"]["TrainingJob"][];
+            next_page_token?: string | null;
+        };
+        /** @description Latest progress of a job. */
+        TrainingProgress: {
+            /** Format: int32 */
+            epoch: number;
+            /**
+             * Format: double
+             * @description Estimated seconds until the job finishes.
+             */
+            eta_seconds: number;
+            /** Format: double */
+            examples_per_second: number;
+            /** Format: int64 */
+            step: number;
+            /** Format: int32 */
+            total_epochs: number;
+            /** Format: int64 */
+            total_steps: number;
+            /** Format: double */
+            train_loss: number;
+            validation?: components["schemas"]["Metrics"] | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -187,13 +718,41 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type ColumnInfo = components['schemas']['ColumnInfo'];
+export type CreateTrainingJob = components['schemas']['CreateTrainingJob'];
+export type Dataset = components['schemas']['Dataset'];
+export type DatasetList = components['schemas']['DatasetList'];
+export type DatasetSchema = components['schemas']['DatasetSchema'];
+export type DatasetUploadForm = components['schemas']['DatasetUploadForm'];
+export type DatasetUploadMetadata = components['schemas']['DatasetUploadMetadata'];
+export type EmbeddingData = components['schemas']['EmbeddingData'];
+export type EmbeddingInput = components['schemas']['EmbeddingInput'];
+export type EmbeddingVector = components['schemas']['EmbeddingVector'];
+export type EmbeddingsRequest = components['schemas']['EmbeddingsRequest'];
+export type EmbeddingsResponse = components['schemas']['EmbeddingsResponse'];
+export type EmbeddingsUsage = components['schemas']['EmbeddingsUsage'];
+export type EncodingFormat = components['schemas']['EncodingFormat'];
+export type Hyperparameters = components['schemas']['Hyperparameters'];
+export type JobState = components['schemas']['JobState'];
+export type Metrics = components['schemas']['Metrics'];
 export type MlServiceInfo = components['schemas']['MlServiceInfo'];
+export type Model = components['schemas']['Model'];
+export type ModelList = components['schemas']['ModelList'];
+export type ModelVersion = components['schemas']['ModelVersion'];
+export type PredictRequest = components['schemas']['PredictRequest'];
+export type PredictResponse = components['schemas']['PredictResponse'];
+export type Prediction = components['schemas']['Prediction'];
 export type Principal = components['schemas']['Principal'];
 export type Problem = components['schemas']['Problem'];
 export type Role = components['schemas']['Role'];
+export type SetAlias = components['schemas']['SetAlias'];
 export type SystemInfo = components['schemas']['SystemInfo'];
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
+export type TrainingEvent = components['schemas']['TrainingEvent'];
+export type TrainingJob = components['schemas']['TrainingJob'];
+export type TrainingJobList = components['schemas']['TrainingJobList'];
+export type TrainingProgress = components['schemas']['TrainingProgress'];
 export type $defs = Record<string, never>;
 export interface operations {
     healthz: {
@@ -356,6 +915,520 @@ export interface operations {
             };
         };
     };
+    listDatasets: {
+        parameters: {
+            query?: {
+                /** @description At most this many results (server default 50, capped at 500). */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of datasets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetList"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DatasetUploadForm"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Invalid form, schema or file */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description File too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ML service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dataset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEmbeddings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingsRequest"];
+            };
+        };
+        responses: {
+            /** @description Embeddings, in input order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmbeddingsResponse"];
+                };
+            };
+            /** @description Bad input or not an embedding model */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Inference queue full */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: {
+                /** @description At most this many results (server default 50, capped at 500). */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page. */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of models */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setModelAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name */
+                name: string;
+                /** @description Alias, e.g. production */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAlias"];
+            };
+        };
+        responses: {
+            /** @description The model with the alias moved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Invalid alias */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name */
+                name: string;
+                /** @description Version */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An alias points at it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    predict: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `name`, `name@version` or `name@alias` */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictRequest"];
+            };
+        };
+        responses: {
+            /** @description Predictions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictResponse"];
+                };
+            };
+            /** @description Inputs do not fit the model */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Inference queue full */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getSystemInfo: {
         parameters: {
             query?: never;
@@ -379,6 +1452,264 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTrainingJobs: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                page_token?: string;
+                /** @description Only jobs in this state. */
+                state?: components["schemas"]["JobState"];
+                /** @description Only jobs producing this model. */
+                model_name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJobList"];
+                };
+            };
+            /** @description Bad filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createTrainingJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTrainingJob"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJob"];
+                };
+            };
+            /** @description Bad kind, dataset or hyperparameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Dataset or base model not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Job queue full */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTrainingJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJob"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    watchTrainingJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Resume after this event */
+                "Last-Event-ID"?: number | null;
+            };
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An event stream; each event's data is a TrainingEvent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["TrainingEvent"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelTrainingJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, cancelled or cancelling */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJob"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role too low */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job already ended */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

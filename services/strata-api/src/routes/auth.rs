@@ -1,18 +1,14 @@
 //! `POST /v1/auth/token` and the caller's own identity.
 
 use axum::Json;
-use axum::extract::{FromRequest, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role, TokenResponse};
 use crate::error::{ApiError, Problem};
+use crate::routes::common::ApiJson;
 use crate::state::AppState;
-
-/// JSON body extractor whose rejections are problem+json 400s.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
 
 /// Credentials: a user name and password, or an API key.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

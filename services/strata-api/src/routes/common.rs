@@ -1,0 +1,65 @@
+//! Pieces every resource module shares: paging parameters, timestamps, evaluation metrics, and
+//! the JSON body extractor whose rejections are problem+json.
+
+use axum::extract::{FromRequest, FromRequestParts};
+use serde::{Deserialize, Serialize};
+use strata_proto::strata::ml::v1 as pb;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// JSON body extractor whose rejections are problem+json 400s.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Query extractor whose rejections are problem+json 400s.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Page through a listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// At most this many results (server default 50, capped at 500).
+    pub page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// RFC 3339 text of a protobuf timestamp; `None` when unset.
+pub fn timestamp(ts: Option<prost_types::Timestamp>) -> Option<String> {
+    let ts = ts?;
+    let nanos = u32::try_from(ts.nanos).ok()?;
+    chrono::DateTime::from_timestamp(ts.seconds, nanos).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// Evaluation results of a model on a data split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Metrics {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    /// Rows are the true class, columns the predicted class.
+    pub confusion_matrix: Vec<Vec<u64>>,
+}
+
+impl Metrics {
+    pub fn from_pb(m: Option<pb::Metrics>) -> Option<Self> {
+        let m = m?;
+        let n = m.num_classes as usize;
+        let confusion_matrix = if n == 0 {
+            Vec::new()
+        } else {
+            m.confusion_matrix.chunks(n).map(<[u64]>::to_vec).collect()
+        };
+        Some(Self { loss: m.loss, accuracy: m.accuracy, macro_f1: m.macro_f1, confusion_matrix })
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}

@@ -1,0 +1,430 @@
+//! `/v1/training-jobs`: create, list, inspect and cancel training jobs, and follow one live as
+//! Server-Sent Events relayed from the ML service's `WatchTrainingJob` stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use strata_proto::strata::ml::v1 as pb;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, Problem};
+use crate::middleware::RequestContext;
+use crate::routes::common::{ApiJson, ApiQuery, Metrics, timestamp};
+use crate::state::AppState;
+
+/// Knobs of the training engine; every field is optional (the kind's default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hyperparameters {
+    pub epochs: Option<u32>,
+    pub batch_size: Option<u32>,
+    pub learning_rate: Option<f64>,
+    pub weight_decay: Option<f64>,
+    pub warmup_steps: Option<u32>,
+    /// Global gradient-norm clip.
+    pub max_grad_norm: Option<f64>,
+    /// Stop after this many epochs without a better validation loss.
+    pub early_stopping_patience: Option<u32>,
+    pub checkpoint_every_steps: Option<u32>,
+    /// Equal seeds give equal metrics.
+    pub seed: Option<u64>,
+    /// Hidden layer widths (mlp-classifier).
+    pub hidden_layers: Option<Vec<u32>>,
+    /// Fine-tune the whole encoder, not only the head (text-classifier).
+    pub full_fine_tune: Option<bool>,
+    pub encoder_learning_rate: Option<f64>,
+    pub validation_fraction: Option<f64>,
+    pub test_fraction: Option<f64>,
+}
+
+impl Hyperparameters {
+    fn into_pb(self) -> pb::Hyperparameters {
+        pb::Hyperparameters {
+            epochs: self.epochs.unwrap_or_default(),
+            batch_size: self.batch_size.unwrap_or_default(),
+            learning_rate: self.learning_rate.unwrap_or_default(),
+            weight_decay: self.weight_decay.unwrap_or_default(),
+            warmup_steps: self.warmup_steps.unwrap_or_default(),
+            max_grad_norm: self.max_grad_norm.unwrap_or_default(),
+            early_stopping_patience: self.early_stopping_patience.unwrap_or_default(),
+            checkpoint_every_steps: self.checkpoint_every_steps.unwrap_or_default(),
+            seed: self.seed.unwrap_or_default(),
+            hidden_layers: self.hidden_layers.unwrap_or_default(),
+            full_fine_tune: self.full_fine_tune.unwrap_or_default(),
+            encoder_learning_rate: self.encoder_learning_rate.unwrap_or_default(),
+            validation_fraction: self.validation_fraction.unwrap_or_default(),
+            test_fraction: self.test_fraction.unwrap_or_default(),
+        }
+    }
+
+    fn from_pb(h: pb::Hyperparameters) -> Self {
+        let nz32 = |v: u32| (v != 0).then_some(v);
+        let nzf = |v: f64| (v != 0.0).then_some(v);
+        Self {
+            epochs: nz32(h.epochs),
+            batch_size: nz32(h.batch_size),
+            learning_rate: nzf(h.learning_rate),
+            weight_decay: nzf(h.weight_decay),
+            warmup_steps: nz32(h.warmup_steps),
+            max_grad_norm: nzf(h.max_grad_norm),
+            early_stopping_patience: nz32(h.early_stopping_patience),
+            checkpoint_every_steps: nz32(h.checkpoint_every_steps),
+            seed: (h.seed != 0).then_some(h.seed),
+            hidden_layers: Some(h.hidden_layers).filter(|v| !v.is_empty()),
+            full_fine_tune: h.full_fine_tune.then_some(true),
+            encoder_learning_rate: nzf(h.encoder_learning_rate),
+            validation_fraction: nzf(h.validation_fraction),
+            test_fraction: nzf(h.test_fraction),
+        }
+    }
+}
+
+/// Body of `POST /v1/training-jobs`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTrainingJob {
+    /// The model the job makes a new version of.
+    pub model_name: String,
+    /// A model kind, e.g. `mlp-classifier` (see `GET /v1/system`).
+    pub kind: String,
+    pub dataset_id: String,
+    #[serde(default)]
+    pub hyperparameters: Hyperparameters,
+    /// For fine-tuning: `name`, `name@version` or `name@alias`.
+    #[serde(default)]
+    pub base_model: Option<String>,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    fn from_pb(state: i32) -> Option<Self> {
+        match pb::JobState::try_from(state).ok()? {
+            pb::JobState::Queued => Some(Self::Queued),
+            pb::JobState::Running => Some(Self::Running),
+            pb::JobState::Succeeded => Some(Self::Succeeded),
+            pb::JobState::Failed => Some(Self::Failed),
+            pb::JobState::Cancelled => Some(Self::Cancelled),
+            pb::JobState::Unspecified => None,
+        }
+    }
+
+    fn to_pb(self) -> pb::JobState {
+        match self {
+            Self::Queued => pb::JobState::Queued,
+            Self::Running => pb::JobState::Running,
+            Self::Succeeded => pb::JobState::Succeeded,
+            Self::Failed => pb::JobState::Failed,
+            Self::Cancelled => pb::JobState::Cancelled,
+        }
+    }
+}
+
+/// Latest progress of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingProgress {
+    pub epoch: u32,
+    pub total_epochs: u32,
+    pub step: u64,
+    pub total_steps: u64,
+    pub train_loss: f64,
+    /// Present after each validation pass.
+    pub validation: Option<Metrics>,
+    pub examples_per_second: f64,
+    /// Estimated seconds until the job finishes.
+    pub eta_seconds: f64,
+}
+
+impl TrainingProgress {
+    fn from_pb(p: pb::TrainingProgress) -> Self {
+        Self {
+            epoch: p.epoch,
+            total_epochs: p.total_epochs,
+            step: p.step,
+            total_steps: p.total_steps,
+            train_loss: p.train_loss,
+            validation: Metrics::from_pb(p.validation),
+            examples_per_second: p.examples_per_second,
+            eta_seconds: p.eta_seconds,
+        }
+    }
+}
+
+/// A training job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingJob {
+    pub id: String,
+    pub model_name: String,
+    pub kind: String,
+    pub dataset_id: String,
+    pub hyperparameters: Hyperparameters,
+    pub base_model: Option<String>,
+    pub state: Option<JobState>,
+    /// Why the job failed.
+    pub error: Option<String>,
+    pub progress: Option<TrainingProgress>,
+    /// The model version produced, once succeeded.
+    pub model_version: Option<String>,
+    /// Test-split metrics of the produced model, once succeeded.
+    pub test_metrics: Option<Metrics>,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl From<pb::TrainingJob> for TrainingJob {
+    fn from(j: pb::TrainingJob) -> Self {
+        let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        Self {
+            id: j.id,
+            model_name: j.model_name,
+            kind: j.kind,
+            dataset_id: j.dataset_id,
+            hyperparameters: Hyperparameters::from_pb(j.hyperparameters.unwrap_or_default()),
+            base_model: some(j.base_model),
+            state: JobState::from_pb(j.state),
+            error: some(j.error),
+            progress: j.progress.map(TrainingProgress::from_pb),
+            model_version: some(j.model_version),
+            test_metrics: Metrics::from_pb(j.test_metrics),
+            created_at: timestamp(j.created_at),
+            started_at: timestamp(j.started_at),
+            finished_at: timestamp(j.finished_at),
+        }
+    }
+}
+
+/// A page of jobs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrainingJobList {
+    pub jobs: Vec<TrainingJob>,
+    pub next_page_token: Option<String>,
+}
+
+/// Filters and paging of `GET /v1/training-jobs`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobFilter {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs producing this model.
+    pub model_name: Option<String>,
+}
+
+/// Queues a training or fine-tuning job (trainer).
+#[utoipa::path(
+    post, path = "/v1/training-jobs", operation_id = "createTrainingJob", tag = "training",
+    security(("bearer" = [])), request_body = CreateTrainingJob,
+    responses(
+        (status = 201, description = "Queued", body = TrainingJob),
+        (status = 400, description = "Bad kind, dataset or hyperparameters", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role too low", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Dataset or base model not found", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Job queue full", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTrainingJob>,
+) -> Result<(StatusCode, Json<TrainingJob>), ApiError> {
+    caller.require(Role::Trainer)?;
+    let job = state
+        .ml
+        .training()
+        .create_training_job(ctx.grpc(pb::CreateTrainingJobRequest {
+            model_name: body.model_name,
+            kind: body.kind,
+            dataset_id: body.dataset_id,
+            hyperparameters: Some(body.hyperparameters.into_pb()),
+            base_model: body.base_model.unwrap_or_default(),
+        }))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, Json(job.into())))
+}
+
+/// Lists jobs, newest first.
+#[utoipa::path(
+    get, path = "/v1/training-jobs", operation_id = "listTrainingJobs", tag = "training",
+    security(("bearer" = [])), params(JobFilter),
+    responses(
+        (status = 200, description = "A page of jobs", body = TrainingJobList),
+        (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    caller: Caller,
+    ApiQuery(filter): ApiQuery<JobFilter>,
+) -> Result<Json<TrainingJobList>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let response = state
+        .ml
+        .training()
+        .list_training_jobs(ctx.grpc(pb::ListTrainingJobsRequest {
+            page_size: filter.page_size.unwrap_or_default(),
+            page_token: filter.page_token.unwrap_or_default(),
+            state: filter.state.map_or(pb::JobState::Unspecified, JobState::to_pb).into(),
+            model_name: filter.model_name.unwrap_or_default(),
+        }))
+        .await?
+        .into_inner();
+    Ok(Json(TrainingJobList {
+        jobs: response.jobs.into_iter().map(Into::into).collect(),
+        next_page_token: Some(response.next_page_token).filter(|t| !t.is_empty()),
+    }))
+}
+
+/// Returns one job.
+#[utoipa::path(
+    get, path = "/v1/training-jobs/{id}", operation_id = "getTrainingJob", tag = "training",
+    security(("bearer" = [])), params(("id" = String, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = TrainingJob),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TrainingJob>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let job = state.ml.training().get_training_job(ctx.grpc(pb::GetTrainingJobRequest { id })).await?.into_inner();
+    Ok(Json(job.into()))
+}
+
+/// `POST /v1/training-jobs/{id}:cancel` (the custom-method style of Google's API design guide).
+#[utoipa::path(
+    post, path = "/v1/training-jobs/{id}:cancel", operation_id = "cancelTrainingJob", tag = "training",
+    security(("bearer" = [])), params(("id" = String, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job, cancelled or cancelling", body = TrainingJob),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role too low", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job already ended", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_action(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    caller: Caller,
+    Path(id_action): Path<String>,
+) -> Result<Json<TrainingJob>, ApiError> {
+    let Some(id) = id_action.strip_suffix(":cancel") else {
+        return Err(ApiError::NotFound(format!("no action in {id_action:?}; did you mean {id_action}:cancel?")));
+    };
+    caller.require(Role::Trainer)?;
+    let job = state
+        .ml
+        .training()
+        .cancel_training_job(ctx.grpc(pb::CancelTrainingJobRequest { id: id.to_owned() }))
+        .await?
+        .into_inner();
+    Ok(Json(job.into()))
+}
+
+/// One Server-Sent Event of a job (the `data` of each event).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrainingEvent {
+    /// Same as the SSE `id`: send it back as `Last-Event-ID` to resume.
+    pub sequence: u64,
+    pub time: Option<String>,
+    /// `state`, `progress` or `checkpoint` (also the SSE `event` name).
+    pub kind: String,
+    /// The job as of this event.
+    pub job: Option<TrainingJob>,
+}
+
+fn sse_event(event: pb::TrainingEvent) -> Event {
+    let kind = match &event.event {
+        Some(pb::training_event::Event::StateChanged(_)) => "state",
+        Some(pb::training_event::Event::Progress(_)) => "progress",
+        Some(pb::training_event::Event::CheckpointStep(_)) => "checkpoint",
+        None => "message",
+    };
+    let data = TrainingEvent {
+        sequence: event.sequence,
+        time: timestamp(event.time),
+        kind: kind.to_owned(),
+        job: event.job.map(Into::into),
+    };
+    Event::default()
+        .id(event.sequence.to_string())
+        .event(kind)
+        .json_data(&data)
+        .unwrap_or_else(|_| Event::default().event("error").data("unserializable event"))
+}
+
+/// Follows a job live as Server-Sent Events until it ends; reconnect with `Last-Event-ID` to
+/// resume after the last event received.
+#[utoipa::path(
+    get, path = "/v1/training-jobs/{id}/events", operation_id = "watchTrainingJob", tag = "training",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Job id"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event"),
+    ),
+    responses(
+        (status = 200, description = "An event stream; each event's data is a TrainingEvent", body = TrainingEvent, content_type = "text/event-stream"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let after_sequence = match headers.get("last-event-id") {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| ApiError::BadRequest("Last-Event-ID must be an event sequence number".to_owned()))?,
+    };
+    // The first response (or error) arrives before we answer, so a missing job is a real 404.
+    let stream = state
+        .ml
+        .training()
+        .watch_training_job(ctx.grpc(pb::WatchTrainingJobRequest { id, after_sequence }))
+        .await?
+        .into_inner();
+    let events = stream.map(|item| {
+        Ok(match item {
+            Ok(event) => sse_event(event),
+            Err(status) => Event::default().event("error").data(status.message().to_owned()),
+        })
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
