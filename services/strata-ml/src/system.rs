@@ -11,12 +11,19 @@ use tonic::{Request, Response, Status};
 pub struct SystemInfoService {
     started: Instant,
     device: String,
+    device_note: String,
     model_kinds: Vec<String>,
 }
 
 impl SystemInfoService {
     pub fn new(device: String, model_kinds: Vec<String>) -> Self {
-        Self { started: Instant::now(), device, model_kinds }
+        Self { started: Instant::now(), device, device_note: String::new(), model_kinds }
+    }
+
+    /// Records why `device` differs from what was asked (an `auto` fallback), for readiness.
+    pub fn with_device_note(mut self, note: impl Into<String>) -> Self {
+        self.device_note = note.into();
+        self
     }
 }
 
@@ -30,6 +37,7 @@ impl SystemService for SystemInfoService {
             service: env!("CARGO_PKG_NAME").to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             device: self.device.clone(),
+            device_note: self.device_note.clone(),
             cuda_compiled: cfg!(feature = "cuda"),
             uptime_seconds: self.started.elapsed().as_secs(),
             model_kinds: self.model_kinds.clone(),
