@@ -78,10 +78,6 @@ fn is_terminal(state: i32) -> bool {
     )
 }
 
-fn is_final_event(e: &TrainingEvent) -> bool {
-    matches!(e.event, Some(Event::StateChanged(s)) if is_terminal(s))
-}
-
 pub struct JobLimits {
     pub max_concurrent: usize,
     pub queue_depth: usize,
