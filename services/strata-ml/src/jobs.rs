@@ -78,10 +78,6 @@ fn is_terminal(state: i32) -> bool {
     )
 }
 
-fn is_final_event(e: &TrainingEvent) -> bool {
-    matches!(e.event, Some(Event::StateChanged(s)) if is_terminal(s))
-}
-
 pub struct JobLimits {
     pub max_concurrent: usize,
     pub queue_depth: usize,
@@ -207,9 +203,11 @@ impl JobManager {
         state.queue.push_back(id.clone());
         self.inner.update_gauges(&state);
         tracing::info!(job = %id, "training job queued");
+        // The answer shows the job as queued, even if the dispatcher starts it a moment later.
+        let queued = state.jobs[&id].job.clone();
         drop(state);
         self.inner.wake.notify_one();
-        self.get(&id)
+        Ok(queued)
     }
 
     pub fn get(&self, id: &str) -> ServiceResult<TrainingJob> {

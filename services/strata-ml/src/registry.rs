@@ -5,7 +5,6 @@
 //! version. Alias names never look like versions (`v<digits>`), so a reference is unambiguous.
 //! Every method here blocks (file I/O, model loading); async callers use `spawn_blocking`.
 
-use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

@@ -107,7 +107,7 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         .expect("predict")
         .into_inner();
     assert_eq!(predicted.model_version, "v1");
-    let right = predicted.predictions.iter().zip(&labels[..64]).filter(|(p, &l)| p.class_index == l).count();
+    let right = predicted.predictions.iter().zip(&labels[..64]).filter(|(p, l)| p.class_index == **l).count();
     assert!(right >= 58, "{right}/64 right");
     assert!(predicted.predictions.iter().all(|p| p.label == p.class_index.to_string() && p.probabilities.len() == 10));
     let listed = c.models.list_models(pb::ListModelsRequest::default()).await.expect("models").into_inner();
@@ -197,7 +197,10 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
     assert_eq!(code(c.inference.embed(embed_mlp).await), Code::InvalidArgument);
     let mut rushed = tonic::Request::new(predict("digits", features.clone()));
     rushed.set_timeout(Duration::from_micros(50));
-    assert_eq!(code(c.inference.predict(rushed).await), Code::DeadlineExceeded);
+    // The server answers DEADLINE_EXCEEDED (see the batcher's tests), but tonic's client runs
+    // the same timer and reports its own expiry first, as CANCELLED.
+    let rushed = code(c.inference.predict(rushed).await);
+    assert!(matches!(rushed, Code::DeadlineExceeded | Code::Cancelled), "{rushed:?}");
     let import = pb::ImportModelRequest { name: "enc".into(), kind: "text-encoder".into(), path: "/nonexistent/dir".into() };
     assert_eq!(code(c.models.import_model(import).await), Code::NotFound);
     // A dataset whose manifest was damaged on disk is DATA_LOSS, not a crash or a 500.
