@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -42,16 +42,29 @@ pub enum Role {
 /// Failures to set up authentication; the server refuses to start on any of them.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
-    #[error("no JWT signing key: set STRATA_JWT_KEYS (kid:secret[,kid:secret...]) or run with --dev")]
+    #[error(
+        "no JWT signing key: set STRATA_JWT_KEYS (kid:secret[,kid:secret...]) or run with --dev"
+    )]
     MissingKeys,
-    #[error("invalid STRATA_JWT_KEYS entry {0:?}: expected kid:secret with a secret of at least {MIN_SECRET_BYTES} bytes")]
+    #[error(
+        "invalid STRATA_JWT_KEYS entry {0:?}: expected kid:secret with a secret of at least {MIN_SECRET_BYTES} bytes"
+    )]
     InvalidKey(String),
     #[error("cannot read users file {path}: {source}")]
-    ReadUsers { path: PathBuf, source: std::io::Error },
+    ReadUsers {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("users file {path} is not valid: {source}")]
-    ParseUsers { path: PathBuf, source: serde_json::Error },
+    ParseUsers {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("cannot write users file {path}: {source}")]
-    WriteUsers { path: PathBuf, source: std::io::Error },
+    WriteUsers {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot hash a password: {0}")]
     Hash(String),
     #[error("the operating system has no randomness: {0}")]
@@ -69,7 +82,9 @@ pub struct JwtKeys {
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print secrets.
-        f.debug_struct("JwtKeys").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("JwtKeys")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -95,12 +110,18 @@ impl JwtKeys {
     /// A random key for `--dev`: tokens stop working when the process restarts.
     pub fn generate_dev() -> Result<Self, AuthSetupError> {
         let secret = random_token(32)?;
-        Ok(Self { signing_kid: "dev".to_owned(), keys: BTreeMap::from([("dev".to_owned(), secret.into_bytes())]) })
+        Ok(Self {
+            signing_kid: "dev".to_owned(),
+            keys: BTreeMap::from([("dev".to_owned(), secret.into_bytes())]),
+        })
     }
 }
 
 fn redact(entry: &str) -> String {
-    entry.split_once(':').map_or_else(|| "<no kid>".to_owned(), |(kid, _)| format!("{kid}:<redacted>"))
+    entry.split_once(':').map_or_else(
+        || "<no kid>".to_owned(),
+        |(kid, _)| format!("{kid}:<redacted>"),
+    )
 }
 
 /// `len` random bytes, hex-encoded.
@@ -172,8 +193,11 @@ pub fn load_or_bootstrap(
 ) -> Result<(UsersFile, Option<String>), AuthSetupError> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let users = serde_json::from_slice(&bytes)
-                .map_err(|source| AuthSetupError::ParseUsers { path: path.to_owned(), source })?;
+            let users =
+                serde_json::from_slice(&bytes).map_err(|source| AuthSetupError::ParseUsers {
+                    path: path.to_owned(),
+                    source,
+                })?;
             Ok((users, None))
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -185,20 +209,32 @@ pub fn load_or_bootstrap(
                 }
             };
             let users = UsersFile {
-                users: vec![UserRecord { name: "admin".to_owned(), password_hash: hash_password(&password)?, role: Role::Admin }],
+                users: vec![UserRecord {
+                    name: "admin".to_owned(),
+                    password_hash: hash_password(&password)?,
+                    role: Role::Admin,
+                }],
                 api_keys: Vec::new(),
             };
-            write_atomically(path, &users)
-                .map_err(|source| AuthSetupError::WriteUsers { path: path.to_owned(), source })?;
+            write_atomically(path, &users).map_err(|source| AuthSetupError::WriteUsers {
+                path: path.to_owned(),
+                source,
+            })?;
             Ok((users, generated))
         }
-        Err(source) => Err(AuthSetupError::ReadUsers { path: path.to_owned(), source }),
+        Err(source) => Err(AuthSetupError::ReadUsers {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`.
 fn write_atomically(path: &Path, users: &UsersFile) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     serde_json::to_writer_pretty(&mut tmp, users)?;
@@ -229,8 +265,20 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(keys: JwtKeys, issuer: String, audience: String, ttl_seconds: u64, users: UsersFile) -> Self {
-        Self { keys, issuer, audience, ttl_seconds, users }
+    pub fn new(
+        keys: JwtKeys,
+        issuer: String,
+        audience: String,
+        ttl_seconds: u64,
+        users: UsersFile,
+    ) -> Self {
+        Self {
+            keys,
+            issuer,
+            audience,
+            ttl_seconds,
+            users,
+        }
     }
 
     /// Names and roles of every user and API key, for admins.
@@ -248,14 +296,20 @@ impl Authenticator {
             None => dummy_hash()?,
         };
         let parsed = PasswordHash::new(hash).ok()?;
-        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         user.filter(|_| ok).map(|u| (u.name.clone(), u.role))
     }
 
     /// Checks an API key.
     pub fn check_api_key(&self, key: &str) -> Option<(String, Role)> {
         let digest = hash_api_key(key);
-        self.users.api_keys.iter().find(|k| k.key_sha256 == digest).map(|k| (k.name.clone(), k.role))
+        self.users
+            .api_keys
+            .iter()
+            .find(|k| k.key_sha256 == digest)
+            .map(|k| (k.name.clone(), k.role))
     }
 
     /// Signs a token for `name` with `role`.
@@ -274,7 +328,11 @@ impl Authenticator {
         let secret = &self.keys.keys[&self.keys.signing_kid];
         let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret))
             .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))?;
-        Ok(TokenResponse { access_token: token, token_type: "Bearer".to_owned(), expires_in: self.ttl_seconds })
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.ttl_seconds,
+        })
     }
 
     /// Verifies signature (by `kid`), algorithm, `exp`, `iss` and `aud`.
@@ -285,7 +343,11 @@ impl Authenticator {
             return Err(invalid("algorithm not accepted"));
         }
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
-        let secret = self.keys.keys.get(&kid).ok_or_else(|| invalid("unknown key id"))?;
+        let secret = self
+            .keys
+            .keys
+            .get(&kid)
+            .ok_or_else(|| invalid("unknown key id"))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
@@ -316,7 +378,9 @@ fn dummy_hash() -> Option<&'static str> {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The authenticated caller of a request. Extracting it fails with 401 when the bearer token is
@@ -343,17 +407,24 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthenticated("missing Authorization: Bearer token".to_owned()))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthenticated("missing Authorization: Bearer token".to_owned())
+        })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned())
+            })?;
         let claims = state.auth.verify(token.trim())?;
-        Ok(Caller { name: claims.sub, role: claims.role })
+        Ok(Caller {
+            name: claims.sub,
+            role: claims.role,
+        })
     }
 }

@@ -9,7 +9,11 @@ use strata_runtime::LogFormat;
 
 /// Configuration of the web API process.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "strata-api", version, about = "strata web API (REST gateway to the ML service)")]
+#[command(
+    name = "strata-api",
+    version,
+    about = "strata web API (REST gateway to the ML service)"
+)]
 pub struct Config {
     /// Address the HTTP server listens on.
     #[arg(long, env = "STRATA_API_LISTEN", default_value = "127.0.0.1:8080")]
@@ -36,7 +40,11 @@ pub struct Config {
     pub max_upload_bytes: usize,
 
     /// Requests handled at once; more wait in line (bounded by the request timeout).
-    #[arg(long, env = "STRATA_API_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    #[arg(
+        long,
+        env = "STRATA_API_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 512
+    )]
     pub max_concurrent_requests: usize,
 
     /// Sustained requests per second allowed per caller (bearer token, else client address).
@@ -75,7 +83,11 @@ pub struct Config {
     pub token_ttl_seconds: u64,
 
     /// Users and API keys (JSON). Created with a bootstrap admin on first start if missing.
-    #[arg(long, env = "STRATA_USERS_FILE", default_value = ".strata/api/users.json")]
+    #[arg(
+        long,
+        env = "STRATA_USERS_FILE",
+        default_value = ".strata/api/users.json"
+    )]
     pub users_file: PathBuf,
 
     /// Password of the bootstrap admin created on first start; generated and printed if unset.

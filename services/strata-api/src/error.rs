@@ -67,38 +67,64 @@ impl ApiError {
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
         use tonic::Code;
         match self {
-            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated"),
+            ApiError::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthenticated",
+            ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
             ApiError::Ml(status) => match status.code() {
-                Code::InvalidArgument | Code::OutOfRange => {
-                    (StatusCode::BAD_REQUEST, "invalid-argument", "Invalid argument")
-                }
+                Code::InvalidArgument | Code::OutOfRange => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid-argument",
+                    "Invalid argument",
+                ),
                 Code::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
                 Code::AlreadyExists => (StatusCode::CONFLICT, "already-exists", "Already exists"),
-                Code::FailedPrecondition | Code::Aborted => {
-                    (StatusCode::CONFLICT, "failed-precondition", "Failed precondition")
-                }
+                Code::FailedPrecondition | Code::Aborted => (
+                    StatusCode::CONFLICT,
+                    "failed-precondition",
+                    "Failed precondition",
+                ),
                 Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-                Code::Unauthenticated => {
-                    (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthenticated")
-                }
-                Code::ResourceExhausted => {
-                    (StatusCode::TOO_MANY_REQUESTS, "resource-exhausted", "Resource exhausted")
-                }
-                Code::DeadlineExceeded => {
-                    (StatusCode::GATEWAY_TIMEOUT, "ml-timeout", "ML service timed out")
-                }
-                Code::Unimplemented => {
-                    (StatusCode::NOT_IMPLEMENTED, "not-implemented", "Not implemented")
-                }
+                Code::Unauthenticated => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Unauthenticated",
+                ),
+                Code::ResourceExhausted => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "resource-exhausted",
+                    "Resource exhausted",
+                ),
+                Code::DeadlineExceeded => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "ml-timeout",
+                    "ML service timed out",
+                ),
+                Code::Unimplemented => (
+                    StatusCode::NOT_IMPLEMENTED,
+                    "not-implemented",
+                    "Not implemented",
+                ),
                 // A down or restarting ML service is a temporary condition, not a server bug.
-                Code::Unavailable | Code::Cancelled => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "ml-unavailable", "ML service unavailable")
-                }
+                Code::Unavailable | Code::Cancelled => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ml-unavailable",
+                    "ML service unavailable",
+                ),
                 Code::Ok | Code::Unknown | Code::Internal | Code::DataLoss => {
                     (StatusCode::BAD_GATEWAY, "ml-error", "ML service error")
                 }
@@ -130,9 +156,10 @@ impl IntoResponse for ApiError {
         let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
         let mut response = problem.into_response();
         if unauthenticated {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"strata\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"strata\""),
+            );
         }
         response
     }
@@ -143,9 +170,15 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
         response
     }
@@ -174,7 +207,11 @@ mod tests {
 
     #[test]
     fn upstream_failures_are_never_500() {
-        for code in [tonic::Code::Unknown, tonic::Code::Internal, tonic::Code::DataLoss] {
+        for code in [
+            tonic::Code::Unknown,
+            tonic::Code::Internal,
+            tonic::Code::DataLoss,
+        ] {
             assert_eq!(status_of(code), 502, "{code:?}");
         }
     }

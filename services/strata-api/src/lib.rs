@@ -106,7 +106,12 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -124,23 +129,45 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let uploads = Router::new()
         .route("/v1/datasets", post(routes::datasets::upload))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_upload_bytes));
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            config.max_upload_bytes,
+        ));
     let api = Router::new()
         .route("/v1/datasets", get(routes::datasets::list))
-        .route("/v1/datasets/{id}", get(routes::datasets::get).delete(routes::datasets::delete))
-        .route("/v1/training-jobs", get(routes::jobs::list).post(routes::jobs::create))
+        .route(
+            "/v1/datasets/{id}",
+            get(routes::datasets::get).delete(routes::datasets::delete),
+        )
+        .route(
+            "/v1/training-jobs",
+            get(routes::jobs::list).post(routes::jobs::create),
+        )
         // `POST {id}:cancel` arrives here as one path segment; the handler reads the action.
-        .route("/v1/training-jobs/{id}", get(routes::jobs::get).post(routes::jobs::post_action))
+        .route(
+            "/v1/training-jobs/{id}",
+            get(routes::jobs::get).post(routes::jobs::post_action),
+        )
         .route("/v1/training-jobs/{id}/events", get(routes::jobs::events))
         .route("/v1/models", get(routes::models::list))
-        .route("/v1/models/{name}", get(routes::models::get).post(routes::models::post_action))
-        .route("/v1/models/{name}/aliases/{alias}", put(routes::models::set_alias))
-        .route("/v1/models/{name}/versions/{version}", axum::routing::delete(routes::models::delete_version))
+        .route(
+            "/v1/models/{name}",
+            get(routes::models::get).post(routes::models::post_action),
+        )
+        .route(
+            "/v1/models/{name}/aliases/{alias}",
+            put(routes::models::set_alias),
+        )
+        .route(
+            "/v1/models/{name}/versions/{version}",
+            axum::routing::delete(routes::models::delete_version),
+        )
         .route("/v1/embeddings", post(routes::inference::embeddings))
         .route("/v1/auth/token", post(routes::auth::create_token))
         .route("/v1/auth/me", get(routes::auth::me))
         .route("/v1/auth/principals", get(routes::auth::list_principals))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes));
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            config.max_body_bytes,
+        ));
     Router::new()
         .merge(uploads)
         .merge(api)
@@ -159,7 +186,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(cors(config))
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            config.max_concurrent_requests,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout(),
@@ -172,8 +201,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
 /// CORS for the configured origins only; with none configured, no CORS headers at all.
 fn cors(config: &Config) -> tower_http::cors::CorsLayer {
     use tower_http::cors::{AllowOrigin, CorsLayer};
-    let origins: Vec<axum::http::HeaderValue> =
-        config.cors_origins.iter().filter_map(|o| o.trim().parse().ok()).collect();
+    let origins: Vec<axum::http::HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.trim().parse().ok())
+        .collect();
     if origins.is_empty() {
         return CorsLayer::new();
     }
@@ -185,8 +217,13 @@ fn cors(config: &Config) -> tower_http::cors::CorsLayer {
             axum::http::Method::PUT,
             axum::http::Method::DELETE,
         ])
-        .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE])
-        .expose_headers([axum::http::HeaderName::from_static(middleware::REQUEST_ID_HEADER)])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+        ])
+        .expose_headers([axum::http::HeaderName::from_static(
+            middleware::REQUEST_ID_HEADER,
+        )])
 }
 
 /// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
@@ -200,8 +237,10 @@ pub fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthS
         }
         (None, false) => return Err(auth::AuthSetupError::MissingKeys),
     };
-    let (users, generated) =
-        auth::load_or_bootstrap(&config.users_file, config.bootstrap_admin_password.as_deref())?;
+    let (users, generated) = auth::load_or_bootstrap(
+        &config.users_file,
+        config.bootstrap_admin_password.as_deref(),
+    )?;
     if let Some(password) = generated {
         // Printed, not logged: log collectors must not keep it.
         eprintln!(
@@ -228,9 +267,12 @@ pub async fn serve(
     let app = router(AppState::new(ml, authenticator(config)?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
     // Connect info gives the rate limiter the client address of anonymous callers.
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     tracing::info!("strata-api stopped");
     Ok(())
 }

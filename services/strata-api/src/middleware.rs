@@ -74,9 +74,12 @@ impl RateLimiter {
     /// `per_second` sustained, `burst` at once; zero values are raised to one.
     pub fn new(per_second: u32, burst: u32) -> Self {
         let one = std::num::NonZeroU32::MIN;
-        let quota = governor::Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap_or(one))
-            .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
-        Self { limiter: std::sync::Arc::new(governor::RateLimiter::keyed(quota)) }
+        let quota =
+            governor::Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap_or(one))
+                .allow_burst(std::num::NonZeroU32::new(burst).unwrap_or(one));
+        Self {
+            limiter: std::sync::Arc::new(governor::RateLimiter::keyed(quota)),
+        }
     }
 
     fn check(&self, key: String) -> Result<(), std::time::Duration> {
@@ -113,13 +116,18 @@ pub async fn rate_limit(
                 type_: format!("{}rate-limited", crate::error::PROBLEM_TYPE_BASE),
                 title: "Too many requests".to_owned(),
                 status: 429,
-                detail: Some(format!("rate limit exceeded; retry in {} ms", wait.as_millis())),
+                detail: Some(format!(
+                    "rate limit exceeded; retry in {} ms",
+                    wait.as_millis()
+                )),
                 instance: Some(request.uri().path().to_owned()),
             };
             let mut response = problem.into_response();
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
             if let Ok(value) = seconds.to_string().parse() {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
             }
             response
         }

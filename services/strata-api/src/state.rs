@@ -22,7 +22,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(ml: MlClient, auth: Authenticator) -> Self {
-        Self { ml, auth: Arc::new(auth) }
+        Self {
+            ml,
+            auth: Arc::new(auth),
+        }
     }
 }
 
@@ -45,10 +48,15 @@ impl MlClient {
     /// ML service is still down; every call then carries `timeout` as its gRPC deadline.
     pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, InvalidMlUrl> {
         let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|source| InvalidMlUrl { url: url.to_owned(), source })?
+            .map_err(|source| InvalidMlUrl {
+                url: url.to_owned(),
+                source,
+            })?
             .connect_timeout(Duration::from_secs(2).min(timeout))
             .timeout(timeout);
-        Ok(Self { channel: endpoint.connect_lazy() })
+        Ok(Self {
+            channel: endpoint.connect_lazy(),
+        })
     }
 
     pub fn system(&self) -> SystemServiceClient<Channel> {
@@ -72,6 +80,7 @@ impl MlClient {
     }
 
     pub fn inference(&self) -> InferenceServiceClient<Channel> {
-        InferenceServiceClient::new(self.channel.clone()).max_decoding_message_size(64 * 1024 * 1024)
+        InferenceServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(64 * 1024 * 1024)
     }
 }

@@ -19,26 +19,46 @@ async fn system_info_travels_http_to_grpc_and_back() {
         .await
         .expect("GET /v1/system");
     assert_eq!(response.status(), 200);
-    assert!(response.headers().contains_key("x-request-id"), "every response carries a request id");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "every response carries a request id"
+    );
     let body: Value = response.json().await.expect("JSON body");
     assert_eq!(body["api_version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(body["ml"]["service"], "strata-ml", "the answer comes from the ML service");
+    assert_eq!(
+        body["ml"]["service"], "strata-ml",
+        "the answer comes from the ML service"
+    );
     assert_eq!(body["ml"]["device"], "cpu");
     assert_eq!(body["ml"]["cuda_compiled"], false);
     assert!(body["ml"]["uptime_seconds"].is_u64());
 
-    let ready = http.get(format!("http://{}/readyz", api.addr)).send().await.expect("GET /readyz");
+    let ready = http
+        .get(format!("http://{}/readyz", api.addr))
+        .send()
+        .await
+        .expect("GET /readyz");
     assert_eq!(ready.status(), 200);
 
     // Both services count what just happened, labelled by route / RPC.
-    let api_metrics = http.get(format!("http://{}/metrics", api.addr)).send().await.expect("GET api /metrics");
+    let api_metrics = http
+        .get(format!("http://{}/metrics", api.addr))
+        .send()
+        .await
+        .expect("GET api /metrics");
     let api_metrics = api_metrics.text().await.expect("metrics text");
     assert!(
-        api_metrics.contains(r#"strata_http_requests_total{method="GET",route="/v1/system",status="200"}"#),
+        api_metrics.contains(
+            r#"strata_http_requests_total{method="GET",route="/v1/system",status="200"}"#
+        ),
         "{api_metrics}"
     );
     let ml_metrics_addr = ml.metrics_addr.expect("ml metrics address");
-    let ml_metrics = http.get(format!("http://{ml_metrics_addr}/metrics")).send().await.expect("GET ml /metrics");
+    let ml_metrics = http
+        .get(format!("http://{ml_metrics_addr}/metrics"))
+        .send()
+        .await
+        .expect("GET ml /metrics");
     let ml_metrics = ml_metrics.text().await.expect("metrics text");
     assert!(
         ml_metrics.contains(r#"strata_grpc_requests_total{service="strata.ml.v1.SystemService",method="GetSystemInfo",code="Ok"}"#),
@@ -56,17 +76,36 @@ async fn ml_service_down_is_503_problem_with_retry_after() {
     let http = reqwest::Client::new();
 
     for path in ["/v1/system", "/readyz"] {
-        let response = http.get(format!("http://{}{path}", api.addr)).send().await.expect("request");
+        let response = http
+            .get(format!("http://{}{path}", api.addr))
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status(), 503, "{path}");
-        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
         assert!(response.headers().contains_key("retry-after"), "{path}");
         let problem: Value = response.json().await.expect("problem body");
-        assert_eq!(problem["type"], "https://strata.dev/problems/ml-unavailable", "{path}");
+        assert_eq!(
+            problem["type"], "https://strata.dev/problems/ml-unavailable",
+            "{path}"
+        );
         assert_eq!(problem["status"], 503, "{path}");
     }
 
-    let live = http.get(format!("http://{}/healthz", api.addr)).send().await.expect("GET /healthz");
-    assert_eq!(live.status(), 200, "liveness never depends on the ML service");
+    let live = http
+        .get(format!("http://{}/healthz", api.addr))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(
+        live.status(),
+        200,
+        "liveness never depends on the ML service"
+    );
     api.stop().await;
 }
 
@@ -76,9 +115,16 @@ async fn unknown_route_is_404_problem_and_docs_are_served() {
     let api = start_api(dead_addr().await, api_dir.path()).await;
     let http = reqwest::Client::new();
 
-    let missing = http.get(format!("http://{}/v1/nope", api.addr)).send().await.expect("request");
+    let missing = http
+        .get(format!("http://{}/v1/nope", api.addr))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(missing.status(), 404);
-    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
 
     let spec: Value = http
         .get(format!("http://{}/openapi.json", api.addr))
@@ -88,12 +134,25 @@ async fn unknown_route_is_404_problem_and_docs_are_served() {
         .json()
         .await
         .expect("spec is JSON");
-    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "OpenAPI 3.1: {}", spec["openapi"]);
+    assert!(
+        spec["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1: {}",
+        spec["openapi"]
+    );
     assert!(spec["paths"]["/v1/system"]["get"].is_object());
 
-    let docs = http.get(format!("http://{}/docs/", api.addr)).send().await.expect("GET /docs/");
+    let docs = http
+        .get(format!("http://{}/docs/", api.addr))
+        .send()
+        .await
+        .expect("GET /docs/");
     assert_eq!(docs.status(), 200);
-    assert!(docs.text().await.expect("docs html").contains("swagger"), "docs page is Swagger UI");
+    assert!(
+        docs.text().await.expect("docs html").contains("swagger"),
+        "docs page is Swagger UI"
+    );
     api.stop().await;
 }
 
@@ -103,24 +162,49 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
     let api = common::start_api_with(
         dead_addr().await,
         api_dir.path(),
-        &["--dev", "--rate-limit-per-second", "1", "--rate-limit-burst", "3"],
+        &[
+            "--dev",
+            "--rate-limit-per-second",
+            "1",
+            "--rate-limit-burst",
+            "3",
+        ],
     )
     .await;
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let response = http.get(format!("http://{}/healthz", api.addr)).send().await.expect("GET /healthz");
+        let response = http
+            .get(format!("http://{}/healthz", api.addr))
+            .send()
+            .await
+            .expect("GET /healthz");
         if response.status() == 429 {
             assert!(response.headers().contains_key("retry-after"));
-            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
         }
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst passes: {statuses:?}");
-    assert!(statuses[3..].contains(&429), "then the limit bites: {statuses:?}");
+    assert_eq!(
+        &statuses[..3],
+        &[200, 200, 200],
+        "the burst passes: {statuses:?}"
+    );
+    assert!(
+        statuses[3..].contains(&429),
+        "then the limit bites: {statuses:?}"
+    );
 
     // Another caller (a different bearer token) has its own budget.
-    let other = http.get(format!("http://{}/healthz", api.addr)).bearer_auth("someone-else").send().await.expect("request");
+    let other = http
+        .get(format!("http://{}/healthz", api.addr))
+        .bearer_auth("someone-else")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(other.status(), 200);
     api.stop().await;
 }
@@ -136,15 +220,29 @@ async fn cors_only_for_configured_origins_and_responses_are_compressed() {
     .await;
     let http = reqwest::Client::new();
     let preflight = |origin: &'static str| {
-        http.request(reqwest::Method::OPTIONS, format!("http://{}/v1/system", api.addr))
-            .header("origin", origin)
-            .header("access-control-request-method", "GET")
-            .send()
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/system", api.addr),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .send()
     };
-    let allowed = preflight("https://app.example.com").await.expect("preflight");
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
-    let refused = preflight("https://evil.example.com").await.expect("preflight");
-    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+    let allowed = preflight("https://app.example.com")
+        .await
+        .expect("preflight");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let refused = preflight("https://evil.example.com")
+        .await
+        .expect("preflight");
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 
     let spec = http
         .get(format!("http://{}/openapi.json", api.addr))

@@ -5,7 +5,10 @@
 fn committed_openapi_matches_the_code() {
     // Compiled in (Bazel: `compile_data`), so the test reads the same file under Cargo and Bazel.
     let committed = include_str!("../openapi.json");
-    let generated = strata_api::openapi().to_pretty_json().expect("spec serializes") + "\n";
+    let generated = strata_api::openapi()
+        .to_pretty_json()
+        .expect("spec serializes")
+        + "\n";
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
         std::fs::write(&path, &generated).expect("write openapi.json");

@@ -14,13 +14,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum TokenRequest {
-    Password {
-        username: String,
-        password: String,
-    },
-    ApiKey {
-        api_key: String,
-    },
+    Password { username: String, password: String },
+    ApiKey { api_key: String },
 }
 
 /// Exchanges credentials for a short-lived access token.
@@ -45,7 +40,8 @@ pub async fn create_token(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("credential check panicked: {e}")))?;
-    let (name, role) = principal.ok_or_else(|| ApiError::Unauthenticated("wrong credentials".to_owned()))?;
+    let (name, role) =
+        principal.ok_or_else(|| ApiError::Unauthenticated("wrong credentials".to_owned()))?;
     Ok(Json(state.auth.issue(&name, role)?))
 }
 
@@ -66,7 +62,10 @@ pub struct Principal {
     )
 )]
 pub async fn me(caller: Caller) -> Json<Principal> {
-    Json(Principal { name: caller.name, role: caller.role })
+    Json(Principal {
+        name: caller.name,
+        role: caller.role,
+    })
 }
 
 /// Lists every user and API key with its role (admins only).
@@ -79,7 +78,17 @@ pub async fn me(caller: Caller) -> Json<Principal> {
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list_principals(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Principal>>, ApiError> {
+pub async fn list_principals(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Principal>>, ApiError> {
     caller.require(Role::Admin)?;
-    Ok(Json(state.auth.principals().into_iter().map(|(name, role)| Principal { name, role }).collect()))
+    Ok(Json(
+        state
+            .auth
+            .principals()
+            .into_iter()
+            .map(|(name, role)| Principal { name, role })
+            .collect(),
+    ))
 }

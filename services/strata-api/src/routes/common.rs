@@ -28,11 +28,17 @@ pub struct PageParams {
     pub page_token: Option<String>,
 }
 
+/// The gRPC "empty means last page" token as an optional JSON field.
+pub fn next_page(token: String) -> Option<String> {
+    Some(token).filter(|t| !t.is_empty())
+}
+
 /// RFC 3339 text of a protobuf timestamp; `None` when unset.
 pub fn timestamp(ts: Option<prost_types::Timestamp>) -> Option<String> {
     let ts = ts?;
     let nanos = u32::try_from(ts.nanos).ok()?;
-    chrono::DateTime::from_timestamp(ts.seconds, nanos).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    chrono::DateTime::from_timestamp(ts.seconds, nanos)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 /// Evaluation results of a model on a data split.
@@ -54,7 +60,12 @@ impl Metrics {
         } else {
             m.confusion_matrix.chunks(n).map(<[u64]>::to_vec).collect()
         };
-        Some(Self { loss: m.loss, accuracy: m.accuracy, macro_f1: m.macro_f1, confusion_matrix })
+        Some(Self {
+            loss: m.loss,
+            accuracy: m.accuracy,
+            macro_f1: m.macro_f1,
+            confusion_matrix,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::middleware::RequestContext;
-use crate::routes::common::{ApiQuery, PageParams, timestamp};
+use crate::routes::common::{ApiQuery, PageParams, next_page, timestamp};
 use crate::state::AppState;
 
 /// Which columns of a table mean what.
@@ -99,7 +99,12 @@ impl From<pb::Dataset> for Dataset {
             columns: d
                 .columns
                 .into_iter()
-                .map(|c| ColumnInfo { name: c.name, data_type: c.data_type, nullable: c.nullable, numeric: c.numeric })
+                .map(|c| ColumnInfo {
+                    name: c.name,
+                    data_type: c.data_type,
+                    nullable: c.nullable,
+                    numeric: c.numeric,
+                })
                 .collect(),
             classes: d.classes,
             created_at: timestamp(d.created_at),
@@ -144,7 +149,9 @@ pub async fn upload(
     let first = form.next_field().await.map_err(|e| bad(e.body_text()))?;
     let first = first.ok_or_else(|| bad("empty form: send `metadata` then `file`".to_owned()))?;
     if first.name() != Some("metadata") {
-        return Err(bad("the first form part must be `metadata` (JSON), then `file`".to_owned()));
+        return Err(bad(
+            "the first form part must be `metadata` (JSON), then `file`".to_owned(),
+        ));
     }
     let metadata_bytes = first.bytes().await.map_err(|e| bad(e.body_text()))?;
     let metadata: DatasetUploadMetadata =
@@ -159,16 +166,18 @@ pub async fn upload(
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::UploadDatasetRequest>(4);
     let schema = metadata.schema;
     let head = pb::UploadDatasetRequest {
-        part: Some(pb::upload_dataset_request::Part::Metadata(pb::DatasetUploadMetadata {
-            name: metadata.name,
-            description: metadata.description,
-            schema: Some(pb::DatasetSchema {
-                feature_columns: schema.feature_columns,
-                text_column: schema.text_column,
-                label_column: schema.label_column,
-                classes: schema.classes,
-            }),
-        })),
+        part: Some(pb::upload_dataset_request::Part::Metadata(
+            pb::DatasetUploadMetadata {
+                name: metadata.name,
+                description: metadata.description,
+                schema: Some(pb::DatasetSchema {
+                    feature_columns: schema.feature_columns,
+                    text_column: schema.text_column,
+                    label_column: schema.label_column,
+                    classes: schema.classes,
+                }),
+            },
+        )),
     };
     let call = {
         let mut client = state.ml.datasets();
@@ -192,20 +201,28 @@ pub async fn upload(
             buffer.extend_from_slice(&bytes);
             if buffer.len() >= CHUNK_BYTES {
                 let chunk = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES));
-                let part = pb::UploadDatasetRequest { part: Some(pb::upload_dataset_request::Part::Chunk(chunk)) };
+                let part = pb::UploadDatasetRequest {
+                    part: Some(pb::upload_dataset_request::Part::Chunk(chunk)),
+                };
                 if tx.send(part).await.is_err() {
                     return Ok(());
                 }
             }
         }
         if !buffer.is_empty() {
-            let _ = tx.send(pb::UploadDatasetRequest { part: Some(pb::upload_dataset_request::Part::Chunk(buffer)) }).await;
+            let _ = tx
+                .send(pb::UploadDatasetRequest {
+                    part: Some(pb::upload_dataset_request::Part::Chunk(buffer)),
+                })
+                .await;
         }
         Ok::<(), ApiError>(())
     };
     let forwarded = forward.await;
     drop(tx);
-    let answer = call.await.map_err(|e| ApiError::Internal(format!("upload task failed: {e}")))?;
+    let answer = call
+        .await
+        .map_err(|e| ApiError::Internal(format!("upload task failed: {e}")))?;
     // A body error is the client's fault and explains itself better than the aborted stream.
     forwarded?;
     let dataset = answer?.into_inner();
@@ -239,7 +256,7 @@ pub async fn list(
         .into_inner();
     Ok(Json(DatasetList {
         datasets: response.datasets.into_iter().map(Into::into).collect(),
-        next_page_token: Some(response.next_page_token).filter(|t| !t.is_empty()),
+        next_page_token: next_page(response.next_page_token),
     }))
 }
 
@@ -260,7 +277,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Dataset>, ApiError> {
     caller.require(Role::Viewer)?;
-    let dataset = state.ml.datasets().get_dataset(ctx.grpc(pb::GetDatasetRequest { id })).await?.into_inner();
+    let dataset = state
+        .ml
+        .datasets()
+        .get_dataset(ctx.grpc(pb::GetDatasetRequest { id }))
+        .await?
+        .into_inner();
     Ok(Json(dataset.into()))
 }
 
@@ -282,6 +304,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
-    state.ml.datasets().delete_dataset(ctx.grpc(pb::DeleteDatasetRequest { id })).await?;
+    state
+        .ml
+        .datasets()
+        .delete_dataset(ctx.grpc(pb::DeleteDatasetRequest { id }))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -113,7 +113,10 @@ pub async fn embeddings(
     let response = state
         .ml
         .inference()
-        .embed(ctx.grpc(pb::EmbedRequest { model: body.model.clone(), texts }))
+        .embed(ctx.grpc(pb::EmbedRequest {
+            model: body.model.clone(),
+            texts,
+        }))
         .await?
         .into_inner();
     if let (Some(want), Some(first)) = (body.dimensions, response.embeddings.first()) {
@@ -140,11 +143,19 @@ pub async fn embeddings(
             },
         })
         .collect();
-    let name = body.model.split('@').next().unwrap_or(&body.model).to_owned();
+    let name = body
+        .model
+        .split('@')
+        .next()
+        .unwrap_or(&body.model)
+        .to_owned();
     Ok(Json(EmbeddingsResponse {
         object: "list",
         data,
         model: format!("{name}@{}", response.model_version),
-        usage: EmbeddingsUsage { prompt_tokens: response.prompt_tokens, total_tokens: response.prompt_tokens },
+        usage: EmbeddingsUsage {
+            prompt_tokens: response.prompt_tokens,
+            total_tokens: response.prompt_tokens,
+        },
     }))
 }

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::middleware::RequestContext;
-use crate::routes::common::{ApiJson, ApiQuery, Metrics, timestamp};
+use crate::routes::common::{ApiJson, ApiQuery, Metrics, next_page, timestamp};
 use crate::state::AppState;
 
 /// Knobs of the training engine; every field is optional (the kind's default).
@@ -284,17 +284,22 @@ pub async fn list(
     let response = state
         .ml
         .training()
-        .list_training_jobs(ctx.grpc(pb::ListTrainingJobsRequest {
-            page_size: filter.page_size.unwrap_or_default(),
-            page_token: filter.page_token.unwrap_or_default(),
-            state: filter.state.map_or(pb::JobState::Unspecified, JobState::to_pb).into(),
-            model_name: filter.model_name.unwrap_or_default(),
-        }))
+        .list_training_jobs(
+            ctx.grpc(pb::ListTrainingJobsRequest {
+                page_size: filter.page_size.unwrap_or_default(),
+                page_token: filter.page_token.unwrap_or_default(),
+                state: filter
+                    .state
+                    .map_or(pb::JobState::Unspecified, JobState::to_pb)
+                    .into(),
+                model_name: filter.model_name.unwrap_or_default(),
+            }),
+        )
         .await?
         .into_inner();
     Ok(Json(TrainingJobList {
         jobs: response.jobs.into_iter().map(Into::into).collect(),
-        next_page_token: Some(response.next_page_token).filter(|t| !t.is_empty()),
+        next_page_token: next_page(response.next_page_token),
     }))
 }
 
@@ -315,7 +320,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<TrainingJob>, ApiError> {
     caller.require(Role::Viewer)?;
-    let job = state.ml.training().get_training_job(ctx.grpc(pb::GetTrainingJobRequest { id })).await?.into_inner();
+    let job = state
+        .ml
+        .training()
+        .get_training_job(ctx.grpc(pb::GetTrainingJobRequest { id }))
+        .await?
+        .into_inner();
     Ok(Json(job.into()))
 }
 
@@ -338,7 +348,9 @@ pub async fn post_action(
     Path(id_action): Path<String>,
 ) -> Result<Json<TrainingJob>, ApiError> {
     let Some(id) = id_action.strip_suffix(":cancel") else {
-        return Err(ApiError::NotFound(format!("no action in {id_action:?}; did you mean {id_action}:cancel?")));
+        return Err(ApiError::NotFound(format!(
+            "no action in {id_action:?}; did you mean {id_action}:cancel?"
+        )));
     };
     caller.require(Role::Trainer)?;
     let job = state
@@ -411,7 +423,9 @@ pub async fn events(
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| ApiError::BadRequest("Last-Event-ID must be an event sequence number".to_owned()))?,
+            .ok_or_else(|| {
+                ApiError::BadRequest("Last-Event-ID must be an event sequence number".to_owned())
+            })?,
     };
     // The first response (or error) arrives before we answer, so a missing job is a real 404.
     let stream = state
@@ -423,7 +437,9 @@ pub async fn events(
     let events = stream.map(|item| {
         Ok(match item {
             Ok(event) => sse_event(event),
-            Err(status) => Event::default().event("error").data(status.message().to_owned()),
+            Err(status) => Event::default()
+                .event("error")
+                .data(status.message().to_owned()),
         })
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::middleware::RequestContext;
-use crate::routes::common::{ApiJson, ApiQuery, Metrics, PageParams, timestamp};
+use crate::routes::common::{ApiJson, ApiQuery, Metrics, PageParams, next_page, timestamp};
 use crate::state::AppState;
 
 /// One immutable version of a model.
@@ -64,7 +64,11 @@ pub struct Model {
 
 impl From<pb::Model> for Model {
     fn from(m: pb::Model) -> Self {
-        Self { name: m.name, versions: m.versions.into_iter().map(Into::into).collect(), aliases: m.aliases.into_iter().collect() }
+        Self {
+            name: m.name,
+            versions: m.versions.into_iter().map(Into::into).collect(),
+            aliases: m.aliases.into_iter().collect(),
+        }
     }
 }
 
@@ -102,7 +106,7 @@ pub async fn list(
         .into_inner();
     Ok(Json(ModelList {
         models: response.models.into_iter().map(Into::into).collect(),
-        next_page_token: Some(response.next_page_token).filter(|t| !t.is_empty()),
+        next_page_token: next_page(response.next_page_token),
     }))
 }
 
@@ -123,7 +127,12 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<Model>, ApiError> {
     caller.require(Role::Viewer)?;
-    let model = state.ml.models().get_model(ctx.grpc(pb::GetModelRequest { name })).await?.into_inner();
+    let model = state
+        .ml
+        .models()
+        .get_model(ctx.grpc(pb::GetModelRequest { name }))
+        .await?
+        .into_inner();
     Ok(Json(model.into()))
 }
 
@@ -160,7 +169,11 @@ pub async fn set_alias(
     let model = state
         .ml
         .models()
-        .set_alias(ctx.grpc(pb::SetAliasRequest { name, alias, version: body.version }))
+        .set_alias(ctx.grpc(pb::SetAliasRequest {
+            name,
+            alias,
+            version: body.version,
+        }))
         .await?
         .into_inner();
     Ok(Json(model.into()))
@@ -186,7 +199,11 @@ pub async fn delete_version(
     Path((name, version)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
-    state.ml.models().delete_model_version(ctx.grpc(pb::DeleteModelVersionRequest { name, version })).await?;
+    state
+        .ml
+        .models()
+        .delete_model_version(ctx.grpc(pb::DeleteModelVersionRequest { name, version }))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -242,25 +259,41 @@ pub async fn post_action(
     ApiJson(body): ApiJson<PredictRequest>,
 ) -> Result<Json<PredictResponse>, ApiError> {
     let Some(model) = name_action.strip_suffix(":predict") else {
-        return Err(ApiError::NotFound(format!("no action in {name_action:?}; did you mean {name_action}:predict?")));
+        return Err(ApiError::NotFound(format!(
+            "no action in {name_action:?}; did you mean {name_action}:predict?"
+        )));
     };
     caller.require(Role::Viewer)?;
     let response = state
         .ml
         .inference()
-        .predict(ctx.grpc(pb::PredictRequest {
-            model: model.to_owned(),
-            features: body.features.into_iter().map(|values| pb::FeatureVector { values }).collect(),
-            texts: body.texts,
-        }))
+        .predict(
+            ctx.grpc(pb::PredictRequest {
+                model: model.to_owned(),
+                features: body
+                    .features
+                    .into_iter()
+                    .map(|values| pb::FeatureVector { values })
+                    .collect(),
+                texts: body.texts,
+            }),
+        )
         .await?
         .into_inner();
     Ok(Json(PredictResponse {
-        model: format!("{}@{}", model.split('@').next().unwrap_or(model), response.model_version),
+        model: format!(
+            "{}@{}",
+            model.split('@').next().unwrap_or(model),
+            response.model_version
+        ),
         predictions: response
             .predictions
             .into_iter()
-            .map(|p| Prediction { class_index: p.class_index, label: p.label, probabilities: p.probabilities })
+            .map(|p| Prediction {
+                class_index: p.class_index,
+                label: p.label,
+                probabilities: p.probabilities,
+            })
             .collect(),
     }))
 }

@@ -29,7 +29,9 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     let mut health = state.ml.health();
     let response = health
-        .check(HealthCheckRequest { service: String::new() })
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
         .await?
         .into_inner();
     if response.status() == ServingStatus::Serving {

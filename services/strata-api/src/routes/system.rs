@@ -50,7 +50,12 @@ pub async fn get_system_info(
     State(state): State<AppState>,
     ctx: RequestContext,
 ) -> Result<Json<SystemInfo>, ApiError> {
-    let info = state.ml.system().get_system_info(ctx.grpc(GetSystemInfoRequest {})).await?.into_inner();
+    let info = state
+        .ml
+        .system()
+        .get_system_info(ctx.grpc(GetSystemInfoRequest {}))
+        .await?
+        .into_inner();
     Ok(Json(SystemInfo {
         api_version: env!("CARGO_PKG_VERSION").to_owned(),
         ml: MlServiceInfo {

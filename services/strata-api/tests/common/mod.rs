@@ -36,7 +36,9 @@ impl Server {
 pub async fn start_ml(data_dir: &std::path::Path) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
     let addr = listener.local_addr().expect("ml addr");
-    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml metrics");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind ml metrics");
     let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
     let config = strata_ml::Config::parse_from([
         "strata-ml",
@@ -51,7 +53,12 @@ pub async fn start_ml(data_dir: &std::path::Path) -> Server {
         .await
         .expect("ml service runs");
     });
-    Server { addr, metrics_addr: Some(metrics_addr), stop: Some(tx), task }
+    Server {
+        addr,
+        metrics_addr: Some(metrics_addr),
+        stop: Some(tx),
+        task,
+    }
 }
 
 /// Starts the API in `--dev` mode (random JWT key) with a users file in `state_dir`.
@@ -60,7 +67,11 @@ pub async fn start_api(ml_addr: SocketAddr, state_dir: &std::path::Path) -> Serv
 }
 
 /// Starts the API with extra command-line flags.
-pub async fn start_api_with(ml_addr: SocketAddr, state_dir: &std::path::Path, extra: &[&str]) -> Server {
+pub async fn start_api_with(
+    ml_addr: SocketAddr,
+    state_dir: &std::path::Path,
+    extra: &[&str],
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
     let addr = listener.local_addr().expect("api addr");
     let ml_url = format!("http://{ml_addr}");
@@ -86,15 +97,23 @@ pub async fn start_api_with(ml_addr: SocketAddr, state_dir: &std::path::Path, ex
         .await
         .expect("api runs");
     });
-    Server { addr, metrics_addr: None, stop: Some(tx), task }
+    Server {
+        addr,
+        metrics_addr: None,
+        stop: Some(tx),
+        task,
+    }
 }
 
 /// An address nothing listens on (bound, then released).
 pub async fn dead_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr")
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
 }
 
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("create temp dir")
 }
-
