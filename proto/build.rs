@@ -22,7 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The descriptor set (with imports) feeds gRPC reflection in strata-ml; `links` in
     // Cargo.toml hands its path to dependents as DEP_STRATA_PROTO_DESCRIPTOR_SET.
     let descriptor = PathBuf::from(std::env::var("OUT_DIR")?).join("strata_descriptor.bin");
-    tonic_prost_build::configure().file_descriptor_set_path(&descriptor).compile_protos(&protos, &[root])?;
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(&descriptor)
+        .compile_protos(&protos, &[root])?;
     println!("cargo:descriptor_set={}", descriptor.display());
     Ok(())
 }

@@ -95,11 +95,17 @@ def web_pages(root: Path) -> set[str]:
 
 def rust_binaries(root: Path) -> dict[str, str]:
     """binary_name -> package dir, from the rust_binary targets under services/."""
+    return {binary: label.removeprefix("//services/").split(":")[0]
+            for label, binary in rust_binary_labels(root).items()}
+
+
+def rust_binary_labels(root: Path) -> dict[str, str]:
+    """Bazel label -> binary_name, for the rust_binary targets under services/."""
     found = {}
     for build in (root / "services").glob("*/BUILD.bazel"):
         for call in _eval_build(build):
             if call.rule == "rust_binary":
-                found[call.kw.get("binary_name", call.kw["name"])] = build.parent.name
+                found[f"//services/{build.parent.name}:{call.kw['name']}"] = call.kw.get("binary_name", call.kw["name"])
     return found
 
 
@@ -147,12 +153,15 @@ class Image:
     user: int
     ports: set[int]
     entrypoint: list[str]
+    binaries: set[str] = field(default_factory=set)  # binary names of the rust_binary targets in its layers
 
 
 def bazel_images(root: Path) -> dict[str, Image]:
     calls = _eval_build(root / "infra" / "images" / "BUILD.bazel")
     images = {c.kw["name"]: c.kw for c in calls if c.rule == "oci_image"}
     pushes = {c.kw["image"].lstrip(":"): c.kw for c in calls if c.rule == "oci_push"}
+    tars = {c.kw["name"]: c.kw.get("srcs", []) for c in calls if c.rule == "tar"}
+    binary_labels = rust_binary_labels(root)
     out = {}
     for c in calls:
         if c.rule != "oci_load":
@@ -167,6 +176,8 @@ def bazel_images(root: Path) -> dict[str, Image]:
             user=int(img["user"].split(":")[0]),
             ports={int(p.split("/")[0]) for p in img.get("exposed_ports", [])},
             entrypoint=list(img.get("entrypoint", [])) + list(img.get("cmd", [])),
+            binaries={binary_labels[src] for layer in img.get("tars", []) for src in tars.get(layer.lstrip(":"), [])
+                      if src in binary_labels},
         )
     return out
 
@@ -188,7 +199,7 @@ def load_facts(root: Path = ROOT, k8s: Path = K8S) -> Facts:
     ml_src = "\n".join(f.read_text() for f in _rust_files(services / "strata-ml" / "src"))
     pending = yaml.safe_load((k8s / "pending.yaml").read_text()) or {}
     return Facts(
-        env={ML: clap_env_names(services / "strata-ml"), API: clap_env_names(services / "strata-api"),
+        env={**{d.name: clap_env_names(d) for d in services.iterdir() if (d / "Cargo.toml").exists()},
              WEB: web_env_names(root)},
         routes=api_routes(root),
         web_pages=web_pages(root),
@@ -249,6 +260,18 @@ def service_of(container) -> str:
     return name
 
 
+def program_of(container, facts: "Facts") -> str:
+    """The package whose code reads the container's environment: the service of its image, unless
+    `command` runs another binary of ours (the training Job runs the `strata` CLI from strata-ml's
+    image)."""
+    command = container.get("command")
+    if command:
+        package = facts.binaries.get(command[0].rsplit("/", 1)[-1])
+        if package:
+            return package
+    return service_of(container)
+
+
 def resolved_env(container, docs) -> dict[str, str]:
     """The container's environment: envFrom ConfigMaps, then `env` (which wins, as in Kubernetes)."""
     maps = {c["metadata"]["name"]: c.get("data", {}) for c in by_kind(docs, "ConfigMap")}
@@ -288,7 +311,7 @@ def check_env(docs, facts: Facts) -> list[str]:
     problems = []
     for where, pod, _ in workloads(docs):
         for c in pod["containers"]:
-            svc = service_of(c)
+            svc = program_of(c, facts)
             known = facts.env.get(svc, set()) | set(facts.pending.get("env", []))
             for name in sorted(env_names(c, docs) - known):
                 problems.append(f"{where}: env {name} is not read by {svc} (no clap env / web env of that name)")
@@ -416,6 +439,9 @@ def check_images(docs, facts: Facts, dev_tags: bool) -> list[str]:
                 binary = command[0].rsplit("/", 1)[-1]
                 if binary not in facts.binaries and binary not in facts.pending.get("binaries", []):
                     problems.append(f"{where}: command {command[0]} is no rust_binary under services/")
+                elif binary in facts.binaries and binary not in img.binaries:
+                    problems.append(f"{where}: command {command[0]} is not in image {name}'s layers "
+                                    f"(infra/images: {sorted(img.binaries)})")
             elif img.entrypoint and img.entrypoint[0].rsplit("/", 1)[-1] not in (name, "bash") \
                     and not name.startswith(img.entrypoint[0].rsplit("/", 1)[-1]):
                 problems.append(f"{where}: image {name} runs {img.entrypoint}")
@@ -460,14 +486,18 @@ def check_data_volume(docs, facts: Facts) -> list[str]:
     for where, pod, _ in workloads(docs):
         vols = {v["name"]: v for v in pod.get("volumes", [])}
         for c in pod["containers"]:
-            if service_of(c) != ML:
+            # Where each program keeps its artifacts: it must be on the shared volume.
+            var = {ML: "STRATA_DATA_DIR", "strata-cli": "STRATA_STORE"}.get(program_of(c, facts))
+            if var is None:
                 continue
-            data_dir = resolved_env(c, docs).get("STRATA_DATA_DIR")
+            data_dir = resolved_env(c, docs).get(var)
             mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-            vol = vols.get(mounts.get(data_dir, ""), {})
+            mount = next((p for p in mounts if data_dir and (data_dir == p or data_dir.startswith(p.rstrip("/") + "/"))),
+                         "")
+            vol = vols.get(mounts.get(mount, ""), {})
             claim = vol.get("persistentVolumeClaim", {}).get("claimName")
             if claim is None:
-                problems.append(f"{where}: STRATA_DATA_DIR={data_dir} is not a mounted PersistentVolumeClaim")
+                problems.append(f"{where}: {var}={data_dir} is not on a mounted PersistentVolumeClaim")
             elif where.startswith("Deployment") and claim not in claims:
                 problems.append(f"{where}: claim {claim} is not in the render")
     return problems
@@ -646,7 +676,7 @@ def check_pending(facts: Facts, renders: dict[str, list[dict]], dashboard: dict)
                      for _, pod, _ in workloads(docs) for c in pod["containers"] if c.get("command")}
     used_metrics = {re.sub(r"_(bucket|sum|count)$", "", m) for m in dashboard_metrics(dashboard)}
     provided = {
-        "env": facts.env[ML] | facts.env[API],
+        "env": set().union(*(names for svc, names in facts.env.items() if svc != WEB)),
         "routes": facts.routes,
         "binaries": set(facts.binaries),
         "metrics": facts.literals,

@@ -61,7 +61,10 @@ MUTATIONS = {
     "shared volume not RWX": ("base/data-volume.yaml", "- ReadWriteMany", "- ReadWriteOnce", "must be ReadWriteMany"),
     "data dir not on the volume": (
         "base/kustomization.yaml", "STRATA_DATA_DIR=/data", "STRATA_DATA_DIR=/srv/data",
-        "STRATA_DATA_DIR=/srv/data is not a mounted"),
+        "STRATA_DATA_DIR=/srv/data is not on a mounted"),
+    "training Job writes models off the shared volume": (
+        "jobs/training/kustomization.yaml", "STRATA_STORE=/data/artifacts", "STRATA_STORE=/tmp/artifacts",
+        "STRATA_STORE=/tmp/artifacts is not on a mounted"),
     "GPU toleration for the wrong taint": (
         "components/gpu/gpu-pod.yaml", "key: nvidia.com/gpu", "key: gpu", "does not tolerate the nvidia.com/gpu"),
     "no GPU limit": (
@@ -120,11 +123,26 @@ def test_a_route_removed_from_the_api_breaks_the_probes(renders, facts, dashboar
 
 
 def test_a_pending_name_the_services_now_provide_must_leave_the_list(renders, facts, dashboard):
-    # (The ML service's metrics left the list when strata-ml gained them; the CLI binary remains.)
+    # (An entry left behind after the `strata` CLI, which the training Job runs, landed.)
     changed = m.clone_facts(facts)
-    changed.binaries["strata"] = "strata-cli"
+    changed.pending["binaries"] = ["strata"]
     problems = m.check_pending(changed, renders, dashboard)
     assert any("binaries strata exists in the sources now" in p for p in problems)
+
+
+def test_a_job_env_the_program_it_runs_does_not_read_is_caught(renders, facts, dashboard):
+    # The training Job runs the CLI from strata-ml's image: its env is checked against the CLI's.
+    changed = m.clone_facts(facts)
+    changed.env["strata-cli"].discard("STRATA_STORE")
+    problems = m.all_problems(renders, changed, dashboard)
+    assert any("env STRATA_STORE is not read by strata-cli" in p for p in problems)
+
+
+def test_a_job_command_missing_from_its_image_is_caught(renders, facts, dashboard):
+    changed = m.clone_facts(facts)
+    changed.images[m.ML].binaries.discard("strata")
+    problems = m.all_problems(renders, changed, dashboard)
+    assert any("command /app/strata is not in image strata-ml's layers" in p for p in problems)
 
 
 def test_a_pending_name_nothing_uses_must_leave_the_list(renders, facts, dashboard):

@@ -27,7 +27,9 @@ impl FromStr for DeviceSpec {
             "cuda" | "gpu" => Ok(DeviceSpec::Cuda(0)),
             other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
                 Some(Ok(n)) => Ok(DeviceSpec::Cuda(n)),
-                _ => Err(CoreError::Device(format!("`{s}` is not a device; use cpu, cuda, cuda:N or auto"))),
+                _ => Err(CoreError::Device(format!(
+                    "`{s}` is not a device; use cpu, cuda, cuda:N or auto"
+                ))),
             },
         }
     }
@@ -68,7 +70,8 @@ impl DeviceSpec {
 
 #[cfg(feature = "cuda")]
 fn cuda(ordinal: usize) -> Result<Device> {
-    Device::new_cuda(ordinal).map_err(|e| CoreError::Device(format!("cuda:{ordinal} unavailable: {e}")))
+    Device::new_cuda(ordinal)
+        .map_err(|e| CoreError::Device(format!("cuda:{ordinal} unavailable: {e}")))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -89,7 +92,10 @@ mod tests {
         assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
         assert_eq!("auto".parse::<DeviceSpec>().unwrap(), DeviceSpec::Auto);
         for bad in ["tpu", "cuda:x", "cuda:-1", ""] {
-            assert!(matches!(bad.parse::<DeviceSpec>(), Err(CoreError::Device(_))), "{bad}");
+            assert!(
+                matches!(bad.parse::<DeviceSpec>(), Err(CoreError::Device(_))),
+                "{bad}"
+            );
         }
         assert!(DeviceSpec::Cpu.resolve().unwrap().is_cpu());
         if !CUDA_COMPILED {

@@ -27,7 +27,11 @@ impl CustomOp1 for GeluErf {
         "strata-gelu-erf"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let CpuStorage::F32(data) = storage else {
             candle_core::bail!("strata-gelu-erf expects f32");
         };
@@ -36,7 +40,9 @@ impl CustomOp1 for GeluErf {
         };
         let src = &data[start..end];
         let mut out = vec![0f32; src.len()];
-        out.par_chunks_mut(16 * 1024).zip(src.par_chunks(16 * 1024)).for_each(|(o, s)| gelu_slice(s, o));
+        out.par_chunks_mut(16 * 1024)
+            .zip(src.par_chunks(16 * 1024))
+            .for_each(|(o, s)| gelu_slice(s, o));
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 }
@@ -48,7 +54,10 @@ fn exp_poly(x: f32) -> f32 {
     let n = (x * std::f32::consts::LOG2_E).round();
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
-        + r * (1.0 + r * (0.5 + r * (0.166_666_67 + r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
+        + r * (1.0
+            + r * (0.5
+                + r * (0.166_666_67
+                    + r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
     f32::from_bits(((n as i32 + 127) << 23) as u32) * p
 }
 
@@ -81,7 +90,10 @@ mod tests {
         let fast = gelu_erf(&t).unwrap().to_vec1::<f32>().unwrap();
         let exact = t.gelu_erf().unwrap().to_vec1::<f32>().unwrap();
         for ((x, f), e) in xs.iter().zip(&fast).zip(&exact) {
-            assert!((f - e).abs() <= 2e-6 * (1.0 + x.abs()), "x {x}: fast {f} exact {e}");
+            assert!(
+                (f - e).abs() <= 2e-6 * (1.0 + x.abs()),
+                "x {x}: fast {f} exact {e}"
+            );
         }
         assert!(exp_poly(0.0) == 1.0 && (exp_poly(1.0) - std::f32::consts::E).abs() < 1e-6);
     }

@@ -12,8 +12,8 @@
 
 pub mod device;
 pub mod error;
-pub mod kinds;
 mod kernels;
+pub mod kinds;
 pub mod metrics;
 pub mod schema;
 pub mod tensors;
@@ -21,7 +21,9 @@ pub mod train;
 
 pub use device::{Device, DeviceSpec};
 pub use error::{CoreError, Result};
-pub use kinds::{Model, ModelFiles, ModelKind, Registry, TrainRequest, TrainedModel, evaluate_model};
+pub use kinds::{
+    Model, ModelFiles, ModelKind, Registry, TrainRequest, TrainedModel, evaluate_model,
+};
 pub use metrics::{ClassificationMetrics, CosineAgreement, cosine, cosine_agreement};
 pub use schema::{ClassPrediction, InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 pub use train::{CancelToken, FitReport, TrainConfig, TrainControl, TrainEvent};

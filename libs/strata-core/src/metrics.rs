@@ -35,8 +35,16 @@ impl ClassificationMetrics {
         }
         ClassificationMetrics {
             loss,
-            accuracy: if n == 0 { 0.0 } else { correct as f64 / n as f64 },
-            macro_f1: if classes == 0 { 0.0 } else { f1_sum / classes as f64 },
+            accuracy: if n == 0 {
+                0.0
+            } else {
+                correct as f64 / n as f64
+            },
+            macro_f1: if classes == 0 {
+                0.0
+            } else {
+                f1_sum / classes as f64
+            },
             confusion,
             examples: n,
         }
@@ -51,7 +59,11 @@ impl ClassificationMetrics {
             }
         }
         let max = counts.into_iter().max().unwrap_or(0);
-        if labels.is_empty() { 0.0 } else { max as f64 / labels.len() as f64 }
+        if labels.is_empty() {
+            0.0
+        } else {
+            max as f64 / labels.len() as f64
+        }
     }
 }
 
@@ -63,7 +75,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
         na += x as f64 * x as f64;
         nb += y as f64 * y as f64;
     }
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
 }
 
 /// Agreement of two sets of embeddings: mean and minimum pairwise cosine.
@@ -75,8 +91,15 @@ pub struct CosineAgreement {
 
 pub fn cosine_agreement(a: &[Vec<f32>], b: &[Vec<f32>]) -> CosineAgreement {
     let sims: Vec<f64> = a.iter().zip(b).map(|(x, y)| cosine(x, y)).collect();
-    let mean = if sims.is_empty() { 0.0 } else { sims.iter().sum::<f64>() / sims.len() as f64 };
-    CosineAgreement { mean, min: sims.iter().copied().fold(f64::INFINITY, f64::min) }
+    let mean = if sims.is_empty() {
+        0.0
+    } else {
+        sims.iter().sum::<f64>() / sims.len() as f64
+    };
+    CosineAgreement {
+        mean,
+        min: sims.iter().copied().fold(f64::INFINITY, f64::min),
+    }
 }
 
 #[cfg(test)]
@@ -88,18 +111,26 @@ mod tests {
         // true:      0 0 1 1 2
         // predicted: 0 1 1 1 0
         let m = ClassificationMetrics::compute(&[0, 1, 1, 1, 0], &[0, 0, 1, 1, 2], 3, 0.5);
-        assert_eq!(m.confusion, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]
+        );
         assert!((m.accuracy - 0.6).abs() < 1e-12);
         // F1: class0 = 2*1/(2+2) = 0.5, class1 = 2*2/(3+2) = 0.8, class2 = 0.
         assert!((m.macro_f1 - 1.3 / 3.0).abs() < 1e-12);
-        assert!((ClassificationMetrics::majority_baseline(&[0, 0, 1, 1, 1], 2) - 0.6).abs() < 1e-12);
+        assert!(
+            (ClassificationMetrics::majority_baseline(&[0, 0, 1, 1, 1], 2) - 0.6).abs() < 1e-12
+        );
     }
 
     #[test]
     fn cosine_of_known_vectors() {
         assert!((cosine(&[1.0, 0.0], &[1.0, 1.0]) - 0.5f64.sqrt()).abs() < 1e-9);
         assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
-        let agree = cosine_agreement(&[vec![1.0, 0.0], vec![0.0, 1.0]], &[vec![1.0, 0.0], vec![1.0, 0.0]]);
+        let agree = cosine_agreement(
+            &[vec![1.0, 0.0], vec![0.0, 1.0]],
+            &[vec![1.0, 0.0], vec![1.0, 0.0]],
+        );
         assert_eq!((agree.mean, agree.min), (0.5, 0.0));
     }
 }

@@ -77,18 +77,20 @@ impl IoSchema {
                         )));
                     }
                     if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-                        return Err(CoreError::Schema(format!("input {i} feature {j} is not finite")));
+                        return Err(CoreError::Schema(format!(
+                            "input {i} feature {j} is not finite"
+                        )));
                     }
                 }
                 Ok(())
             }
             (InputSchema::Text { .. }, Inputs::Texts(_)) => Ok(()),
-            (InputSchema::Features { .. }, Inputs::Texts(_)) => {
-                Err(CoreError::Schema("the model expects feature vectors, got texts".into()))
-            }
-            (InputSchema::Text { .. }, Inputs::Features(_)) => {
-                Err(CoreError::Schema("the model expects texts, got feature vectors".into()))
-            }
+            (InputSchema::Features { .. }, Inputs::Texts(_)) => Err(CoreError::Schema(
+                "the model expects feature vectors, got texts".into(),
+            )),
+            (InputSchema::Text { .. }, Inputs::Features(_)) => Err(CoreError::Schema(
+                "the model expects texts, got feature vectors".into(),
+            )),
         }
     }
 }

@@ -9,7 +9,11 @@ use strata_data::{ArtifactStore, DatasetSchema, ParquetDataset};
 /// Under Cargo found from the crate directory; under Bazel the runfiles root (working directory).
 pub fn workspace_root() -> PathBuf {
     let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if cargo.join("libs").is_dir() { cargo } else { PathBuf::from(".") }
+    if cargo.join("libs").is_dir() {
+        cargo
+    } else {
+        PathBuf::from(".")
+    }
 }
 
 pub fn sample(name: &str) -> PathBuf {
@@ -28,8 +32,13 @@ pub fn digits() -> ParquetDataset {
 }
 
 pub fn support_requests() -> ParquetDataset {
-    let schema = DatasetSchema { text: Some("text".into()), label: Some("topic".into()), ..Default::default() };
-    ParquetDataset::open(&sample("support_requests.parquet"), &schema).expect("support sample opens")
+    let schema = DatasetSchema {
+        text: Some("text".into()),
+        label: Some("topic".into()),
+        ..Default::default()
+    };
+    ParquetDataset::open(&sample("support_requests.parquet"), &schema)
+        .expect("support sample opens")
 }
 
 /// The all-MiniLM-L6-v2 directory fetched by tools/assets/fetch.sh, or None (with a message).
@@ -63,7 +72,12 @@ pub fn request<'a>(
         params,
         base: None,
         device: strata_core::Device::Cpu,
-        control: TrainControl { store, job: job.into(), cancel, progress },
+        control: TrainControl {
+            store,
+            job: job.into(),
+            cancel,
+            progress,
+        },
     }
 }
 

@@ -15,8 +15,8 @@ struct Reference {
 #[test]
 fn minilm_matches_sentence_transformers_reference() {
     let Some(dir) = minilm_dir() else { return };
-    let reference: Reference =
-        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).expect("fixture parses");
+    let reference: Reference = serde_json::from_str(include_str!("fixtures/minilm_reference.json"))
+        .expect("fixture parses");
     assert!(reference.sentences.len() >= 50);
 
     let registry = Registry::builtin();
@@ -25,28 +25,47 @@ fn minilm_matches_sentence_transformers_reference() {
     let store = FsArtifactStore::open(store_dir.path()).unwrap();
     let key = ArtifactKey::new(ArtifactClass::Model, "minilm", "v1");
     store.put(&key, files.files, files.info).unwrap();
-    let model = registry.load(store.get(&key).unwrap(), &strata_core::Device::Cpu).unwrap();
+    let model = registry
+        .load(store.get(&key).unwrap(), &strata_core::Device::Cpu)
+        .unwrap();
 
     // The whole set at once (sorted, chunked, padded per chunk) and one by one must both agree.
-    let Outputs::Embeddings(batched) = model.predict(&Inputs::Texts(reference.sentences.clone())).unwrap() else {
+    let Outputs::Embeddings(batched) = model
+        .predict(&Inputs::Texts(reference.sentences.clone()))
+        .unwrap()
+    else {
         panic!("text-encoder returned no embeddings")
     };
     for (i, (got, want)) in batched.iter().zip(&reference.embeddings).enumerate() {
         assert_eq!(got.len(), 384);
         let c = cosine(got, want);
-        assert!(c >= 0.999, "sentence {i} {:?}: cosine {c}", reference.sentences[i]);
+        assert!(
+            c >= 0.999,
+            "sentence {i} {:?}: cosine {c}",
+            reference.sentences[i]
+        );
         let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "not normalised: {norm}");
     }
     for i in [0, 30, 55] {
-        let Outputs::Embeddings(one) = model.predict(&Inputs::Texts(vec![reference.sentences[i].clone()])).unwrap()
+        let Outputs::Embeddings(one) = model
+            .predict(&Inputs::Texts(vec![reference.sentences[i].clone()]))
+            .unwrap()
         else {
             panic!()
         };
-        assert!(cosine(&one[0], &reference.embeddings[i]) >= 0.999, "single sentence {i}");
+        assert!(
+            cosine(&one[0], &reference.embeddings[i]) >= 0.999,
+            "single sentence {i}"
+        );
     }
-    assert!(matches!(model.predict(&Inputs::Features(vec![vec![1.0]])), Err(CoreError::Schema(_))));
-    let Outputs::Embeddings(none) = model.predict(&Inputs::Texts(vec![])).unwrap() else { panic!() };
+    assert!(matches!(
+        model.predict(&Inputs::Features(vec![vec![1.0]])),
+        Err(CoreError::Schema(_))
+    ));
+    let Outputs::Embeddings(none) = model.predict(&Inputs::Texts(vec![])).unwrap() else {
+        panic!()
+    };
     assert!(none.is_empty());
 }
 

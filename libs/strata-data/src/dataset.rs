@@ -44,7 +44,9 @@ impl DatasetSchema {
 
     fn check(&self) -> Result<(), DataError> {
         if self.features.is_empty() && self.text.is_none() {
-            return Err(DataError::InvalidSchema("declare feature columns or a text column".into()));
+            return Err(DataError::InvalidSchema(
+                "declare feature columns or a text column".into(),
+            ));
         }
         let cols = self.columns();
         let unique: BTreeSet<&str> = cols.iter().copied().collect();
@@ -55,7 +57,9 @@ impl DatasetSchema {
         }
         let classes: BTreeSet<&String> = self.classes.iter().collect();
         if classes.len() != self.classes.len() {
-            return Err(DataError::InvalidSchema("class names must be unique".into()));
+            return Err(DataError::InvalidSchema(
+                "class names must be unique".into(),
+            ));
         }
         Ok(())
     }
@@ -75,10 +79,15 @@ impl Examples {
     /// The rows at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Examples {
         let d = self.feature_dim;
-        let mut out = Examples { rows: indices.len(), feature_dim: d, ..Default::default() };
+        let mut out = Examples {
+            rows: indices.len(),
+            feature_dim: d,
+            ..Default::default()
+        };
         for &i in indices {
             if d > 0 {
-                out.features.extend_from_slice(&self.features[i * d..(i + 1) * d]);
+                out.features
+                    .extend_from_slice(&self.features[i * d..(i + 1) * d]);
             }
             if !self.texts.is_empty() {
                 out.texts.push(self.texts[i].clone());
@@ -148,7 +157,10 @@ fn is_numeric(dt: &DataType) -> bool {
 }
 
 fn is_text(dt: &DataType) -> bool {
-    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 impl ParquetDataset {
@@ -157,7 +169,10 @@ impl ParquetDataset {
         let builder = builder(path)?;
         let meta = builder.metadata();
         let bytes = std::fs::metadata(path)
-            .map_err(|source| DataError::Io { path: path.into(), source })?
+            .map_err(|source| DataError::Io {
+                path: path.into(),
+                source,
+            })?
             .len();
         let columns = builder
             .schema()
@@ -192,7 +207,11 @@ impl ParquetDataset {
                 .map(|f| f.data_type().clone())
                 .map_err(|_| DataError::MissingColumn {
                     column: name.into(),
-                    available: arrow_schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    available: arrow_schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect(),
                 })
         };
         for col in &schema.features {
@@ -223,7 +242,12 @@ impl ParquetDataset {
         if rows == 0 {
             return Err(DataError::EmptyTable { path: path.into() });
         }
-        let mut ds = ParquetDataset { path: path.into(), schema: schema.clone(), rows, label_kind };
+        let mut ds = ParquetDataset {
+            path: path.into(),
+            schema: schema.clone(),
+            rows,
+            label_kind,
+        };
         if let (Some(kind), true) = (label_kind, schema.classes.is_empty()) {
             ds.schema.classes = ds.infer_classes(kind)?;
         }
@@ -253,18 +277,28 @@ impl ParquetDataset {
 
     /// sha256 of the file's bytes: the dataset identity recorded in model manifests.
     pub fn sha256(&self) -> Result<String, DataError> {
-        crate::sha256_file(&self.path).map_err(|source| DataError::Io { path: self.path.clone(), source })
+        crate::sha256_file(&self.path).map_err(|source| DataError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Streams validated batches of at most `batch_rows` rows; memory stays bounded by the batch.
     pub fn batches(&self, batch_rows: usize) -> Result<Batches<'_>, DataError> {
         let cols = self.schema.columns();
-        Ok(Batches { ds: self, reader: reader(&self.path, &cols, batch_rows.max(1))?, next_row: 0 })
+        Ok(Batches {
+            ds: self,
+            reader: reader(&self.path, &cols, batch_rows.max(1))?,
+            next_row: 0,
+        })
     }
 
     /// Every row of the declared columns, validated. Holds only the decoded values, never the file.
     pub fn read_all(&self) -> Result<Examples, DataError> {
-        let mut all = Examples { feature_dim: self.feature_dim(), ..Default::default() };
+        let mut all = Examples {
+            feature_dim: self.feature_dim(),
+            ..Default::default()
+        };
         for batch in self.batches(8192)? {
             all.append(batch?);
         }
@@ -272,7 +306,9 @@ impl ParquetDataset {
     }
 
     fn infer_classes(&self, kind: LabelKind) -> Result<Vec<String>, DataError> {
-        let Some(col) = self.schema.label.as_deref() else { return Ok(Vec::new()) };
+        let Some(col) = self.schema.label.as_deref() else {
+            return Ok(Vec::new());
+        };
         let mut row = 0;
         let mut max: i64 = -1;
         let mut names = BTreeSet::new();
@@ -311,7 +347,11 @@ impl ParquetDataset {
     fn convert(&self, batch: &RecordBatch, first_row: usize) -> Result<Examples, DataError> {
         let n = batch.num_rows();
         let d = self.feature_dim();
-        let mut out = Examples { rows: n, feature_dim: d, ..Default::default() };
+        let mut out = Examples {
+            rows: n,
+            feature_dim: d,
+            ..Default::default()
+        };
         if d > 0 {
             out.features = vec![0.0; n * d];
             for (j, col) in self.schema.features.iter().enumerate() {
@@ -323,8 +363,14 @@ impl ParquetDataset {
                     if !v.is_finite() {
                         // Report the source value: a float64 overflow to inf shows as its real size.
                         let f64s = self.cast(array.as_ref(), &DataType::Float64)?;
-                        let value = f64s.as_primitive::<arrow::datatypes::Float64Type>().value(i);
-                        return Err(DataError::NonFinite { column: col.clone(), row: first_row + i, value });
+                        let value = f64s
+                            .as_primitive::<arrow::datatypes::Float64Type>()
+                            .value(i);
+                        return Err(DataError::NonFinite {
+                            column: col.clone(),
+                            row: first_row + i,
+                            value,
+                        });
                     }
                     out.features[i * d + j] = *v;
                 }
@@ -356,14 +402,23 @@ impl ParquetDataset {
                     labels
                 }
                 LabelKind::Str => {
-                    let index: HashMap<&str, u32> =
-                        self.schema.classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
+                    let index: HashMap<&str, u32> = self
+                        .schema
+                        .classes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as u32))
+                        .collect();
                     let mut labels = Vec::with_capacity(n);
                     for (i, s) in string_values(array.as_ref()).into_iter().enumerate() {
                         match index.get(s.as_str()) {
                             Some(&c) => labels.push(c),
                             None => {
-                                return Err(DataError::LabelOutOfRange { row: first_row + i, label: s, classes });
+                                return Err(DataError::LabelOutOfRange {
+                                    row: first_row + i,
+                                    label: s,
+                                    classes,
+                                });
                             }
                         }
                     }
@@ -379,7 +434,10 @@ impl ParquetDataset {
     }
 
     fn arrow_err(&self, source: arrow::error::ArrowError) -> DataError {
-        DataError::Arrow { path: self.path.clone(), source }
+        DataError::Arrow {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -405,21 +463,36 @@ impl Iterator for Batches<'_> {
 }
 
 fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { path: path.into(), source })?;
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|source| DataError::Parquet { path: path.into(), source })
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| DataError::Parquet {
+        path: path.into(),
+        source,
+    })
 }
 
-fn reader(path: &Path, cols: &[&str], batch_rows: usize) -> Result<ParquetRecordBatchReader, DataError> {
+fn reader(
+    path: &Path,
+    cols: &[&str],
+    batch_rows: usize,
+) -> Result<ParquetRecordBatchReader, DataError> {
     let builder = builder(path)?;
     let arrow_schema: SchemaRef = builder.schema().clone();
-    let roots: Vec<usize> = cols.iter().filter_map(|c| arrow_schema.index_of(c).ok()).collect();
+    let roots: Vec<usize> = cols
+        .iter()
+        .filter_map(|c| arrow_schema.index_of(c).ok())
+        .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     builder
         .with_projection(mask)
         .with_batch_size(batch_rows)
         .build()
-        .map_err(|source| DataError::Parquet { path: path.into(), source })
+        .map_err(|source| DataError::Parquet {
+            path: path.into(),
+            source,
+        })
 }
 
 /// Columns were checked at open, and the projection keeps them; a missing one is a bug here.
@@ -435,18 +508,37 @@ fn check_no_nulls(col: &str, array: &dyn Array, first_row: usize) -> Result<(), 
         return Ok(());
     }
     let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-    Err(DataError::Null { column: col.into(), row: first_row + i })
+    Err(DataError::Null {
+        column: col.into(),
+        row: first_row + i,
+    })
 }
 
 fn string_values(array: &dyn Array) -> Vec<String> {
     match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().map(|s| s.unwrap_or("").to_owned()).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|s| s.unwrap_or("").to_owned()).collect(),
-        DataType::Utf8View => array.as_string_view().iter().map(|s| s.unwrap_or("").to_owned()).collect(),
+        DataType::Utf8 => array
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect(),
+        DataType::LargeUtf8 => array
+            .as_string::<i64>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect(),
+        DataType::Utf8View => array
+            .as_string_view()
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 fn wrong_type(column: &str, expected: &'static str, found: &DataType) -> DataError {
-    DataError::WrongType { column: column.into(), expected, found: found.to_string() }
+    DataError::WrongType {
+        column: column.into(),
+        expected,
+        found: found.to_string(),
+    }
 }

@@ -7,23 +7,47 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a readable Parquet file: {source}")]
-    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
     #[error("arrow error while reading {path}: {source}")]
-    Arrow { path: PathBuf, source: arrow::error::ArrowError },
+    Arrow {
+        path: PathBuf,
+        source: arrow::error::ArrowError,
+    },
     #[error("column `{column}` not found; the file has: {}", available.join(", "))]
-    MissingColumn { column: String, available: Vec<String> },
+    MissingColumn {
+        column: String,
+        available: Vec<String>,
+    },
     #[error("column `{column}` has type {found}, expected {expected}")]
-    WrongType { column: String, expected: &'static str, found: String },
+    WrongType {
+        column: String,
+        expected: &'static str,
+        found: String,
+    },
     #[error("column `{column}` row {row} is {value} (NaN and infinity are not allowed)")]
-    NonFinite { column: String, row: usize, value: f64 },
+    NonFinite {
+        column: String,
+        row: usize,
+        value: f64,
+    },
     #[error("column `{column}` row {row} is null")]
     Null { column: String, row: usize },
     #[error("{path} has no rows")]
     EmptyTable { path: PathBuf },
     #[error("label `{label}` in row {row} is out of range: the schema declares {classes} classes")]
-    LabelOutOfRange { row: usize, label: String, classes: usize },
+    LabelOutOfRange {
+        row: usize,
+        label: String,
+        classes: usize,
+    },
     #[error("invalid dataset schema: {0}")]
     InvalidSchema(String),
     #[error("invalid split: {0}")]
@@ -34,8 +58,13 @@ pub enum DataError {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("invalid artifact {what} `{value}`: use 1-128 characters from [A-Za-z0-9._-], not starting with `.`")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid artifact {what} `{value}`: use 1-128 characters from [A-Za-z0-9._-], not starting with `.`"
+    )]
     InvalidName { what: &'static str, value: String },
     #[error("artifact {0} not found")]
     NotFound(String),
@@ -43,8 +72,15 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("artifact {key}: manifest is corrupted: {reason}")]
     CorruptManifest { key: String, reason: String },
-    #[error("artifact {key}: file `{file}` is corrupted (sha256 {actual}, manifest says {expected})")]
-    CorruptFile { key: String, file: String, expected: String, actual: String },
+    #[error(
+        "artifact {key}: file `{file}` is corrupted (sha256 {actual}, manifest says {expected})"
+    )]
+    CorruptFile {
+        key: String,
+        file: String,
+        expected: String,
+        actual: String,
+    },
     #[error("artifact {key}: file `{file}` listed in the manifest is missing")]
     MissingFile { key: String, file: String },
     #[error("artifact {key}: no file named `{file}`")]
@@ -53,6 +89,9 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io { path: path.into(), source }
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

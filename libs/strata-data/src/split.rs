@@ -17,7 +17,11 @@ pub struct SplitSpec {
 
 impl Default for SplitSpec {
     fn default() -> Self {
-        SplitSpec { val_fraction: 0.1, test_fraction: 0.2, seed: 42 }
+        SplitSpec {
+            val_fraction: 0.1,
+            test_fraction: 0.2,
+            seed: 42,
+        }
     }
 }
 
@@ -57,12 +61,20 @@ pub fn split(rows: usize, spec: &SplitSpec) -> Result<Splits, DataError> {
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(spec.seed));
     let train = order.split_off(n_test + n_val);
     let val = order.split_off(n_test);
-    Ok(Splits { train, val, test: order })
+    Ok(Splits {
+        train,
+        val,
+        test: order,
+    })
 }
 
 /// A non-zero fraction always yields at least one row, so a tiny table still gets a val/test set.
 fn part_size(rows: usize, fraction: f64) -> usize {
-    if fraction == 0.0 { 0 } else { ((rows as f64 * fraction).round() as usize).max(1) }
+    if fraction == 0.0 {
+        0
+    } else {
+        ((rows as f64 * fraction).round() as usize).max(1)
+    }
 }
 
 #[cfg(test)]
@@ -71,11 +83,21 @@ mod tests {
 
     #[test]
     fn same_seed_same_split_and_parts_cover_all_rows() {
-        let spec = SplitSpec { val_fraction: 0.1, test_fraction: 0.2, seed: 7 };
+        let spec = SplitSpec {
+            val_fraction: 0.1,
+            test_fraction: 0.2,
+            seed: 7,
+        };
         let a = split(1000, &spec).unwrap();
         assert_eq!(a, split(1000, &spec).unwrap());
         assert_eq!((a.train.len(), a.val.len(), a.test.len()), (700, 100, 200));
-        let mut all: Vec<usize> = a.train.iter().chain(&a.val).chain(&a.test).copied().collect();
+        let mut all: Vec<usize> = a
+            .train
+            .iter()
+            .chain(&a.val)
+            .chain(&a.test)
+            .copied()
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
         let b = split(1000, &SplitSpec { seed: 8, ..spec }).unwrap();
@@ -85,10 +107,21 @@ mod tests {
     #[test]
     fn bad_fractions_are_errors() {
         for (v, t) in [(0.5, 0.5), (-0.1, 0.1), (f64::NAN, 0.1), (0.1, 1.0)] {
-            let spec = SplitSpec { val_fraction: v, test_fraction: t, seed: 0 };
-            assert!(matches!(split(100, &spec), Err(DataError::InvalidSplit(_))), "{v} {t}");
+            let spec = SplitSpec {
+                val_fraction: v,
+                test_fraction: t,
+                seed: 0,
+            };
+            assert!(
+                matches!(split(100, &spec), Err(DataError::InvalidSplit(_))),
+                "{v} {t}"
+            );
         }
-        let spec = SplitSpec { val_fraction: 0.3, test_fraction: 0.3, seed: 0 };
+        let spec = SplitSpec {
+            val_fraction: 0.3,
+            test_fraction: 0.3,
+            seed: 0,
+        };
         assert!(matches!(split(2, &spec), Err(DataError::InvalidSplit(_))));
     }
 }

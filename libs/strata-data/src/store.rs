@@ -52,7 +52,11 @@ pub struct ArtifactKey {
 
 impl ArtifactKey {
     pub fn new(class: ArtifactClass, name: impl Into<String>, version: impl Into<String>) -> Self {
-        ArtifactKey { class, name: name.into(), version: version.into() }
+        ArtifactKey {
+            class,
+            name: name.into(),
+            version: version.into(),
+        }
     }
 
     fn validate(&self) -> Result<(), StoreError> {
@@ -71,8 +75,17 @@ fn validate_name(what: &'static str, value: &str) -> Result<(), StoreError> {
     let ok = !value.is_empty()
         && value.len() <= 128
         && !value.starts_with('.')
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok { Ok(()) } else { Err(StoreError::InvalidName { what, value: value.into() }) }
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidName {
+            what,
+            value: value.into(),
+        })
+    }
 }
 
 /// Hash and size of one file of an artifact.
@@ -128,10 +141,13 @@ pub struct Artifact {
 
 impl Artifact {
     pub fn file(&self, name: &str) -> Result<&[u8], StoreError> {
-        self.files.get(name).map(Vec::as_slice).ok_or_else(|| StoreError::NoSuchFile {
-            key: self.manifest.key.to_string(),
-            file: name.into(),
-        })
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| StoreError::NoSuchFile {
+                key: self.manifest.key.to_string(),
+                file: name.into(),
+            })
     }
 
     pub fn has_file(&self, name: &str) -> bool {
@@ -141,7 +157,12 @@ impl Artifact {
     /// Moves one file's bytes out (large weights need not be copied).
     pub fn take_file(&mut self, name: &str) -> Result<Vec<u8>, StoreError> {
         let key = self.manifest.key.to_string();
-        self.files.remove(name).ok_or_else(|| StoreError::NoSuchFile { key, file: name.into() })
+        self.files
+            .remove(name)
+            .ok_or_else(|| StoreError::NoSuchFile {
+                key,
+                file: name.into(),
+            })
     }
 }
 
@@ -199,7 +220,10 @@ impl FsArtifactStore {
         for entry in fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))? {
             let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
             let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
             if pid.is_none_or(|pid| pid != std::process::id() && !process_alive(pid)) {
                 let path = entry.path();
                 fs::remove_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -213,13 +237,18 @@ impl FsArtifactStore {
     }
 
     fn dir(&self, key: &ArtifactKey) -> PathBuf {
-        self.root.join(key.class.dir()).join(&key.name).join(&key.version)
+        self.root
+            .join(key.class.dir())
+            .join(&key.name)
+            .join(&key.version)
     }
 
     fn staging_dir(&self) -> PathBuf {
         let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        self.root.join(".staging").join(format!("{}-{nanos}-{n}", std::process::id()))
+        self.root
+            .join(".staging")
+            .join(format!("{}-{nanos}-{n}", std::process::id()))
     }
 
     fn read_manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError> {
@@ -228,13 +257,20 @@ impl FsArtifactStore {
         if !dir.is_dir() {
             return Err(StoreError::NotFound(key.to_string()));
         }
-        let corrupt = |reason: String| StoreError::CorruptManifest { key: key.to_string(), reason };
-        let bytes = fs::read(dir.join(MANIFEST)).map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
+        let corrupt = |reason: String| StoreError::CorruptManifest {
+            key: key.to_string(),
+            reason,
+        };
+        let bytes = fs::read(dir.join(MANIFEST))
+            .map_err(|e| corrupt(format!("cannot read {MANIFEST}: {e}")))?;
         let sum = fs::read_to_string(dir.join(MANIFEST_SUM))
             .map_err(|e| corrupt(format!("cannot read {MANIFEST_SUM}: {e}")))?;
         let actual = sha256_bytes(&bytes);
         if sum.trim() != actual {
-            return Err(corrupt(format!("sha256 {actual} does not match {MANIFEST_SUM} ({})", sum.trim())));
+            return Err(corrupt(format!(
+                "sha256 {actual} does not match {MANIFEST_SUM} ({})",
+                sum.trim()
+            )));
         }
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("invalid JSON: {e}")))?;
@@ -285,25 +321,43 @@ impl ArtifactStore for FsArtifactStore {
             fs::create_dir_all(&stage).map_err(|e| StoreError::io(&stage, e))?;
             let mut entries = BTreeMap::new();
             for (name, source) in files {
-                if name == MANIFEST || name == MANIFEST_SUM || validate_name("file name", &name).is_err() {
-                    return Err(StoreError::InvalidName { what: "file name", value: name });
+                if name == MANIFEST
+                    || name == MANIFEST_SUM
+                    || validate_name("file name", &name).is_err()
+                {
+                    return Err(StoreError::InvalidName {
+                        what: "file name",
+                        value: name,
+                    });
                 }
                 let bytes = match source {
                     FileSource::Bytes(b) => b,
                     FileSource::Path(p) => fs::read(&p).map_err(|e| StoreError::io(&p, e))?,
                 };
-                let entry = FileEntry { sha256: sha256_bytes(&bytes), bytes: bytes.len() as u64 };
+                let entry = FileEntry {
+                    sha256: sha256_bytes(&bytes),
+                    bytes: bytes.len() as u64,
+                };
                 write_synced(&stage.join(&name), &bytes)?;
                 entries.insert(name, entry);
             }
-            let manifest =
-                Manifest { format: FORMAT, key: key.clone(), created_at: Utc::now(), info, files: entries };
-            let json = serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {
-                key: key.to_string(),
-                reason: format!("cannot serialise: {e}"),
-            })?;
+            let manifest = Manifest {
+                format: FORMAT,
+                key: key.clone(),
+                created_at: Utc::now(),
+                info,
+                files: entries,
+            };
+            let json =
+                serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {
+                    key: key.to_string(),
+                    reason: format!("cannot serialise: {e}"),
+                })?;
             write_synced(&stage.join(MANIFEST), &json)?;
-            write_synced(&stage.join(MANIFEST_SUM), format!("{}\n", sha256_bytes(&json)).as_bytes())?;
+            write_synced(
+                &stage.join(MANIFEST_SUM),
+                format!("{}\n", sha256_bytes(&json)).as_bytes(),
+            )?;
             sync_dir(&stage)?;
             let parent = target.parent().unwrap_or(&self.root);
             fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
@@ -335,7 +389,10 @@ impl ArtifactStore for FsArtifactStore {
             let bytes = match fs::read(&path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(StoreError::MissingFile { key: key.to_string(), file: name.clone() });
+                    return Err(StoreError::MissingFile {
+                        key: key.to_string(),
+                        file: name.clone(),
+                    });
                 }
                 Err(e) => return Err(StoreError::io(&path, e)),
             };
@@ -384,7 +441,11 @@ impl ArtifactStore for FsArtifactStore {
 
 /// Where liveness cannot be checked, assume alive: leaking a staging dir beats breaking a writer.
 fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
@@ -394,7 +455,9 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 #[cfg(test)]

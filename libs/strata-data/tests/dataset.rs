@@ -9,14 +9,21 @@ use strata_data::{DataError, DatasetSchema, ParquetDataset, SplitSpec, split};
 
 /// Under Cargo the crate directory; under Bazel the runfiles root (the test's working directory).
 fn sample(name: &str) -> PathBuf {
-    let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name);
-    if cargo.exists() { cargo } else { Path::new("libs/strata-data/samples").join(name) }
+    let cargo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    if cargo.exists() {
+        cargo
+    } else {
+        Path::new("libs/strata-data/samples").join(name)
+    }
 }
 
 fn write(dir: &Path, name: &str, cols: Vec<(&str, ArrayRef)>) -> PathBuf {
     let path = dir.join(name);
     let batch = RecordBatch::try_from_iter(cols).unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     path
@@ -46,9 +53,16 @@ fn digits_sample_opens_and_streams_in_batches() {
     assert_eq!(info.rows, 1797);
     let features = info.numeric_columns_except(&["label"]);
     assert_eq!(features.len(), 64);
-    let schema = DatasetSchema { features, label: Some("label".into()), ..Default::default() };
+    let schema = DatasetSchema {
+        features,
+        label: Some("label".into()),
+        ..Default::default()
+    };
     let ds = ParquetDataset::open(&path, &schema).unwrap();
-    assert_eq!(ds.classes(), ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    assert_eq!(
+        ds.classes(),
+        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    );
 
     let mut rows = 0;
     let mut batches = 0;
@@ -68,9 +82,16 @@ fn digits_sample_opens_and_streams_in_batches() {
 
 #[test]
 fn support_requests_sample_has_four_string_topics() {
-    let schema = DatasetSchema { text: Some("text".into()), label: Some("topic".into()), ..Default::default() };
+    let schema = DatasetSchema {
+        text: Some("text".into()),
+        label: Some("topic".into()),
+        ..Default::default()
+    };
     let ds = ParquetDataset::open(&sample("support_requests.parquet"), &schema).unwrap();
-    assert_eq!(ds.classes(), ["account", "billing", "shipping", "technical"]);
+    assert_eq!(
+        ds.classes(),
+        ["account", "billing", "shipping", "technical"]
+    );
     let all = ds.read_all().unwrap();
     assert_eq!(all.texts.len(), 240);
     for c in 0..4 {
@@ -85,9 +106,16 @@ fn support_requests_sample_has_four_string_topics() {
 #[test]
 fn missing_column_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.parquet", vec![("x", f32s(&[1.0])), ("y", i64s(&[0]))]);
+    let p = write(
+        dir.path(),
+        "a.parquet",
+        vec![("x", f32s(&[1.0])), ("y", i64s(&[0]))],
+    );
     let err = ParquetDataset::open(&p, &schema(&["x", "z"], Some("y"), &[])).unwrap_err();
-    assert!(matches!(&err, DataError::MissingColumn { column, .. } if column == "z"), "{err}");
+    assert!(
+        matches!(&err, DataError::MissingColumn { column, .. } if column == "z"),
+        "{err}"
+    );
     assert!(err.to_string().contains("x, y"), "{err}");
 }
 
@@ -95,25 +123,52 @@ fn missing_column_is_a_typed_error() {
 fn wrong_types_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let words: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
-    let p = write(dir.path(), "a.parquet", vec![("x", f32s(&[1.0])), ("w", words), ("y", i64s(&[0]))]);
+    let p = write(
+        dir.path(),
+        "a.parquet",
+        vec![("x", f32s(&[1.0])), ("w", words), ("y", i64s(&[0]))],
+    );
     let err = ParquetDataset::open(&p, &schema(&["w"], Some("y"), &[])).unwrap_err();
-    assert!(matches!(&err, DataError::WrongType { column, .. } if column == "w"), "{err}");
+    assert!(
+        matches!(&err, DataError::WrongType { column, .. } if column == "w"),
+        "{err}"
+    );
     let err = ParquetDataset::open(&p, &schema(&["y"], Some("x"), &[])).unwrap_err();
-    assert!(matches!(&err, DataError::WrongType { column, .. } if column == "x"), "{err}");
-    let text_schema = DatasetSchema { text: Some("x".into()), ..Default::default() };
+    assert!(
+        matches!(&err, DataError::WrongType { column, .. } if column == "x"),
+        "{err}"
+    );
+    let text_schema = DatasetSchema {
+        text: Some("x".into()),
+        ..Default::default()
+    };
     let err = ParquetDataset::open(&p, &text_schema).unwrap_err();
-    assert!(matches!(&err, DataError::WrongType { column, .. } if column == "x"), "{err}");
+    assert!(
+        matches!(&err, DataError::WrongType { column, .. } if column == "x"),
+        "{err}"
+    );
 }
 
 #[test]
 fn nan_and_infinity_are_typed_errors_with_the_row() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, bad) in [("nan", f64::NAN), ("inf", f64::INFINITY), ("overflow", 1e300)] {
+    for (name, bad) in [
+        ("nan", f64::NAN),
+        ("inf", f64::INFINITY),
+        ("overflow", 1e300),
+    ] {
         let x: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, bad]));
-        let p = write(dir.path(), &format!("{name}.parquet"), vec![("x", x), ("y", i64s(&[0, 1, 0]))]);
+        let p = write(
+            dir.path(),
+            &format!("{name}.parquet"),
+            vec![("x", x), ("y", i64s(&[0, 1, 0]))],
+        );
         let ds = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &[])).unwrap();
         let err = ds.read_all().unwrap_err();
-        assert!(matches!(&err, DataError::NonFinite { column, row: 2, .. } if column == "x"), "{name}: {err}");
+        assert!(
+            matches!(&err, DataError::NonFinite { column, row: 2, .. } if column == "x"),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -121,7 +176,11 @@ fn nan_and_infinity_are_typed_errors_with_the_row() {
 fn nulls_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let x: ArrayRef = Arc::new(Float32Array::from(vec![Some(1.0), None]));
-    let p = write(dir.path(), "a.parquet", vec![("x", x), ("y", i64s(&[0, 1]))]);
+    let p = write(
+        dir.path(),
+        "a.parquet",
+        vec![("x", x), ("y", i64s(&[0, 1]))],
+    );
     let ds = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &[])).unwrap();
     assert!(matches!(ds.read_all(), Err(DataError::Null { row: 1, .. })));
 }
@@ -129,7 +188,11 @@ fn nulls_are_typed_errors() {
 #[test]
 fn empty_table_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.parquet", vec![("x", f32s(&[])), ("y", i64s(&[]))]);
+    let p = write(
+        dir.path(),
+        "a.parquet",
+        vec![("x", f32s(&[])), ("y", i64s(&[]))],
+    );
     let err = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &[])).unwrap_err();
     assert!(matches!(err, DataError::EmptyTable { .. }), "{err}");
 }
@@ -137,20 +200,41 @@ fn empty_table_is_a_typed_error() {
 #[test]
 fn labels_out_of_range_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.parquet", vec![("x", f32s(&[1.0, 2.0, 3.0])), ("y", i64s(&[0, 1, 5]))]);
+    let p = write(
+        dir.path(),
+        "a.parquet",
+        vec![("x", f32s(&[1.0, 2.0, 3.0])), ("y", i64s(&[0, 1, 5]))],
+    );
     let ds = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &["a", "b", "c"])).unwrap();
     let err = ds.read_all().unwrap_err();
-    assert!(matches!(&err, DataError::LabelOutOfRange { row: 2, classes: 3, label } if label == "5"), "{err}");
+    assert!(
+        matches!(&err, DataError::LabelOutOfRange { row: 2, classes: 3, label } if label == "5"),
+        "{err}"
+    );
 
-    let p = write(dir.path(), "neg.parquet", vec![("x", f32s(&[1.0])), ("y", i64s(&[-1]))]);
+    let p = write(
+        dir.path(),
+        "neg.parquet",
+        vec![("x", f32s(&[1.0])), ("y", i64s(&[-1]))],
+    );
     let err = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &[])).unwrap_err();
-    assert!(matches!(err, DataError::LabelOutOfRange { row: 0, .. }), "{err}");
+    assert!(
+        matches!(err, DataError::LabelOutOfRange { row: 0, .. }),
+        "{err}"
+    );
 
     let names: ArrayRef = Arc::new(StringArray::from(vec!["cat", "dog", "eel"]));
-    let p = write(dir.path(), "s.parquet", vec![("x", f32s(&[1.0, 2.0, 3.0])), ("y", names)]);
+    let p = write(
+        dir.path(),
+        "s.parquet",
+        vec![("x", f32s(&[1.0, 2.0, 3.0])), ("y", names)],
+    );
     let ds = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &["cat", "dog"])).unwrap();
     let err = ds.read_all().unwrap_err();
-    assert!(matches!(&err, DataError::LabelOutOfRange { row: 2, label, .. } if label == "eel"), "{err}");
+    assert!(
+        matches!(&err, DataError::LabelOutOfRange { row: 2, label, .. } if label == "eel"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -159,9 +243,21 @@ fn unreadable_files_and_bad_schemas_are_typed_errors() {
     let not_parquet = dir.path().join("x.parquet");
     std::fs::write(&not_parquet, b"this is not parquet").unwrap();
     let s = schema(&["x"], None, &[]);
-    assert!(matches!(ParquetDataset::open(&not_parquet, &s), Err(DataError::Parquet { .. })));
-    assert!(matches!(ParquetDataset::open(&dir.path().join("nope"), &s), Err(DataError::Io { .. })));
+    assert!(matches!(
+        ParquetDataset::open(&not_parquet, &s),
+        Err(DataError::Parquet { .. })
+    ));
+    assert!(matches!(
+        ParquetDataset::open(&dir.path().join("nope"), &s),
+        Err(DataError::Io { .. })
+    ));
     let p = write(dir.path(), "a.parquet", vec![("x", f32s(&[1.0]))]);
-    assert!(matches!(ParquetDataset::open(&p, &schema(&[], None, &[])), Err(DataError::InvalidSchema(_))));
-    assert!(matches!(ParquetDataset::open(&p, &schema(&["x"], Some("x"), &[])), Err(DataError::InvalidSchema(_))));
+    assert!(matches!(
+        ParquetDataset::open(&p, &schema(&[], None, &[])),
+        Err(DataError::InvalidSchema(_))
+    ));
+    assert!(matches!(
+        ParquetDataset::open(&p, &schema(&["x"], Some("x"), &[])),
+        Err(DataError::InvalidSchema(_))
+    ));
 }

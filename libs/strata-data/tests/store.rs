@@ -3,7 +3,10 @@
 use std::fs;
 
 use serde_json::json;
-use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, FileSource, FsArtifactStore, ManifestInfo, StoreError};
+use strata_data::{
+    ArtifactClass, ArtifactKey, ArtifactStore, FileSource, FsArtifactStore, ManifestInfo,
+    StoreError,
+};
 
 fn info() -> ManifestInfo {
     ManifestInfo {
@@ -19,7 +22,10 @@ fn info() -> ManifestInfo {
 fn put_model(store: &FsArtifactStore, version: &str) -> ArtifactKey {
     let key = ArtifactKey::new(ArtifactClass::Model, "digits", version);
     let files = vec![
-        ("weights.safetensors".to_string(), FileSource::Bytes(vec![1, 2, 3, 4])),
+        (
+            "weights.safetensors".to_string(),
+            FileSource::Bytes(vec![1, 2, 3, 4]),
+        ),
         ("config.json".to_string(), FileSource::Bytes(b"{}".to_vec())),
     ];
     store.put(&key, files, info()).unwrap();
@@ -33,7 +39,10 @@ fn round_trip_lists_and_verifies() {
     for v in ["v1", "v2", "v10"] {
         put_model(&store, v);
     }
-    assert_eq!(store.versions(ArtifactClass::Model, "digits").unwrap(), ["v1", "v2", "v10"]);
+    assert_eq!(
+        store.versions(ArtifactClass::Model, "digits").unwrap(),
+        ["v1", "v2", "v10"]
+    );
     assert_eq!(store.names(ArtifactClass::Model).unwrap(), ["digits"]);
     assert!(store.names(ArtifactClass::Checkpoint).unwrap().is_empty());
 
@@ -44,7 +53,10 @@ fn round_trip_lists_and_verifies() {
     assert_eq!(a.manifest.files["weights.safetensors"].bytes, 4);
     assert!(matches!(a.file("nope"), Err(StoreError::NoSuchFile { .. })));
     // Nothing is left behind in staging after successful writes.
-    assert_eq!(fs::read_dir(dir.path().join(".staging")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(dir.path().join(".staging")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -55,13 +67,22 @@ fn existing_keys_and_bad_names_are_refused() {
     let again = store.put(&key, vec![], info()).unwrap_err();
     assert!(matches!(again, StoreError::AlreadyExists(_)), "{again}");
     let bad = ArtifactKey::new(ArtifactClass::Model, "../escape", "v1");
-    assert!(matches!(store.put(&bad, vec![], info()), Err(StoreError::InvalidName { .. })));
+    assert!(matches!(
+        store.put(&bad, vec![], info()),
+        Err(StoreError::InvalidName { .. })
+    ));
     let bad_file = vec![("../x".to_string(), FileSource::Bytes(vec![]))];
     let key2 = ArtifactKey::new(ArtifactClass::Model, "digits", "v2");
-    assert!(matches!(store.put(&key2, bad_file, info()), Err(StoreError::InvalidName { .. })));
+    assert!(matches!(
+        store.put(&key2, bad_file, info()),
+        Err(StoreError::InvalidName { .. })
+    ));
     // The failed write left neither the artifact nor staging debris.
     assert!(matches!(store.get(&key2), Err(StoreError::NotFound(_))));
-    assert_eq!(fs::read_dir(dir.path().join(".staging")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(dir.path().join(".staging")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -72,10 +93,16 @@ fn corrupted_weights_are_refused() {
     let weights = dir.path().join("models/digits/v1/weights.safetensors");
     fs::write(&weights, [1, 2, 3, 5]).unwrap();
     let err = store.get(&key).unwrap_err();
-    assert!(matches!(&err, StoreError::CorruptFile { file, .. } if file == "weights.safetensors"), "{err}");
+    assert!(
+        matches!(&err, StoreError::CorruptFile { file, .. } if file == "weights.safetensors"),
+        "{err}"
+    );
     assert!(err.to_string().contains("corrupted"), "{err}");
     fs::remove_file(&weights).unwrap();
-    assert!(matches!(store.get(&key), Err(StoreError::MissingFile { .. })));
+    assert!(matches!(
+        store.get(&key),
+        Err(StoreError::MissingFile { .. })
+    ));
 }
 
 #[test]
@@ -90,17 +117,26 @@ fn corrupted_manifests_are_refused() {
     fs::write(&manifest, text.replace("0.97", "0.99")).unwrap();
     let err = store.get(&key).unwrap_err();
     assert!(matches!(err, StoreError::CorruptManifest { .. }), "{err}");
-    assert!(matches!(store.manifest(&key), Err(StoreError::CorruptManifest { .. })));
+    assert!(matches!(
+        store.manifest(&key),
+        Err(StoreError::CorruptManifest { .. })
+    ));
 
     // Truncated.
     fs::write(&manifest, &text[..text.len() / 2]).unwrap();
-    assert!(matches!(store.get(&key), Err(StoreError::CorruptManifest { .. })));
+    assert!(matches!(
+        store.get(&key),
+        Err(StoreError::CorruptManifest { .. })
+    ));
 
     // Checksum file gone.
     fs::write(&manifest, &text).unwrap();
     store.get(&key).unwrap();
     fs::remove_file(dir.path().join("models/digits/v1/manifest.sha256")).unwrap();
-    assert!(matches!(store.get(&key), Err(StoreError::CorruptManifest { .. })));
+    assert!(matches!(
+        store.get(&key),
+        Err(StoreError::CorruptManifest { .. })
+    ));
 }
 
 #[test]
@@ -116,11 +152,16 @@ fn delete_removes_whole_artifact_and_reopen_clears_staging() {
     let debris = dir.path().join(".staging/4000000000-crashed");
     fs::create_dir_all(&debris).unwrap();
     fs::write(debris.join("weights.safetensors"), b"partial").unwrap();
-    let live = dir.path().join(format!(".staging/{}-writing", std::process::id()));
+    let live = dir
+        .path()
+        .join(format!(".staging/{}-writing", std::process::id()));
     fs::create_dir_all(&live).unwrap();
     let store = FsArtifactStore::open(dir.path()).unwrap();
     assert!(!debris.exists());
-    assert!(live.exists(), "a live writer's staging dir must survive another open");
+    assert!(
+        live.exists(),
+        "a live writer's staging dir must survive another open"
+    );
     put_model(&store, "v1");
 }
 
@@ -131,7 +172,16 @@ fn files_can_be_copied_from_paths() {
     fs::write(&src, b"hello").unwrap();
     let store = FsArtifactStore::open(dir.path().join("store")).unwrap();
     let key = ArtifactKey::new(ArtifactClass::Dataset, "greeting", "v1");
-    let m = store.put(&key, vec![("data.bin".into(), FileSource::Path(src))], info()).unwrap();
-    assert_eq!(m.files["data.bin"].sha256, strata_data::sha256_bytes(b"hello"));
+    let m = store
+        .put(
+            &key,
+            vec![("data.bin".into(), FileSource::Path(src))],
+            info(),
+        )
+        .unwrap();
+    assert_eq!(
+        m.files["data.bin"].sha256,
+        strata_data::sha256_bytes(b"hello")
+    );
     assert_eq!(store.get(&key).unwrap().file("data.bin").unwrap(), b"hello");
 }

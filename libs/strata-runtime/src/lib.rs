@@ -20,10 +20,27 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global tracing subscriber. `RUST_LOG` overrides the `info` default.
+/// Installs the global tracing subscriber of a server: lines on stdout, `RUST_LOG` overrides the
+/// `info` default.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    install(format, "info", std::io::stdout);
+}
+
+/// The same for a command-line tool: lines on stderr, since stdout carries the command's output
+/// (tables, `--json`), and `default_filter` when `RUST_LOG` is unset.
+pub fn init_cli_logging(format: LogFormat, default_filter: &str) {
+    install(format, default_filter, std::io::stderr);
+}
+
+fn install<W>(format: LogFormat, default_filter: &str, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     // A second init (tests starting several servers in one process) is harmless, so its error is ignored.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -7,14 +7,32 @@ use clap::{Args, Parser, Subcommand};
 use strata_core::TrainConfig;
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "Train, evaluate and serve strata models from the command line")]
+#[command(
+    name = "strata",
+    version,
+    about = "Train, evaluate and serve strata models from the command line"
+)]
 pub struct Cli {
     /// Artifact store directory (models, checkpoints).
-    #[arg(long, env = "STRATA_STORE", default_value = ".strata/artifacts", global = true)]
+    #[arg(
+        long,
+        env = "STRATA_STORE",
+        default_value = ".strata/artifacts",
+        global = true
+    )]
     pub store: PathBuf,
     /// cpu, cuda, cuda:N or auto.
     #[arg(long, env = "STRATA_DEVICE", default_value = "cpu", global = true)]
     pub device: String,
+    /// Log lines (on stderr) as text or as JSON objects, for log collectors.
+    #[arg(
+        long,
+        env = "STRATA_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    pub log_format: strata_runtime::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -106,12 +124,13 @@ pub struct SchemaArgs {
 #[derive(Args)]
 pub struct TrainArgs {
     /// Model kind: mlp-classifier or text-classifier.
-    #[arg(long)]
+    #[arg(long, env = "STRATA_TRAIN_KIND")]
     pub kind: String,
-    #[arg(long)]
+    /// Parquet file (a dataset the ML service stored lives at STORE/datasets/ID/v1/data.parquet).
+    #[arg(long, env = "STRATA_TRAIN_DATASET")]
     pub dataset: PathBuf,
     /// Model name; versions are numbered v1, v2, ...
-    #[arg(long)]
+    #[arg(long, env = "STRATA_TRAIN_NAME")]
     pub name: String,
     #[command(flatten)]
     pub schema: SchemaArgs,
@@ -156,17 +175,40 @@ pub struct TrainArgs {
 impl TrainArgs {
     pub fn train_config(&self) -> anyhow::Result<TrainConfig> {
         let mut c = TrainConfig::default();
-        if let Some(v) = self.epochs { c.epochs = v; }
-        if let Some(v) = self.batch_size { c.batch_size = v; }
-        if let Some(v) = self.lr { c.learning_rate = v; }
-        if let Some(v) = self.weight_decay { c.weight_decay = v; }
-        if let Some(v) = self.warmup_steps { c.warmup_steps = v; }
-        if let Some(v) = self.clip { c.clip_grad_norm = (v > 0.0).then_some(v); }
-        if let Some(v) = self.patience { c.patience = (v > 0).then_some(v); }
-        if let Some(v) = self.checkpoint_every { c.checkpoint_every = v; }
-        if let Some(v) = self.seed { c.seed = v; c.split.seed = v; }
-        if let Some(v) = self.val_fraction { c.split.val_fraction = v; }
-        if let Some(v) = self.test_fraction { c.split.test_fraction = v; }
+        if let Some(v) = self.epochs {
+            c.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            c.batch_size = v;
+        }
+        if let Some(v) = self.lr {
+            c.learning_rate = v;
+        }
+        if let Some(v) = self.weight_decay {
+            c.weight_decay = v;
+        }
+        if let Some(v) = self.warmup_steps {
+            c.warmup_steps = v;
+        }
+        if let Some(v) = self.clip {
+            c.clip_grad_norm = (v > 0.0).then_some(v);
+        }
+        if let Some(v) = self.patience {
+            c.patience = (v > 0).then_some(v);
+        }
+        if let Some(v) = self.checkpoint_every {
+            c.checkpoint_every = v;
+        }
+        if let Some(v) = self.seed {
+            c.seed = v;
+            c.split.seed = v;
+        }
+        if let Some(v) = self.val_fraction {
+            c.split.val_fraction = v;
+        }
+        if let Some(v) = self.test_fraction {
+            c.split.test_fraction = v;
+        }
         Ok(c)
     }
 }
@@ -183,8 +225,14 @@ impl FromStr for ModelRef {
 
     fn from_str(s: &str) -> Result<Self, String> {
         match s.split_once('@') {
-            Some((n, v)) if !n.is_empty() && !v.is_empty() => Ok(ModelRef { name: n.into(), version: Some(v.into()) }),
-            None if !s.is_empty() => Ok(ModelRef { name: s.into(), version: None }),
+            Some((n, v)) if !n.is_empty() && !v.is_empty() => Ok(ModelRef {
+                name: n.into(),
+                version: Some(v.into()),
+            }),
+            None if !s.is_empty() => Ok(ModelRef {
+                name: s.into(),
+                version: None,
+            }),
             _ => Err(format!("`{s}` is not NAME or NAME@VERSION")),
         }
     }

@@ -16,23 +16,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use strata_core::train::clear_checkpoints;
 use strata_core::{
-    CancelToken, CoreError, Inputs, Model, OutputSchema, Outputs, Registry, TrainControl, TrainEvent, TrainRequest,
-    evaluate_model,
+    CancelToken, CoreError, Inputs, Model, OutputSchema, Outputs, Registry, TrainControl,
+    TrainEvent, TrainRequest, evaluate_model,
 };
 use strata_data::{
-    Artifact, ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FsArtifactStore, ParquetDataset, split,
+    Artifact, ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FsArtifactStore,
+    ParquetDataset, split,
 };
 
 use args::{Cli, Command, DatasetsCommand, ModelRef, SchemaArgs, TrainArgs};
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,strata_core=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    strata_runtime::init_cli_logging(cli.log_format, "warn,strata=info,strata_core=info");
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -45,35 +41,60 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let registry = Registry::builtin();
     match cli.command {
-        Command::Datasets { command: DatasetsCommand::Inspect { path, schema } } => inspect(&path, &schema),
+        Command::Datasets {
+            command: DatasetsCommand::Inspect { path, schema },
+        } => inspect(&path, &schema),
         Command::ImportHf { dir, name, kind } => {
             let store = open_store(&cli.store)?;
             let files = registry.get(&kind)?.import(&dir)?;
             let key = next_model_key(&store, &name)?;
             let manifest = store.put(&key, files.files, files.info)?;
-            println!("imported {} as {key} ({} files)", dir.display(), manifest.files.len());
+            println!(
+                "imported {} as {key} ({} files)",
+                dir.display(),
+                manifest.files.len()
+            );
             Ok(())
         }
         Command::Train(args) => train(&registry, &cli.store, &cli.device, *args),
-        Command::Eval { model, dataset, split: which } => {
+        Command::Eval {
+            model,
+            dataset,
+            split: which,
+        } => {
             let store = open_store(&cli.store)?;
             let artifact = get_model(&store, &model)?;
             let (inputs, labels) = labelled_rows(&artifact, &dataset, &which)?;
             let loaded = registry.load(artifact, &device(&cli.device)?)?;
             let metrics = evaluate_model(loaded.as_ref(), inputs, &labels, 64)?;
             let classes = class_names(loaded.as_ref());
-            println!("{}", report::metrics_table(&format!("{which} split"), &metrics, None));
+            println!(
+                "{}",
+                report::metrics_table(&format!("{which} split"), &metrics, None)
+            );
             println!("{}", report::confusion_table(&metrics, &classes));
             Ok(())
         }
-        Command::Predict { model, dataset, limit, features, text, json: as_json } => {
+        Command::Predict {
+            model,
+            dataset,
+            limit,
+            features,
+            text,
+            json: as_json,
+        } => {
             let store = open_store(&cli.store)?;
             let artifact = get_model(&store, &model)?;
             let inputs = if let Some(path) = dataset {
                 let (inputs, _) = unlabelled_rows(&artifact, &path, limit)?;
                 inputs
             } else if !features.is_empty() {
-                Inputs::Features(features.iter().map(|f| parse_floats(f)).collect::<Result<_>>()?)
+                Inputs::Features(
+                    features
+                        .iter()
+                        .map(|f| parse_floats(f))
+                        .collect::<Result<_>>()?,
+                )
             } else if !text.is_empty() {
                 Inputs::Texts(text)
             } else {
@@ -83,7 +104,11 @@ fn run(cli: Cli) -> Result<()> {
             let out = loaded.predict(&inputs)?;
             print_outputs(&out, as_json)
         }
-        Command::Embed { model, text, json: as_json } => {
+        Command::Embed {
+            model,
+            text,
+            json: as_json,
+        } => {
             if text.is_empty() {
                 bail!("give at least one --text");
             }
@@ -94,12 +119,23 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Models => {
             let store = open_store(&cli.store)?;
-            let mut table = report::table(&["model", "version", "kind", "created", "test accuracy"]);
+            let mut table =
+                report::table(&["model", "version", "kind", "created", "test accuracy"]);
             for name in store.names(ArtifactClass::Model)? {
                 for version in store.versions(ArtifactClass::Model, &name)? {
-                    let m = store.manifest(&ArtifactKey::new(ArtifactClass::Model, &name, &version))?;
-                    let acc = m.info.metrics["test"]["accuracy"].as_f64().map(|a| format!("{a:.4}")).unwrap_or_default();
-                    table.add_row(vec![name.clone(), version, m.info.kind, m.created_at.to_rfc3339(), acc]);
+                    let m =
+                        store.manifest(&ArtifactKey::new(ArtifactClass::Model, &name, &version))?;
+                    let acc = m.info.metrics["test"]["accuracy"]
+                        .as_f64()
+                        .map(|a| format!("{a:.4}"))
+                        .unwrap_or_default();
+                    table.add_row(vec![
+                        name.clone(),
+                        version,
+                        m.info.kind,
+                        m.created_at.to_rfc3339(),
+                        acc,
+                    ]);
                 }
             }
             println!("{table}");
@@ -109,7 +145,8 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn open_store(path: &Path) -> Result<FsArtifactStore> {
-    FsArtifactStore::open(path).with_context(|| format!("opening artifact store {}", path.display()))
+    FsArtifactStore::open(path)
+        .with_context(|| format!("opening artifact store {}", path.display()))
 }
 
 fn device(spec: &str) -> Result<strata_core::Device> {
@@ -118,8 +155,17 @@ fn device(spec: &str) -> Result<strata_core::Device> {
 
 fn next_model_key(store: &FsArtifactStore, name: &str) -> Result<ArtifactKey> {
     let versions = store.versions(ArtifactClass::Model, name)?;
-    let next = versions.iter().filter_map(|v| v.strip_prefix('v')?.parse::<u64>().ok()).max().unwrap_or(0) + 1;
-    Ok(ArtifactKey::new(ArtifactClass::Model, name, format!("v{next}")))
+    let next = versions
+        .iter()
+        .filter_map(|v| v.strip_prefix('v')?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    Ok(ArtifactKey::new(
+        ArtifactClass::Model,
+        name,
+        format!("v{next}"),
+    ))
 }
 
 fn get_model(store: &FsArtifactStore, model: &ModelRef) -> Result<Artifact> {
@@ -130,7 +176,11 @@ fn get_model(store: &FsArtifactStore, model: &ModelRef) -> Result<Artifact> {
             .pop()
             .with_context(|| format!("no model named `{}` in the store", model.name))?,
     };
-    Ok(store.get(&ArtifactKey::new(ArtifactClass::Model, &model.name, version))?)
+    Ok(store.get(&ArtifactKey::new(
+        ArtifactClass::Model,
+        &model.name,
+        version,
+    ))?)
 }
 
 fn dataset_schema(path: &Path, args: &SchemaArgs) -> Result<DatasetSchema> {
@@ -140,25 +190,51 @@ fn dataset_schema(path: &Path, args: &SchemaArgs) -> Result<DatasetSchema> {
         let except: Vec<&str> = args.label.iter().map(String::as_str).collect();
         features = info.numeric_columns_except(&except);
     }
-    Ok(DatasetSchema { features, text: args.text.clone(), label: args.label.clone(), classes: args.classes.clone() })
+    Ok(DatasetSchema {
+        features,
+        text: args.text.clone(),
+        label: args.label.clone(),
+        classes: args.classes.clone(),
+    })
 }
 
 fn inspect(path: &Path, args: &SchemaArgs) -> Result<()> {
     let info = ParquetDataset::info(path)?;
-    println!("{}: {} rows, {} row groups, {} bytes", path.display(), info.rows, info.row_groups, info.bytes);
+    println!(
+        "{}: {} rows, {} row groups, {} bytes",
+        path.display(),
+        info.rows,
+        info.row_groups,
+        info.bytes
+    );
     let mut table = report::table(&["column", "type", "nullable"]);
     for c in &info.columns {
-        table.add_row(vec![c.name.clone(), c.data_type.clone(), c.nullable.to_string()]);
+        table.add_row(vec![
+            c.name.clone(),
+            c.data_type.clone(),
+            c.nullable.to_string(),
+        ]);
     }
     println!("{table}");
     if args.label.is_some() || args.text.is_some() || !args.features.is_empty() {
         let ds = ParquetDataset::open(path, &dataset_schema(path, args)?)?;
         let all = ds.read_all()?;
-        println!("valid for the declared schema: {} feature columns, text: {}", ds.feature_dim(), ds.schema().text.is_some());
+        println!(
+            "valid for the declared schema: {} feature columns, text: {}",
+            ds.feature_dim(),
+            ds.schema().text.is_some()
+        );
         if !ds.classes().is_empty() {
             let mut t = report::table(&["class", "rows"]);
             for (i, c) in ds.classes().iter().enumerate() {
-                t.add_row(vec![c.clone(), all.labels.iter().filter(|&&l| l as usize == i).count().to_string()]);
+                t.add_row(vec![
+                    c.clone(),
+                    all.labels
+                        .iter()
+                        .filter(|&&l| l as usize == i)
+                        .count()
+                        .to_string(),
+                ]);
             }
             println!("{t}");
         }
@@ -187,7 +263,11 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
             "config": config, "params": params,
             "base": base.as_ref().map(|b| b.manifest.key.to_string()),
         });
-        format!("{}-{}", args.name, &strata_data::sha256_bytes(identity.to_string().as_bytes())[..12])
+        format!(
+            "{}-{}",
+            args.name,
+            &strata_data::sha256_bytes(identity.to_string().as_bytes())[..12]
+        )
     });
 
     let cancel = CancelToken::new();
@@ -197,21 +277,46 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps {msg} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps {msg} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let cancel_after = args.cancel_after_steps;
     let progress_cancel = cancel.clone();
+    // On a terminal the bar shows progress and epoch lines print above it. Without one (a
+    // Kubernetes Job, CI) indicatif hides the bar and drops its lines, so the same events become
+    // log records instead (JSON lines under STRATA_LOG_FORMAT=json).
+    let note = {
+        let bar = bar.clone();
+        move |line: String| {
+            if bar.is_hidden() {
+                tracing::info!("{line}")
+            } else {
+                bar.println(line)
+            }
+        }
+    };
     let progress = move |event: &TrainEvent| match event {
-        TrainEvent::Started { total_steps, resumed_from_step, .. } => {
+        TrainEvent::Started {
+            total_steps,
+            resumed_from_step,
+            ..
+        } => {
             bar.set_length(*total_steps);
             if let Some(step) = resumed_from_step {
                 bar.set_position(*step);
-                bar.println(format!("resuming from the checkpoint at step {step}"));
+                note(format!("resuming from the checkpoint at step {step}"));
             }
         }
-        TrainEvent::Step { epoch, step, loss, examples_per_sec, .. } => {
+        TrainEvent::Step {
+            epoch,
+            step,
+            loss,
+            examples_per_sec,
+            ..
+        } => {
             bar.set_prefix((epoch + 1).to_string());
             bar.set_position(*step);
             bar.set_message(format!("loss {loss:.4} {examples_per_sec:.0} ex/s"));
@@ -219,17 +324,28 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
                 progress_cancel.cancel();
             }
         }
-        TrainEvent::Epoch { epoch, train_loss, val } => bar.println(format!(
+        TrainEvent::Epoch {
+            epoch,
+            train_loss,
+            val,
+        } => note(format!(
             "epoch {:>3}: train loss {train_loss:.4}  val loss {:.4}  val acc {:.4}  val macro-F1 {:.4}",
             epoch + 1,
             val.loss,
             val.accuracy,
             val.macro_f1
         )),
-        TrainEvent::Checkpoint { version, .. } => bar.set_message(format!("checkpoint {version}")),
-        TrainEvent::EarlyStopped { epoch, best_epoch } => {
-            bar.println(format!("early stop after epoch {}; best epoch {}", epoch + 1, best_epoch + 1))
+        TrainEvent::Checkpoint { version, .. } => {
+            bar.set_message(format!("checkpoint {version}"));
+            if bar.is_hidden() {
+                tracing::info!("checkpoint {version}");
+            }
         }
+        TrainEvent::EarlyStopped { epoch, best_epoch } => note(format!(
+            "early stop after epoch {}; best epoch {}",
+            epoch + 1,
+            best_epoch + 1
+        )),
         TrainEvent::Finished { .. } => bar.finish_and_clear(),
     };
     let started = Instant::now();
@@ -239,12 +355,19 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
         params,
         base,
         device: device(device_spec)?,
-        control: TrainControl { store: &store, job: job.clone(), cancel, progress: &progress },
+        control: TrainControl {
+            store: &store,
+            job: job.clone(),
+            cancel,
+            progress: &progress,
+        },
     };
     let trained = match kind.train(request) {
         Ok(t) => t,
         Err(CoreError::Cancelled { step }) => {
-            bail!("training cancelled at step {step}; run the same command again to resume (job {job})")
+            bail!(
+                "training cancelled at step {step}; run the same command again to resume (job {job})"
+            )
         }
         Err(e) => return Err(e.into()),
     };
@@ -255,7 +378,11 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
     println!("stored {key} in {}", store.root().display());
     println!(
         "{}",
-        report::metrics_table("test split", &trained.test, Some((&trained.fit, started.elapsed().as_secs_f64())))
+        report::metrics_table(
+            "test split",
+            &trained.test,
+            Some((&trained.fit, started.elapsed().as_secs_f64()))
+        )
     );
     println!("{}", report::confusion_table(&trained.test, &classes));
     Ok(())
@@ -279,22 +406,28 @@ fn labelled_rows(artifact: &Artifact, path: &Path, which: &str) -> Result<(Input
         other => bail!("unknown split `{other}`; use train, val, test or all"),
     };
     if info.dataset_sha256.as_deref() != Some(ds.sha256()?.as_str()) && which != "all" {
-        eprintln!("note: this dataset differs from the one the model was trained on; split rows are not comparable");
+        eprintln!(
+            "note: this dataset differs from the one the model was trained on; split rows are not comparable"
+        );
     }
     let picked = all.select(&rows);
     Ok((to_inputs(&picked), picked.labels))
 }
 
 fn unlabelled_rows(artifact: &Artifact, path: &Path, limit: usize) -> Result<(Inputs, usize)> {
-    let mut schema: DatasetSchema = serde_json::from_value(artifact.manifest.info.extra["dataset_schema"].clone())
-        .unwrap_or_default();
+    let mut schema: DatasetSchema =
+        serde_json::from_value(artifact.manifest.info.extra["dataset_schema"].clone())
+            .unwrap_or_default();
     if schema.features.is_empty() && schema.text.is_none() {
         schema.text = Some("text".into());
     }
     schema.label = None;
     schema.classes.clear();
     let ds = ParquetDataset::open(path, &schema)?;
-    let mut picked = strata_data::Examples { feature_dim: ds.feature_dim(), ..Default::default() };
+    let mut picked = strata_data::Examples {
+        feature_dim: ds.feature_dim(),
+        ..Default::default()
+    };
     for batch in ds.batches(limit.max(1))? {
         picked = batch?;
         break;
@@ -305,7 +438,12 @@ fn unlabelled_rows(artifact: &Artifact, path: &Path, limit: usize) -> Result<(In
 
 fn to_inputs(ex: &strata_data::Examples) -> Inputs {
     if ex.feature_dim > 0 {
-        Inputs::Features(ex.features.chunks(ex.feature_dim).map(<[f32]>::to_vec).collect())
+        Inputs::Features(
+            ex.features
+                .chunks(ex.feature_dim)
+                .map(<[f32]>::to_vec)
+                .collect(),
+        )
     } else {
         Inputs::Texts(ex.texts.clone())
     }
@@ -319,7 +457,13 @@ fn class_names(model: &dyn Model) -> Vec<String> {
 }
 
 fn parse_floats(s: &str) -> Result<Vec<f32>> {
-    s.split(',').map(|v| v.trim().parse::<f32>().with_context(|| format!("`{v}` is not a number"))).collect()
+    s.split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f32>()
+                .with_context(|| format!("`{v}` is not a number"))
+        })
+        .collect()
 }
 
 fn print_outputs(out: &Outputs, as_json: bool) -> Result<()> {
@@ -345,4 +489,3 @@ fn print_outputs(out: &Outputs, as_json: bool) -> Result<()> {
     }
     Ok(())
 }
-

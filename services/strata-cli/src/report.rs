@@ -5,11 +5,16 @@ use strata_core::{ClassificationMetrics, FitReport};
 
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
     t
 }
 
-pub fn metrics_table(title: &str, m: &ClassificationMetrics, fit: Option<(&FitReport, f64)>) -> Table {
+pub fn metrics_table(
+    title: &str,
+    m: &ClassificationMetrics,
+    fit: Option<(&FitReport, f64)>,
+) -> Table {
     let mut t = table(&["metric", title]);
     t.add_row(vec!["examples".into(), m.examples.to_string()]);
     t.add_row(vec!["accuracy".into(), format!("{:.4}", m.accuracy)]);
@@ -20,7 +25,10 @@ pub fn metrics_table(title: &str, m: &ClassificationMetrics, fit: Option<(&FitRe
             t.add_row(vec!["val accuracy".into(), format!("{:.4}", val.accuracy)]);
         }
         t.add_row(vec!["steps".into(), fit.steps.to_string()]);
-        t.add_row(vec!["epochs (best)".into(), format!("{} ({})", fit.epochs_run, fit.best_epoch + 1)]);
+        t.add_row(vec![
+            "epochs (best)".into(),
+            format!("{} ({})", fit.epochs_run, fit.best_epoch + 1),
+        ]);
         if let Some(step) = fit.resumed_from_step {
             t.add_row(vec!["resumed from step".into(), step.to_string()]);
         }

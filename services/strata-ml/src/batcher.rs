@@ -29,7 +29,10 @@ pub struct QueueLimit {
 
 impl QueueLimit {
     pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(QueueLimit { waiting: AtomicUsize::new(0), max })
+        Arc::new(QueueLimit {
+            waiting: AtomicUsize::new(0),
+            max,
+        })
     }
 
     #[cfg(test)]
@@ -43,7 +46,12 @@ impl QueueLimit {
             if current >= self.max {
                 return None;
             }
-            match self.waiting.compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.waiting.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
                     metrics::gauge!(INFERENCE_QUEUE_DEPTH).set((current + 1) as f64);
                     return Some(QueueSlot(self.clone()));
@@ -88,7 +96,11 @@ pub struct Batcher<I, O> {
 
 impl<I, O> Clone for Batcher<I, O> {
     fn clone(&self) -> Self {
-        Batcher { tx: self.tx.clone(), limit: self.limit.clone(), config: self.config }
+        Batcher {
+            tx: self.tx.clone(),
+            limit: self.limit.clone(),
+            config: self.config,
+        }
     }
 }
 
@@ -125,24 +137,39 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
             ))
         })?;
         let (reply, answer) = oneshot::channel();
-        let request = Request { items, deadline, enqueued: Instant::now(), reply, _slot: slot };
+        let request = Request {
+            items,
+            deadline,
+            enqueued: Instant::now(),
+            reply,
+            _slot: slot,
+        };
         self.tx
             .send(request)
             .map_err(|_| ServiceError::Unavailable("the model is being unloaded; retry".into()))?;
         let answer = async {
-            answer.await.unwrap_or_else(|_| Err(ServiceError::Internal("the batch worker stopped".into())))
+            answer
+                .await
+                .unwrap_or_else(|_| Err(ServiceError::Internal("the batch worker stopped".into())))
         };
         match deadline {
             Some(at) => tokio::time::timeout_at(at, answer)
                 .await
-                .unwrap_or_else(|_| Err(ServiceError::DeadlineExceeded("deadline exceeded while queued for a batch".into()))),
+                .unwrap_or_else(|_| {
+                    Err(ServiceError::DeadlineExceeded(
+                        "deadline exceeded while queued for a batch".into(),
+                    ))
+                }),
             None => answer.await,
         }
     }
 }
 
-async fn worker<I, O, F>(config: BatchConfig, mut rx: mpsc::UnboundedReceiver<Request<I, O>>, run: Arc<F>)
-where
+async fn worker<I, O, F>(
+    config: BatchConfig,
+    mut rx: mpsc::UnboundedReceiver<Request<I, O>>,
+    run: Arc<F>,
+) where
     I: Send + 'static,
     O: Send + 'static,
     F: Fn(Vec<I>) -> ServiceResult<Vec<O>> + Send + Sync + 'static,
@@ -164,7 +191,10 @@ where
         }
         // Only a request that has not waited `max_wait` yet waits for company; after a busy
         // batch the queue is old enough to run at once.
-        let fill_until = pending.front().map(|r| r.enqueued + config.max_wait).unwrap_or_else(Instant::now);
+        let fill_until = pending
+            .front()
+            .map(|r| r.enqueued + config.max_wait)
+            .unwrap_or_else(Instant::now);
         while open && queued_items(&pending) < config.max_batch {
             match tokio::time::timeout_at(fill_until, rx.recv()).await {
                 Ok(Some(r)) => pending.push_back(r),
@@ -185,7 +215,9 @@ where
                 continue;
             }
             if r.deadline.is_some_and(|d| d <= now) {
-                let _ = r.reply.send(Err(ServiceError::DeadlineExceeded("deadline exceeded before the batch ran".into())));
+                let _ = r.reply.send(Err(ServiceError::DeadlineExceeded(
+                    "deadline exceeded before the batch ran".into(),
+                )));
                 continue;
             }
             size += r.items.len();
@@ -215,7 +247,10 @@ where
                 }
             }
             Ok(outputs) => {
-                let e = ServiceError::Internal(format!("the model returned {} outputs for {size} inputs", outputs.len()));
+                let e = ServiceError::Internal(format!(
+                    "the model returned {} outputs for {size} inputs",
+                    outputs.len()
+                ));
                 for (_, reply) in replies {
                     let _ = reply.send(Err(e.clone()));
                 }
@@ -238,7 +273,10 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn doubling(sizes: Arc<Mutex<Vec<usize>>>, pause: Duration) -> impl Fn(Vec<u32>) -> ServiceResult<Vec<u32>> {
+    fn doubling(
+        sizes: Arc<Mutex<Vec<usize>>>,
+        pause: Duration,
+    ) -> impl Fn(Vec<u32>) -> ServiceResult<Vec<u32>> {
         move |xs: Vec<u32>| {
             sizes.lock().expect("sizes").push(xs.len());
             std::thread::sleep(pause);
@@ -249,8 +287,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_share_batches_and_get_their_own_outputs() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
-        let config = BatchConfig { max_batch: 8, max_wait: Duration::from_millis(20) };
-        let batcher = Batcher::spawn(config, QueueLimit::new(100), doubling(sizes.clone(), Duration::from_millis(5)));
+        let config = BatchConfig {
+            max_batch: 8,
+            max_wait: Duration::from_millis(20),
+        };
+        let batcher = Batcher::spawn(
+            config,
+            QueueLimit::new(100),
+            doubling(sizes.clone(), Duration::from_millis(5)),
+        );
         let calls: Vec<_> = (0..32u32)
             .map(|i| {
                 let b = batcher.clone();
@@ -270,9 +315,16 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_and_an_oversized_request_is_invalid() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
-        let config = BatchConfig { max_batch: 4, max_wait: Duration::from_millis(1) };
+        let config = BatchConfig {
+            max_batch: 4,
+            max_wait: Duration::from_millis(1),
+        };
         let limit = QueueLimit::new(2);
-        let batcher = Batcher::spawn(config, limit.clone(), doubling(sizes, Duration::from_millis(300)));
+        let batcher = Batcher::spawn(
+            config,
+            limit.clone(),
+            doubling(sizes, Duration::from_millis(300)),
+        );
         let first = {
             let b = batcher.clone();
             tokio::spawn(async move { b.submit(vec![1, 2, 3, 4], None).await })
@@ -292,9 +344,15 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let refused = batcher.submit(vec![1], None).await;
-        assert!(matches!(refused, Err(ServiceError::ResourceExhausted(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ServiceError::ResourceExhausted(_))),
+            "{refused:?}"
+        );
         let too_big = batcher.submit(vec![1; 5], None).await;
-        assert!(matches!(too_big, Err(ServiceError::InvalidArgument(_))), "{too_big:?}");
+        assert!(
+            matches!(too_big, Err(ServiceError::InvalidArgument(_))),
+            "{too_big:?}"
+        );
         assert!(first.await.expect("task").is_ok());
         for q in queued {
             assert!(q.await.expect("task").is_ok());
@@ -305,13 +363,25 @@ mod tests {
     #[tokio::test]
     async fn an_expired_deadline_answers_deadline_exceeded() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
-        let config = BatchConfig { max_batch: 4, max_wait: Duration::from_millis(1) };
-        let batcher = Batcher::spawn(config, QueueLimit::new(8), doubling(sizes, Duration::from_millis(200)));
+        let config = BatchConfig {
+            max_batch: 4,
+            max_wait: Duration::from_millis(1),
+        };
+        let batcher = Batcher::spawn(
+            config,
+            QueueLimit::new(8),
+            doubling(sizes, Duration::from_millis(200)),
+        );
         let b = batcher.clone();
         let busy = tokio::spawn(async move { b.submit(vec![1, 2, 3, 4], None).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let late = batcher.submit(vec![1], Some(Instant::now() + Duration::from_millis(30))).await;
-        assert!(matches!(late, Err(ServiceError::DeadlineExceeded(_))), "{late:?}");
+        let late = batcher
+            .submit(vec![1], Some(Instant::now() + Duration::from_millis(30)))
+            .await;
+        assert!(
+            matches!(late, Err(ServiceError::DeadlineExceeded(_))),
+            "{late:?}"
+        );
         assert!(busy.await.expect("task").is_ok());
     }
 }

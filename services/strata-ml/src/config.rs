@@ -17,7 +17,11 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Address of the HTTP server exposing Prometheus metrics at `/metrics`.
-    #[arg(long, env = "STRATA_ML_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    #[arg(
+        long,
+        env = "STRATA_ML_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
     pub metrics_listen: SocketAddr,
 
     /// Directory holding datasets, models and job state (a shared volume in Kubernetes).

@@ -11,7 +11,10 @@ pub fn now() -> Option<Timestamp> {
 }
 
 pub fn timestamp(secs: i64, nanos: u32) -> Option<Timestamp> {
-    Some(Timestamp { seconds: secs, nanos: nanos as i32 })
+    Some(Timestamp {
+        seconds: secs,
+        nanos: nanos as i32,
+    })
 }
 
 pub fn metrics(m: &ClassificationMetrics) -> pb::Metrics {
@@ -26,7 +29,9 @@ pub fn metrics(m: &ClassificationMetrics) -> pb::Metrics {
 
 /// Metrics as the core stores them in a manifest (JSON of `ClassificationMetrics`).
 pub fn metrics_json(value: &serde_json::Value) -> Option<pb::Metrics> {
-    serde_json::from_value::<ClassificationMetrics>(value.clone()).ok().map(|m| metrics(&m))
+    serde_json::from_value::<ClassificationMetrics>(value.clone())
+        .ok()
+        .map(|m| metrics(&m))
 }
 
 /// The registry's name rule, shared by models and datasets: 1-128 of [A-Za-z0-9._-], no leading dot.
@@ -34,7 +39,9 @@ pub fn check_name(what: &str, value: &str) -> Result<(), crate::error::ServiceEr
     let ok = !value.is_empty()
         && value.len() <= 128
         && !value.starts_with('.')
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FileSource, Manifest, ManifestInfo, ParquetDataset};
+use strata_data::{
+    ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FileSource, Manifest, ManifestInfo,
+    ParquetDataset,
+};
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetService;
 use strata_proto::strata::ml::v1::upload_dataset_request::Part;
@@ -67,15 +70,18 @@ impl Datasets {
     pub fn manifest(&self, id: &str) -> ServiceResult<Manifest> {
         convert::check_name("dataset id", id)?;
         self.store.manifest(&key(id)).map_err(|e| match e {
-            strata_data::StoreError::NotFound(_) => ServiceError::NotFound(format!("dataset `{id}` not found")),
+            strata_data::StoreError::NotFound(_) => {
+                ServiceError::NotFound(format!("dataset `{id}` not found"))
+            }
             e => e.into(),
         })
     }
 
     /// The dataset's declared schema, with classes resolved at upload.
     pub fn schema(&self, m: &Manifest) -> ServiceResult<DatasetSchema> {
-        serde_json::from_value(m.info.schema.clone())
-            .map_err(|e| ServiceError::DataLoss(format!("dataset {}: unreadable schema: {e}", m.key.name)))
+        serde_json::from_value(m.info.schema.clone()).map_err(|e| {
+            ServiceError::DataLoss(format!("dataset {}: unreadable schema: {e}", m.key.name))
+        })
     }
 
     /// Writes the verified bytes of a dataset to `path` (for the core, which reads Parquet files).
@@ -83,15 +89,16 @@ impl Datasets {
         let mut artifact = self.store.get(&key(id))?;
         let bytes = artifact.take_file(FILE)?;
         let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
-            ServiceError::Internal(format!("cannot write {}: {e}", path.display()))
-        })
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| ServiceError::Internal(format!("cannot write {}: {e}", path.display())))
     }
 
     fn message(&self, m: &Manifest) -> ServiceResult<pb::Dataset> {
         let schema = self.schema(m)?;
-        let extra: DatasetExtra = serde_json::from_value(m.info.extra.clone())
-            .map_err(|e| ServiceError::DataLoss(format!("dataset {}: unreadable manifest: {e}", m.key.name)))?;
+        let extra: DatasetExtra = serde_json::from_value(m.info.extra.clone()).map_err(|e| {
+            ServiceError::DataLoss(format!("dataset {}: unreadable manifest: {e}", m.key.name))
+        })?;
         Ok(pb::Dataset {
             id: m.key.name.clone(),
             name: extra.name,
@@ -113,11 +120,19 @@ impl Datasets {
                     data_type: c.data_type,
                     nullable: c.nullable,
                     numeric: c.numeric,
-                    stats: c.stats.map(|[min, max, mean, stddev]| pb::ColumnStats { min, max, mean, stddev }),
+                    stats: c.stats.map(|[min, max, mean, stddev]| pb::ColumnStats {
+                        min,
+                        max,
+                        mean,
+                        stddev,
+                    }),
                 })
                 .collect(),
             classes: schema.classes,
-            created_at: convert::timestamp(m.created_at.timestamp(), m.created_at.timestamp_subsec_nanos()),
+            created_at: convert::timestamp(
+                m.created_at.timestamp(),
+                m.created_at.timestamp_subsec_nanos(),
+            ),
             class_counts: extra.class_counts,
         })
     }
@@ -135,7 +150,9 @@ impl Datasets {
             match self.manifest(&id).and_then(|m| self.message(&m)) {
                 Ok(d) => out.push(d),
                 // One damaged dataset must not hide the others; GetDataset reports it.
-                Err(e) => tracing::error!(dataset = %id, error = %e, "skipping unreadable dataset in listing"),
+                Err(e) => {
+                    tracing::error!(dataset = %id, error = %e, "skipping unreadable dataset in listing")
+                }
             }
         }
         Ok(out)
@@ -157,7 +174,12 @@ impl Datasets {
         } else {
             declared.feature_columns.clone()
         };
-        let schema = DatasetSchema { features, text, label, classes: declared.classes.clone() };
+        let schema = DatasetSchema {
+            features,
+            text,
+            label,
+            classes: declared.classes.clone(),
+        };
         let ds = ParquetDataset::open(file, &schema)?;
         // Reading every row validates every value (nulls, NaN, labels) before anyone sees it.
         let examples = ds.read_all()?;
@@ -194,7 +216,12 @@ impl Datasets {
                 data_type: c.data_type.clone(),
                 nullable: c.nullable,
                 numeric: c.numeric,
-                stats: ds.schema().features.iter().position(|f| f == &c.name).map(|i| stats[i]),
+                stats: ds
+                    .schema()
+                    .features
+                    .iter()
+                    .position(|f| f == &c.name)
+                    .map(|i| stats[i]),
             })
             .collect();
         let extra = DatasetExtra {
@@ -238,14 +265,29 @@ impl Drop for TempUpload {
 }
 
 impl DatasetApi {
-    async fn upload(&self, mut stream: Streaming<pb::UploadDatasetRequest>) -> ServiceResult<pb::Dataset> {
-        let status = |s: Status| ServiceError::InvalidArgument(format!("upload stream failed: {}", s.message()));
+    async fn upload(
+        &self,
+        mut stream: Streaming<pb::UploadDatasetRequest>,
+    ) -> ServiceResult<pb::Dataset> {
+        let status = |s: Status| {
+            ServiceError::InvalidArgument(format!("upload stream failed: {}", s.message()))
+        };
         let meta = match stream.message().await.map_err(status)? {
-            Some(pb::UploadDatasetRequest { part: Some(Part::Metadata(m)) }) => m,
-            _ => return Err(ServiceError::InvalidArgument("the first upload message must carry `metadata`".into())),
+            Some(pb::UploadDatasetRequest {
+                part: Some(Part::Metadata(m)),
+            }) => m,
+            _ => {
+                return Err(ServiceError::InvalidArgument(
+                    "the first upload message must carry `metadata`".into(),
+                ));
+            }
         };
         convert::check_name("dataset name", &meta.name)?;
-        let temp = TempUpload(self.datasets.uploads.join(format!("{}.parquet", uuid::Uuid::now_v7().simple())));
+        let temp = TempUpload(
+            self.datasets
+                .uploads
+                .join(format!("{}.parquet", uuid::Uuid::now_v7().simple())),
+        );
         let mut file = tokio::fs::File::create(&temp.0)
             .await
             .map_err(|e| ServiceError::Internal(format!("cannot create upload file: {e}")))?;
@@ -253,7 +295,11 @@ impl DatasetApi {
         while let Some(msg) = stream.message().await.map_err(status)? {
             let chunk = match msg.part {
                 Some(Part::Chunk(c)) => c,
-                _ => return Err(ServiceError::InvalidArgument("only the first upload message may carry metadata".into())),
+                _ => {
+                    return Err(ServiceError::InvalidArgument(
+                        "only the first upload message may carry metadata".into(),
+                    ));
+                }
             };
             total += chunk.len() as u64;
             if total > self.max_upload_bytes {
@@ -262,12 +308,18 @@ impl DatasetApi {
                     self.max_upload_bytes
                 )));
             }
-            file.write_all(&chunk).await.map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
         }
-        file.flush().await.map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
+        file.flush()
+            .await
+            .map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
         drop(file);
         if total == 0 {
-            return Err(ServiceError::InvalidArgument("the upload has no file bytes".into()));
+            return Err(ServiceError::InvalidArgument(
+                "the upload has no file bytes".into(),
+            ));
         }
         let datasets = self.datasets.clone();
         tokio::task::spawn_blocking(move || {
@@ -295,14 +347,25 @@ impl DatasetService for DatasetApi {
         let req = request.into_inner();
         let datasets = self.datasets.clone();
         blocking(move || {
-            let (datasets, next_page_token) =
-                paging::page(datasets.list()?, |d| d.id.clone(), req.page_size, &req.page_token, true)?;
-            Ok(pb::ListDatasetsResponse { datasets, next_page_token })
+            let (datasets, next_page_token) = paging::page(
+                datasets.list()?,
+                |d| d.id.clone(),
+                req.page_size,
+                &req.page_token,
+                true,
+            )?;
+            Ok(pb::ListDatasetsResponse {
+                datasets,
+                next_page_token,
+            })
         })
         .await
     }
 
-    async fn get_dataset(&self, request: Request<pb::GetDatasetRequest>) -> Result<Response<pb::Dataset>, Status> {
+    async fn get_dataset(
+        &self,
+        request: Request<pb::GetDatasetRequest>,
+    ) -> Result<Response<pb::Dataset>, Status> {
         let id = request.into_inner().id;
         let datasets = self.datasets.clone();
         blocking(move || datasets.get(&id)).await

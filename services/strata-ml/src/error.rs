@@ -43,11 +43,13 @@ impl From<StoreError> for ServiceError {
         let msg = e.to_string();
         match e {
             StoreError::NotFound(_) => ServiceError::NotFound(msg),
-            StoreError::InvalidName { .. } | StoreError::NoSuchFile { .. } => ServiceError::InvalidArgument(msg),
-            StoreError::AlreadyExists(_) => ServiceError::AlreadyExists(msg),
-            StoreError::CorruptManifest { .. } | StoreError::CorruptFile { .. } | StoreError::MissingFile { .. } => {
-                ServiceError::DataLoss(msg)
+            StoreError::InvalidName { .. } | StoreError::NoSuchFile { .. } => {
+                ServiceError::InvalidArgument(msg)
             }
+            StoreError::AlreadyExists(_) => ServiceError::AlreadyExists(msg),
+            StoreError::CorruptManifest { .. }
+            | StoreError::CorruptFile { .. }
+            | StoreError::MissingFile { .. } => ServiceError::DataLoss(msg),
             StoreError::Io { .. } => ServiceError::Internal(msg),
         }
     }
@@ -70,9 +72,10 @@ impl From<CoreError> for ServiceError {
         match e {
             CoreError::Data(e) => e.into(),
             CoreError::Store(e) => e.into(),
-            CoreError::Schema(_) | CoreError::Config(_) | CoreError::UnknownKind(..) | CoreError::Tokenizer(_) => {
-                ServiceError::InvalidArgument(e.to_string())
-            }
+            CoreError::Schema(_)
+            | CoreError::Config(_)
+            | CoreError::UnknownKind(..)
+            | CoreError::Tokenizer(_) => ServiceError::InvalidArgument(e.to_string()),
             CoreError::Cancelled { .. } => ServiceError::FailedPrecondition(e.to_string()),
             CoreError::Device(_) => ServiceError::FailedPrecondition(e.to_string()),
             CoreError::Candle(_) => ServiceError::Internal(e.to_string()),
@@ -122,6 +125,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ServiceResult<T> + Send + 'static,
 ) -> Result<tonic::Response<T>, Status> {
-    let out = tokio::task::spawn_blocking(f).await.map_err(ServiceError::from)?;
+    let out = tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ServiceError::from)?;
     Ok(tonic::Response::new(out?))
 }

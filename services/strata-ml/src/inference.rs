@@ -45,7 +45,9 @@ fn deadline(metadata: &MetadataMap) -> Option<Instant> {
 impl InferenceApi {
     async fn model(&self, reference: &str) -> ServiceResult<Arc<LoadedModel>> {
         if reference.is_empty() {
-            return Err(ServiceError::InvalidArgument("model is required (name, name@version or name@alias)".into()));
+            return Err(ServiceError::InvalidArgument(
+                "model is required (name, name@version or name@alias)".into(),
+            ));
         }
         let registry = self.registry.clone();
         let reference = reference.to_owned();
@@ -56,7 +58,12 @@ impl InferenceApi {
         .await?
     }
 
-    async fn run(&self, model: &LoadedModel, inputs: Inputs, deadline: Option<Instant>) -> ServiceResult<Vec<Output>> {
+    async fn run(
+        &self,
+        model: &LoadedModel,
+        inputs: Inputs,
+        deadline: Option<Instant>,
+    ) -> ServiceResult<Vec<Output>> {
         model.schema.check(&inputs)?;
         let items: Vec<Input> = match inputs {
             Inputs::Features(f) => f.into_iter().map(Input::Features).collect(),
@@ -65,7 +72,11 @@ impl InferenceApi {
         model.batcher.submit(items, deadline).await
     }
 
-    async fn run_predict(&self, metadata: &MetadataMap, req: pb::PredictRequest) -> ServiceResult<pb::PredictResponse> {
+    async fn run_predict(
+        &self,
+        metadata: &MetadataMap,
+        req: pb::PredictRequest,
+    ) -> ServiceResult<pb::PredictResponse> {
         let deadline = deadline(metadata);
         let work = async {
             let model = self.model(&req.model).await?;
@@ -76,11 +87,19 @@ impl InferenceApi {
                 )));
             }
             let inputs = match (req.features.is_empty(), req.texts.is_empty()) {
-                (false, true) => Inputs::Features(req.features.into_iter().map(|f| f.values).collect()),
+                (false, true) => {
+                    Inputs::Features(req.features.into_iter().map(|f| f.values).collect())
+                }
                 (true, false) => Inputs::Texts(req.texts),
-                (true, true) => return Err(ServiceError::InvalidArgument("no inputs: set `features` or `texts`".into())),
+                (true, true) => {
+                    return Err(ServiceError::InvalidArgument(
+                        "no inputs: set `features` or `texts`".into(),
+                    ));
+                }
                 (false, false) => {
-                    return Err(ServiceError::InvalidArgument("set either `features` or `texts`, not both".into()));
+                    return Err(ServiceError::InvalidArgument(
+                        "set either `features` or `texts`, not both".into(),
+                    ));
                 }
             };
             let outputs = self.run(&model, inputs, deadline).await?;
@@ -95,12 +114,19 @@ impl InferenceApi {
                     Output::Embedding(_) => None,
                 })
                 .collect();
-            Ok(pb::PredictResponse { model_version: model.key.version.clone(), predictions })
+            Ok(pb::PredictResponse {
+                model_version: model.key.version.clone(),
+                predictions,
+            })
         };
         with_deadline(deadline, work).await
     }
 
-    async fn run_embed(&self, metadata: &MetadataMap, req: pb::EmbedRequest) -> ServiceResult<pb::EmbedResponse> {
+    async fn run_embed(
+        &self,
+        metadata: &MetadataMap,
+        req: pb::EmbedRequest,
+    ) -> ServiceResult<pb::EmbedResponse> {
         let deadline = deadline(metadata);
         let work = async {
             let model = self.model(&req.model).await?;
@@ -111,12 +137,19 @@ impl InferenceApi {
                 )));
             }
             if req.texts.is_empty() {
-                return Err(ServiceError::InvalidArgument("no inputs: set `texts`".into()));
+                return Err(ServiceError::InvalidArgument(
+                    "no inputs: set `texts`".into(),
+                ));
             }
             let prompt_tokens = match (&model.tokenizer, &model.schema.input) {
                 (Some(t), InputSchema::Text { .. }) => t
-                    .encode_batch_fast(req.texts.iter().map(String::as_str).collect::<Vec<_>>(), true)
-                    .map_err(|e| ServiceError::InvalidArgument(format!("cannot tokenize the texts: {e}")))?
+                    .encode_batch_fast(
+                        req.texts.iter().map(String::as_str).collect::<Vec<_>>(),
+                        true,
+                    )
+                    .map_err(|e| {
+                        ServiceError::InvalidArgument(format!("cannot tokenize the texts: {e}"))
+                    })?
                     .iter()
                     .map(|e| e.len() as u64)
                     .sum(),
@@ -130,29 +163,44 @@ impl InferenceApi {
                     Output::Class(_) => None,
                 })
                 .collect();
-            Ok(pb::EmbedResponse { model_version: model.key.version.clone(), embeddings, prompt_tokens })
+            Ok(pb::EmbedResponse {
+                model_version: model.key.version.clone(),
+                embeddings,
+                prompt_tokens,
+            })
         };
         with_deadline(deadline, work).await
     }
 }
 
-async fn with_deadline<T>(deadline: Option<Instant>, work: impl Future<Output = ServiceResult<T>>) -> ServiceResult<T> {
+async fn with_deadline<T>(
+    deadline: Option<Instant>,
+    work: impl Future<Output = ServiceResult<T>>,
+) -> ServiceResult<T> {
     match deadline {
-        Some(at) => tokio::time::timeout_at(at, work)
-            .await
-            .unwrap_or_else(|_| Err(ServiceError::DeadlineExceeded("the deadline passed before the model answered".into()))),
+        Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
+            Err(ServiceError::DeadlineExceeded(
+                "the deadline passed before the model answered".into(),
+            ))
+        }),
         None => work.await,
     }
 }
 
 #[tonic::async_trait]
 impl InferenceService for InferenceApi {
-    async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
+    async fn predict(
+        &self,
+        request: Request<pb::PredictRequest>,
+    ) -> Result<Response<pb::PredictResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
         Ok(Response::new(self.run_predict(&metadata, req).await?))
     }
 
-    async fn embed(&self, request: Request<pb::EmbedRequest>) -> Result<Response<pb::EmbedResponse>, Status> {
+    async fn embed(
+        &self,
+        request: Request<pb::EmbedRequest>,
+    ) -> Result<Response<pb::EmbedResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
         Ok(Response::new(self.run_embed(&metadata, req).await?))
     }
@@ -169,7 +217,10 @@ mod tests {
         m.insert("grpc-timeout", "250m".parse().expect("ascii"));
         let d = deadline(&m).expect("deadline");
         let left = d - Instant::now();
-        assert!(left <= Duration::from_millis(250) && left >= Duration::from_millis(200), "{left:?}");
+        assert!(
+            left <= Duration::from_millis(250) && left >= Duration::from_millis(200),
+            "{left:?}"
+        );
         m.insert("grpc-timeout", "xyz".parse().expect("ascii"));
         assert!(deadline(&m).is_none());
     }

@@ -93,8 +93,9 @@ impl JobManager {
         work_dir: PathBuf,
         limits: JobLimits,
     ) -> ServiceResult<Self> {
-        std::fs::create_dir_all(&work_dir)
-            .map_err(|e| ServiceError::Internal(format!("cannot create {}: {e}", work_dir.display())))?;
+        std::fs::create_dir_all(&work_dir).map_err(|e| {
+            ServiceError::Internal(format!("cannot create {}: {e}", work_dir.display()))
+        })?;
         let mut jobs = meta.jobs()?;
         jobs.sort_by(|a, b| a.id.cmp(&b.id));
         let manager = JobManager {
@@ -105,7 +106,10 @@ impl JobManager {
                 datasets,
                 work_dir,
                 queue_depth: limits.queue_depth,
-                state: Mutex::new(State { jobs: HashMap::new(), queue: VecDeque::new() }),
+                state: Mutex::new(State {
+                    jobs: HashMap::new(),
+                    queue: VecDeque::new(),
+                }),
                 wake: Notify::new(),
                 permits: Arc::new(Semaphore::new(limits.max_concurrent)),
                 shutting_down: AtomicBool::new(false),
@@ -132,13 +136,21 @@ impl JobManager {
                 let unfinished = !is_terminal(job.state);
                 state.jobs.insert(
                     id.clone(),
-                    Entry { job, next_sequence, events: broadcast::channel(256).0, cancel: None, cancel_requested: false },
+                    Entry {
+                        job,
+                        next_sequence,
+                        events: broadcast::channel(256).0,
+                        cancel: None,
+                        cancel_requested: false,
+                    },
                 );
                 if unfinished {
                     let was_running = state.jobs[&id].job.state == JobState::Running as i32;
                     if was_running {
                         tracing::info!(job = %id, "job was running at the last stop; it resumes from its last checkpoint");
-                        manager.inner.transition(&mut state, &id, JobState::Queued, |_| {})?;
+                        manager
+                            .inner
+                            .transition(&mut state, &id, JobState::Queued, |_| {})?;
                     }
                     state.queue.push_back(id);
                 }
@@ -152,14 +164,21 @@ impl JobManager {
     /// Validates and queues a job.
     pub fn create(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
         if self.inner.shutting_down.load(Ordering::SeqCst) {
-            return Err(ServiceError::Unavailable("the ML service is shutting down".into()));
+            return Err(ServiceError::Unavailable(
+                "the ML service is shutting down".into(),
+            ));
         }
         convert::check_name("model_name", &req.model_name)?;
         let registry = &self.inner.registry;
         registry.kinds().get(&req.kind)?;
         let dataset = self.inner.datasets.manifest(&req.dataset_id)?;
         let schema = self.inner.datasets.schema(&dataset)?;
-        let rows = dataset.info.extra.get("num_rows").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let rows = dataset
+            .info
+            .extra
+            .get("num_rows")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize;
         let hp = req.hyperparameters.clone().unwrap_or_default();
         // Builds the exact configuration the run will use, so bad values fail here, not later.
         train_config(&hp, rows)?;
@@ -176,7 +195,11 @@ impl JobManager {
             format!("{}@{}", key.name, key.version)
         };
         let mut state = self.inner.lock();
-        let queued = state.jobs.values().filter(|e| e.job.state == JobState::Queued as i32).count();
+        let queued = state
+            .jobs
+            .values()
+            .filter(|e| e.job.state == JobState::Queued as i32)
+            .count();
         if queued >= self.inner.queue_depth {
             return Err(ServiceError::ResourceExhausted(format!(
                 "the training queue is full ({queued} jobs waiting); retry later"
@@ -197,9 +220,19 @@ impl JobManager {
         self.inner.meta.put_job(&job)?;
         state.jobs.insert(
             id.clone(),
-            Entry { job, next_sequence: 1, events: broadcast::channel(256).0, cancel: None, cancel_requested: false },
+            Entry {
+                job,
+                next_sequence: 1,
+                events: broadcast::channel(256).0,
+                cancel: None,
+                cancel_requested: false,
+            },
         );
-        self.inner.record(&mut state, &id, Event::StateChanged(JobState::Queued as i32))?;
+        self.inner.record(
+            &mut state,
+            &id,
+            Event::StateChanged(JobState::Queued as i32),
+        )?;
         state.queue.push_back(id.clone());
         self.inner.update_gauges(&state);
         tracing::info!(job = %id, "training job queued");
@@ -212,7 +245,11 @@ impl JobManager {
 
     pub fn get(&self, id: &str) -> ServiceResult<TrainingJob> {
         let state = self.inner.lock();
-        state.jobs.get(id).map(|e| e.job.clone()).ok_or_else(|| not_found(id))
+        state
+            .jobs
+            .get(id)
+            .map(|e| e.job.clone())
+            .ok_or_else(|| not_found(id))
     }
 
     /// Every job matching the filters, newest first.
@@ -235,7 +272,10 @@ impl JobManager {
         match JobState::try_from(entry.job.state) {
             Ok(JobState::Queued) => {
                 state.queue.retain(|q| q != id);
-                self.inner.transition(&mut state, id, JobState::Cancelled, |j| j.finished_at = convert::now())?;
+                self.inner
+                    .transition(&mut state, id, JobState::Cancelled, |j| {
+                        j.finished_at = convert::now()
+                    })?;
                 self.inner.update_gauges(&state);
                 tracing::info!(job = %id, "queued job cancelled");
             }
@@ -249,7 +289,9 @@ impl JobManager {
             _ => {
                 return Err(ServiceError::FailedPrecondition(format!(
                     "job {id} already ended ({})",
-                    JobState::try_from(entry.job.state).map(|s| s.as_str_name()).unwrap_or("unknown")
+                    JobState::try_from(entry.job.state)
+                        .map(|s| s.as_str_name())
+                        .unwrap_or("unknown")
                 )));
             }
         }
@@ -309,7 +351,9 @@ impl Inner {
 
     /// Appends an event (with the job as it is now) to the log, then broadcasts it.
     fn record(&self, state: &mut State, id: &str, event: Event) -> ServiceResult<()> {
-        let Some(entry) = state.jobs.get_mut(id) else { return Ok(()) };
+        let Some(entry) = state.jobs.get_mut(id) else {
+            return Ok(());
+        };
         let durable = matches!(event, Event::StateChanged(_) | Event::CheckpointStep(_));
         let e = TrainingEvent {
             sequence: entry.next_sequence,
@@ -331,7 +375,9 @@ impl Inner {
         to: JobState,
         update: impl FnOnce(&mut TrainingJob),
     ) -> ServiceResult<()> {
-        let Some(entry) = state.jobs.get_mut(id) else { return Ok(()) };
+        let Some(entry) = state.jobs.get_mut(id) else {
+            return Ok(());
+        };
         entry.job.state = to as i32;
         update(&mut entry.job);
         self.meta.put_job(&entry.job)?;
@@ -339,18 +385,39 @@ impl Inner {
     }
 
     fn update_gauges(&self, state: &State) {
-        for s in [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled] {
-            let n = state.jobs.values().filter(|e| e.job.state == s as i32).count();
-            let label = s.as_str_name().trim_start_matches("JOB_STATE_").to_ascii_lowercase();
+        for s in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+        ] {
+            let n = state
+                .jobs
+                .values()
+                .filter(|e| e.job.state == s as i32)
+                .count();
+            let label = s
+                .as_str_name()
+                .trim_start_matches("JOB_STATE_")
+                .to_ascii_lowercase();
             metrics::gauge!(TRAINING_JOBS, "state" => label).set(n as f64);
         }
     }
 
-    fn progress(&self, id: &str, update: impl FnOnce(&mut pb::TrainingProgress), event: Option<Event>) {
+    fn progress(
+        &self,
+        id: &str,
+        update: impl FnOnce(&mut pb::TrainingProgress),
+        event: Option<Event>,
+    ) {
         let mut state = self.lock();
-        let Some(entry) = state.jobs.get_mut(id) else { return };
+        let Some(entry) = state.jobs.get_mut(id) else {
+            return;
+        };
         update(entry.job.progress.get_or_insert_with(Default::default));
-        let event = event.unwrap_or_else(|| Event::Progress(entry.job.progress.clone().unwrap_or_default()));
+        let event = event
+            .unwrap_or_else(|| Event::Progress(entry.job.progress.clone().unwrap_or_default()));
         if let Err(e) = self.record(&mut state, id, event) {
             tracing::warn!(job = %id, error = %e, "could not record a training event");
         }
@@ -377,7 +444,9 @@ async fn dispatch(inner: Arc<Inner>) {
         let token = CancelToken::new();
         {
             let mut state = inner.lock();
-            let Some(entry) = state.jobs.get_mut(&id) else { continue };
+            let Some(entry) = state.jobs.get_mut(&id) else {
+                continue;
+            };
             if entry.job.state != JobState::Queued as i32 {
                 continue;
             }
@@ -428,7 +497,9 @@ fn run(inner: &Arc<Inner>, id: &str, token: CancelToken) {
                 j.finished_at = convert::now();
             })
         }
-        Err(Failure::Cancelled) if !cancel_requested && inner.shutting_down.load(Ordering::SeqCst) => {
+        Err(Failure::Cancelled)
+            if !cancel_requested && inner.shutting_down.load(Ordering::SeqCst) =>
+        {
             tracing::info!(job = %id, "training job checkpointed for shutdown; it resumes at the next start");
             inner.transition(&mut state, id, JobState::Queued, |_| {})
         }
@@ -437,7 +508,9 @@ fn run(inner: &Arc<Inner>, id: &str, token: CancelToken) {
             clear(inner, id);
             state = inner.lock();
             tracing::info!(job = %id, "training job cancelled");
-            inner.transition(&mut state, id, JobState::Cancelled, |j| j.finished_at = convert::now())
+            inner.transition(&mut state, id, JobState::Cancelled, |j| {
+                j.finished_at = convert::now()
+            })
         }
         Err(Failure::Error(e)) => {
             drop(state);
@@ -486,7 +559,10 @@ fn train(
     token: CancelToken,
 ) -> Result<(String, pb::Metrics), Failure> {
     let registry = &inner.registry;
-    let kind = registry.kinds().get(&job.kind).map_err(ServiceError::from)?;
+    let kind = registry
+        .kinds()
+        .get(&job.kind)
+        .map_err(ServiceError::from)?;
     let manifest = inner.datasets.manifest(&job.dataset_id)?;
     let schema = inner.datasets.schema(&manifest)?;
     inner.datasets.materialize(&job.dataset_id, dataset_file)?;
@@ -504,7 +580,11 @@ fn train(
     let progress = |event: &TrainEvent| {
         let inner = inner.clone();
         match event {
-            TrainEvent::Started { total_steps, resumed_from_step, .. } => inner.progress(
+            TrainEvent::Started {
+                total_steps,
+                resumed_from_step,
+                ..
+            } => inner.progress(
                 &id,
                 |p| {
                     p.total_steps = *total_steps;
@@ -513,7 +593,15 @@ fn train(
                 },
                 None,
             ),
-            TrainEvent::Step { epoch, step, total_steps, loss, examples_per_sec, eta_secs, .. } => {
+            TrainEvent::Step {
+                epoch,
+                step,
+                total_steps,
+                loss,
+                examples_per_sec,
+                eta_secs,
+                ..
+            } => {
                 let mut last = last_progress.lock().unwrap_or_else(|p| p.into_inner());
                 let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) || step == total_steps;
                 let update = |p: &mut pb::TrainingProgress| {
@@ -531,7 +619,11 @@ fn train(
                     update(e.job.progress.get_or_insert_with(Default::default));
                 }
             }
-            TrainEvent::Epoch { epoch, train_loss, val } => inner.progress(
+            TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                val,
+            } => inner.progress(
                 &id,
                 |p| {
                     p.epoch = *epoch as u32 + 1;
@@ -540,7 +632,9 @@ fn train(
                 },
                 None,
             ),
-            TrainEvent::Checkpoint { step, .. } => inner.progress(&id, |_| {}, Some(Event::CheckpointStep(*step))),
+            TrainEvent::Checkpoint { step, .. } => {
+                inner.progress(&id, |_| {}, Some(Event::CheckpointStep(*step)))
+            }
             TrainEvent::EarlyStopped { .. } | TrainEvent::Finished { .. } => {}
         }
     };
@@ -550,7 +644,12 @@ fn train(
         params: kind_params(&job.kind, &hp),
         base,
         device: registry.device().clone(),
-        control: TrainControl { store: &*inner.store, job: job.id.clone(), cancel: token, progress: &progress },
+        control: TrainControl {
+            store: &*inner.store,
+            job: job.id.clone(),
+            cancel: token,
+            progress: &progress,
+        },
     };
     let trained = match kind.train(request) {
         Ok(t) => t,
@@ -581,37 +680,70 @@ pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<Trai
     };
     let learning_rate = or(hp.learning_rate, d.learning_rate);
     if !(learning_rate.is_finite() && learning_rate > 0.0) {
-        return bad(format!("learning_rate must be a positive number, got {}", hp.learning_rate));
+        return bad(format!(
+            "learning_rate must be a positive number, got {}",
+            hp.learning_rate
+        ));
     }
     if !(hp.weight_decay.is_finite() && hp.weight_decay >= 0.0) {
-        return bad(format!("weight_decay must be a non-negative number, got {}", hp.weight_decay));
+        return bad(format!(
+            "weight_decay must be a non-negative number, got {}",
+            hp.weight_decay
+        ));
     }
     if !(hp.max_grad_norm.is_finite() && hp.max_grad_norm >= 0.0) {
-        return bad(format!("max_grad_norm must be a non-negative number, got {}", hp.max_grad_norm));
+        return bad(format!(
+            "max_grad_norm must be a non-negative number, got {}",
+            hp.max_grad_norm
+        ));
     }
     if !(hp.encoder_learning_rate.is_finite() && hp.encoder_learning_rate >= 0.0) {
-        return bad(format!("encoder_learning_rate must be a non-negative number, got {}", hp.encoder_learning_rate));
+        return bad(format!(
+            "encoder_learning_rate must be a non-negative number, got {}",
+            hp.encoder_learning_rate
+        ));
     }
     if hp.hidden_layers.contains(&0) {
         return bad("hidden_layers widths must be at least 1".into());
     }
-    let batch_size = if hp.batch_size == 0 { d.batch_size } else { hp.batch_size as usize };
+    let batch_size = if hp.batch_size == 0 {
+        d.batch_size
+    } else {
+        hp.batch_size as usize
+    };
     // `rows` is 0 only when unknown; then the engine checks the split itself.
     let steps_per_epoch = if rows > 0 {
-        let splits = strata_data::split(rows, &split).map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        let splits = strata_data::split(rows, &split)
+            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
         splits.train.len().div_ceil(batch_size).max(1) as u64
     } else {
         0
     };
     Ok(TrainConfig {
-        epochs: if hp.epochs == 0 { d.epochs } else { hp.epochs as usize },
+        epochs: if hp.epochs == 0 {
+            d.epochs
+        } else {
+            hp.epochs as usize
+        },
         batch_size,
         learning_rate,
-        weight_decay: if hp.weight_decay == 0.0 { d.weight_decay } else { hp.weight_decay },
-        warmup_steps: if hp.warmup_steps == 0 { d.warmup_steps } else { hp.warmup_steps as u64 },
+        weight_decay: if hp.weight_decay == 0.0 {
+            d.weight_decay
+        } else {
+            hp.weight_decay
+        },
+        warmup_steps: if hp.warmup_steps == 0 {
+            d.warmup_steps
+        } else {
+            hp.warmup_steps as u64
+        },
         clip_grad_norm: (hp.max_grad_norm > 0.0).then_some(hp.max_grad_norm),
         patience: (hp.early_stopping_patience > 0).then_some(hp.early_stopping_patience as usize),
-        checkpoint_every: if hp.checkpoint_every_steps == 0 { steps_per_epoch } else { hp.checkpoint_every_steps as u64 },
+        checkpoint_every: if hp.checkpoint_every_steps == 0 {
+            steps_per_epoch
+        } else {
+            hp.checkpoint_every_steps as u64
+        },
         keep_checkpoints: d.keep_checkpoints,
         seed: split.seed,
         split,
@@ -621,10 +753,20 @@ pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<Trai
 /// Kind-specific hyperparameters as the core's kinds read them.
 fn kind_params(kind: &str, hp: &pb::Hyperparameters) -> serde_json::Value {
     match kind {
-        "mlp-classifier" if !hp.hidden_layers.is_empty() => serde_json::json!({ "hidden": hp.hidden_layers }),
+        "mlp-classifier" if !hp.hidden_layers.is_empty() => {
+            serde_json::json!({ "hidden": hp.hidden_layers })
+        }
         "text-classifier" => {
-            let lr = if hp.learning_rate > 0.0 { hp.learning_rate } else { TrainConfig::default().learning_rate };
-            let scale = if hp.encoder_learning_rate > 0.0 { hp.encoder_learning_rate / lr } else { 0.1 };
+            let lr = if hp.learning_rate > 0.0 {
+                hp.learning_rate
+            } else {
+                TrainConfig::default().learning_rate
+            };
+            let scale = if hp.encoder_learning_rate > 0.0 {
+                hp.encoder_learning_rate / lr
+            } else {
+                0.1
+            };
             serde_json::json!({ "mode": if hp.full_fine_tune { "full" } else { "head" }, "encoder_lr_scale": scale })
         }
         _ => serde_json::Value::Null,
@@ -639,17 +781,39 @@ mod tests {
     fn zero_means_default_and_bad_values_are_invalid() {
         let cfg = train_config(&pb::Hyperparameters::default(), 1000).expect("defaults");
         let d = TrainConfig::default();
-        assert_eq!((cfg.epochs, cfg.batch_size, cfg.learning_rate), (d.epochs, d.batch_size, d.learning_rate));
+        assert_eq!(
+            (cfg.epochs, cfg.batch_size, cfg.learning_rate),
+            (d.epochs, d.batch_size, d.learning_rate)
+        );
         assert_eq!(cfg.clip_grad_norm, None);
         // 800 training rows in batches of 32: a checkpoint per epoch by default.
         assert_eq!(cfg.checkpoint_every, 25);
         for hp in [
-            pb::Hyperparameters { learning_rate: -1.0, ..Default::default() },
-            pb::Hyperparameters { validation_fraction: 0.6, test_fraction: 0.6, ..Default::default() },
-            pb::Hyperparameters { hidden_layers: vec![0], ..Default::default() },
-            pb::Hyperparameters { max_grad_norm: f64::NAN, ..Default::default() },
+            pb::Hyperparameters {
+                learning_rate: -1.0,
+                ..Default::default()
+            },
+            pb::Hyperparameters {
+                validation_fraction: 0.6,
+                test_fraction: 0.6,
+                ..Default::default()
+            },
+            pb::Hyperparameters {
+                hidden_layers: vec![0],
+                ..Default::default()
+            },
+            pb::Hyperparameters {
+                max_grad_norm: f64::NAN,
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(train_config(&hp, 1000), Err(ServiceError::InvalidArgument(_))), "{hp:?}");
+            assert!(
+                matches!(
+                    train_config(&hp, 1000),
+                    Err(ServiceError::InvalidArgument(_))
+                ),
+                "{hp:?}"
+            );
         }
     }
 }

@@ -73,14 +73,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (device, device_name) = resolve_device(&config.device)?;
-    let storage = |e: &dyn std::fmt::Display| ServeError::Storage(format!("{}: {e}", config.data_dir.display()));
-    let store: Arc<dyn ArtifactStore> =
-        Arc::new(FsArtifactStore::open(config.data_dir.join("artifacts")).map_err(|e| storage(&e))?);
-    let meta: Arc<dyn meta::MetadataStore> =
-        Arc::new(meta::FsMetadataStore::open(&config.data_dir.join("meta")).map_err(|e| storage(&e))?);
+    let storage = |e: &dyn std::fmt::Display| {
+        ServeError::Storage(format!("{}: {e}", config.data_dir.display()))
+    };
+    let store: Arc<dyn ArtifactStore> = Arc::new(
+        FsArtifactStore::open(config.data_dir.join("artifacts")).map_err(|e| storage(&e))?,
+    );
+    let meta: Arc<dyn meta::MetadataStore> = Arc::new(
+        meta::FsMetadataStore::open(&config.data_dir.join("meta")).map_err(|e| storage(&e))?,
+    );
     let kinds = Arc::new(Registry::builtin());
     let model_kinds = kinds.names().into_iter().map(str::to_owned).collect();
-    let batch = batcher::BatchConfig { max_batch: config.max_batch_size as usize, max_wait: config.max_batch_wait() };
+    let batch = batcher::BatchConfig {
+        max_batch: config.max_batch_size as usize,
+        max_wait: config.max_batch_wait(),
+    };
     let queue = batcher::QueueLimit::new(config.inference_queue_depth as usize);
     let registry = Arc::new(registry::ModelRegistry::new(
         store.clone(),
@@ -91,7 +98,9 @@ pub async fn serve(
         queue,
         config.model_cache_bytes,
     ));
-    let datasets = Arc::new(datasets::Datasets::new(store.clone(), &config.data_dir).map_err(|e| storage(&e))?);
+    let datasets = Arc::new(
+        datasets::Datasets::new(store.clone(), &config.data_dir).map_err(|e| storage(&e))?,
+    );
     let work_dir = config.data_dir.join("work");
     let _ = std::fs::remove_dir_all(&work_dir);
     let jobs = jobs::JobManager::start(
@@ -116,11 +125,21 @@ pub async fn serve(
             .into_future(),
     );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<SystemServiceServer<SystemInfoService>>().await;
-    health_reporter.set_serving::<DatasetServiceServer<datasets::DatasetApi>>().await;
-    health_reporter.set_serving::<TrainingServiceServer<training::TrainingApi>>().await;
-    health_reporter.set_serving::<ModelServiceServer<models::ModelApi>>().await;
-    health_reporter.set_serving::<InferenceServiceServer<inference::InferenceApi>>().await;
+    health_reporter
+        .set_serving::<SystemServiceServer<SystemInfoService>>()
+        .await;
+    health_reporter
+        .set_serving::<DatasetServiceServer<datasets::DatasetApi>>()
+        .await;
+    health_reporter
+        .set_serving::<TrainingServiceServer<training::TrainingApi>>()
+        .await;
+    health_reporter
+        .set_serving::<ModelServiceServer<models::ModelApi>>()
+        .await;
+    health_reporter
+        .set_serving::<InferenceServiceServer<inference::InferenceApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -135,7 +154,9 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!("shutting down: draining calls and checkpointing running jobs");
-            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
             jobs.shutdown().await;
         }
     };
@@ -148,11 +169,18 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(SystemServiceServer::new(system))
         .add_service(
-            DatasetServiceServer::new(datasets::DatasetApi { datasets, max_upload_bytes: config.max_upload_bytes })
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            DatasetServiceServer::new(datasets::DatasetApi {
+                datasets,
+                max_upload_bytes: config.max_upload_bytes,
+            })
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(TrainingServiceServer::new(training::TrainingApi { jobs: jobs.clone() }))
-        .add_service(ModelServiceServer::new(models::ModelApi { registry: registry.clone() }))
+        .add_service(TrainingServiceServer::new(training::TrainingApi {
+            jobs: jobs.clone(),
+        }))
+        .add_service(ModelServiceServer::new(models::ModelApi {
+            registry: registry.clone(),
+        }))
         .add_service(
             InferenceServiceServer::new(inference::InferenceApi { registry })
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
@@ -190,8 +218,14 @@ mod tests {
 
     #[test]
     fn cpu_builds_serve_on_cpu_and_refuse_cuda_clearly() {
-        assert_eq!(resolve_device("cpu").ok().map(|d| d.1).as_deref(), Some("cpu"));
-        assert_eq!(resolve_device("auto").ok().map(|d| d.1).as_deref(), Some("cpu"));
+        assert_eq!(
+            resolve_device("cpu").ok().map(|d| d.1).as_deref(),
+            Some("cpu")
+        );
+        assert_eq!(
+            resolve_device("auto").ok().map(|d| d.1).as_deref(),
+            Some("cpu")
+        );
         if !cfg!(feature = "cuda") {
             let err = resolve_device("cuda:0").expect_err("no CUDA in this build");
             assert!(err.to_string().contains("cuda:0"), "{err}");

@@ -14,6 +14,12 @@ async fn main() -> anyhow::Result<()> {
     let metrics_listener = tokio::net::TcpListener::bind(config.metrics_listen)
         .await
         .with_context(|| format!("cannot listen on {} for metrics", config.metrics_listen))?;
-    strata_ml::serve(&config, listener, metrics_listener, strata_runtime::shutdown_signal()).await?;
+    strata_ml::serve(
+        &config,
+        listener,
+        metrics_listener,
+        strata_runtime::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

@@ -22,13 +22,19 @@ use strata_proto::strata::ml::v1::{TrainingEvent, TrainingJob};
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
     #[error("metadata I/O on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("metadata file {path} is corrupted: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MetaError + '_ {
-    move |source| MetaError::Io { path: path.to_owned(), source }
+    move |source| MetaError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Storage of job records, job event logs and model aliases.
@@ -38,13 +44,19 @@ pub trait MetadataStore: Send + Sync {
     /// Every job, in no particular order.
     fn jobs(&self) -> Result<Vec<TrainingJob>, MetaError>;
     /// Appends to a job's event log. `durable` events (state changes) are on disk when this returns.
-    fn append_event(&self, job_id: &str, event: &TrainingEvent, durable: bool) -> Result<(), MetaError>;
+    fn append_event(
+        &self,
+        job_id: &str,
+        event: &TrainingEvent,
+        durable: bool,
+    ) -> Result<(), MetaError>;
     /// The job's events with `sequence > after`, oldest first.
     fn events(&self, job_id: &str, after: u64) -> Result<Vec<TrainingEvent>, MetaError>;
     /// alias -> version of one model.
     fn aliases(&self, model: &str) -> Result<BTreeMap<String, String>, MetaError>;
     /// Replaces the aliases of one model.
-    fn set_aliases(&self, model: &str, aliases: &BTreeMap<String, String>) -> Result<(), MetaError>;
+    fn set_aliases(&self, model: &str, aliases: &BTreeMap<String, String>)
+    -> Result<(), MetaError>;
 }
 
 /// [`MetadataStore`] in a directory; see the module docs for the layout.
@@ -64,7 +76,10 @@ struct AliasRecord {
 impl FsMetadataStore {
     /// Opens (and creates) the store, cutting torn records off the end of event logs.
     pub fn open(root: &Path) -> Result<Self, MetaError> {
-        let store = FsMetadataStore { jobs: root.join("jobs"), aliases: root.join("aliases") };
+        let store = FsMetadataStore {
+            jobs: root.join("jobs"),
+            aliases: root.join("aliases"),
+        };
         for dir in [&store.jobs, &store.aliases] {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -75,7 +90,10 @@ impl FsMetadataStore {
                 let len = fs::metadata(&path).map_err(io(&path))?.len();
                 if valid_len < len {
                     tracing::warn!(path = %path.display(), cut = len - valid_len, "cutting a torn record off an event log");
-                    let file = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(io(&path))?;
                     file.set_len(valid_len).map_err(io(&path))?;
                     file.sync_all().map_err(io(&path))?;
                 }
@@ -99,11 +117,16 @@ fn file_stem(name: &str) -> Result<&str, MetaError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok {
         Ok(name)
     } else {
-        Err(MetaError::Corrupt { path: PathBuf::from(name), reason: "not a valid record name".into() })
+        Err(MetaError::Corrupt {
+            path: PathBuf::from(name),
+            reason: "not a valid record name".into(),
+        })
     }
 }
 
@@ -112,7 +135,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MetaError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
     tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| MetaError::Io { path: path.to_owned(), source: e.error })?;
+    tmp.persist(path).map_err(|e| MetaError::Io {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
@@ -124,7 +150,10 @@ fn read_record<M: Message + Default>(path: &Path) -> Result<Option<M>, MetaError
     };
     M::decode(bytes.as_slice())
         .map(Some)
-        .map_err(|e| MetaError::Corrupt { path: path.to_owned(), reason: e.to_string() })
+        .map_err(|e| MetaError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// Decodes a log, stopping at the first undecodable record; returns the events and the length
@@ -168,11 +197,21 @@ impl MetadataStore for FsMetadataStore {
         Ok(jobs)
     }
 
-    fn append_event(&self, job_id: &str, event: &TrainingEvent, durable: bool) -> Result<(), MetaError> {
+    fn append_event(
+        &self,
+        job_id: &str,
+        event: &TrainingEvent,
+        durable: bool,
+    ) -> Result<(), MetaError> {
         let path = self.events_path(job_id)?;
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
         // One write(2) per record, so a crash tears at most the last one.
-        file.write_all(&event.encode_length_delimited_to_vec()).map_err(io(&path))?;
+        file.write_all(&event.encode_length_delimited_to_vec())
+            .map_err(io(&path))?;
         if durable {
             file.sync_data().map_err(io(&path))?;
         }
@@ -186,10 +225,16 @@ impl MetadataStore for FsMetadataStore {
 
     fn aliases(&self, model: &str) -> Result<BTreeMap<String, String>, MetaError> {
         let path = self.aliases.join(format!("{}.pb", file_stem(model)?));
-        Ok(read_record::<AliasRecord>(&path)?.map(|r| r.aliases).unwrap_or_default())
+        Ok(read_record::<AliasRecord>(&path)?
+            .map(|r| r.aliases)
+            .unwrap_or_default())
     }
 
-    fn set_aliases(&self, model: &str, aliases: &BTreeMap<String, String>) -> Result<(), MetaError> {
+    fn set_aliases(
+        &self,
+        model: &str,
+        aliases: &BTreeMap<String, String>,
+    ) -> Result<(), MetaError> {
         let path = self.aliases.join(format!("{}.pb", file_stem(model)?));
         if aliases.is_empty() {
             return match fs::remove_file(&path) {
@@ -197,7 +242,13 @@ impl MetadataStore for FsMetadataStore {
                 _ => Ok(()),
             };
         }
-        write_atomic(&path, &AliasRecord { aliases: aliases.clone() }.encode_to_vec())
+        write_atomic(
+            &path,
+            &AliasRecord {
+                aliases: aliases.clone(),
+            }
+            .encode_to_vec(),
+        )
     }
 }
 
@@ -207,25 +258,48 @@ mod tests {
     use strata_proto::strata::ml::v1::training_event::Event;
 
     fn event(sequence: u64) -> TrainingEvent {
-        TrainingEvent { sequence, event: Some(Event::CheckpointStep(sequence * 10)), ..Default::default() }
+        TrainingEvent {
+            sequence,
+            event: Some(Event::CheckpointStep(sequence * 10)),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn jobs_events_and_aliases_round_trip_and_survive_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = FsMetadataStore::open(dir.path()).expect("open");
-        let job = TrainingJob { id: "job-1".into(), model_name: "digits".into(), ..Default::default() };
+        let job = TrainingJob {
+            id: "job-1".into(),
+            model_name: "digits".into(),
+            ..Default::default()
+        };
         store.put_job(&job).expect("put");
         for s in 1..=3 {
-            store.append_event("job-1", &event(s), s == 3).expect("append");
+            store
+                .append_event("job-1", &event(s), s == 3)
+                .expect("append");
         }
-        store.set_aliases("digits", &BTreeMap::from([("production".into(), "v2".into())])).expect("alias");
+        store
+            .set_aliases(
+                "digits",
+                &BTreeMap::from([("production".into(), "v2".into())]),
+            )
+            .expect("alias");
 
         let store = FsMetadataStore::open(dir.path()).expect("reopen");
         assert_eq!(store.jobs().expect("jobs"), vec![job]);
-        let seqs: Vec<u64> = store.events("job-1", 1).expect("events").iter().map(|e| e.sequence).collect();
+        let seqs: Vec<u64> = store
+            .events("job-1", 1)
+            .expect("events")
+            .iter()
+            .map(|e| e.sequence)
+            .collect();
         assert_eq!(seqs, [2, 3]);
-        assert_eq!(store.aliases("digits").expect("aliases")["production"], "v2");
+        assert_eq!(
+            store.aliases("digits").expect("aliases")["production"],
+            "v2"
+        );
         assert!(store.aliases("other").expect("none").is_empty());
     }
 
@@ -242,8 +316,15 @@ mod tests {
         drop(file);
 
         let store = FsMetadataStore::open(dir.path()).expect("reopen repairs");
-        store.append_event("j", &event(2), true).expect("append after repair");
-        let seqs: Vec<u64> = store.events("j", 0).expect("events").iter().map(|e| e.sequence).collect();
+        store
+            .append_event("j", &event(2), true)
+            .expect("append after repair");
+        let seqs: Vec<u64> = store
+            .events("j", 0)
+            .expect("events")
+            .iter()
+            .map(|e| e.sequence)
+            .collect();
         assert_eq!(seqs, [1, 2]);
     }
 

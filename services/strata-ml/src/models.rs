@@ -24,8 +24,13 @@ impl ModelService for ModelApi {
         let req = request.into_inner();
         let registry = self.registry.clone();
         blocking(move || {
-            let (names, next_page_token) =
-                paging::page(registry.names()?, String::clone, req.page_size, &req.page_token, false)?;
+            let (names, next_page_token) = paging::page(
+                registry.names()?,
+                String::clone,
+                req.page_size,
+                &req.page_token,
+                false,
+            )?;
             let mut models = Vec::with_capacity(names.len());
             for name in names {
                 match registry.model(&name) {
@@ -35,18 +40,27 @@ impl ModelService for ModelApi {
                     Err(e) => return Err(e),
                 }
             }
-            Ok(pb::ListModelsResponse { models, next_page_token })
+            Ok(pb::ListModelsResponse {
+                models,
+                next_page_token,
+            })
         })
         .await
     }
 
-    async fn get_model(&self, request: Request<pb::GetModelRequest>) -> Result<Response<pb::Model>, Status> {
+    async fn get_model(
+        &self,
+        request: Request<pb::GetModelRequest>,
+    ) -> Result<Response<pb::Model>, Status> {
         let name = request.into_inner().name;
         let registry = self.registry.clone();
         blocking(move || registry.model(&name)).await
     }
 
-    async fn set_alias(&self, request: Request<pb::SetAliasRequest>) -> Result<Response<pb::Model>, Status> {
+    async fn set_alias(
+        &self,
+        request: Request<pb::SetAliasRequest>,
+    ) -> Result<Response<pb::Model>, Status> {
         let req = request.into_inner();
         let registry = self.registry.clone();
         blocking(move || registry.set_alias(&req.name, &req.alias, &req.version)).await
@@ -58,11 +72,18 @@ impl ModelService for ModelApi {
     ) -> Result<Response<pb::DeleteModelVersionResponse>, Status> {
         let req = request.into_inner();
         let registry = self.registry.clone();
-        blocking(move || registry.delete_version(&req.name, &req.version).map(|_| pb::DeleteModelVersionResponse {}))
-            .await
+        blocking(move || {
+            registry
+                .delete_version(&req.name, &req.version)
+                .map(|_| pb::DeleteModelVersionResponse {})
+        })
+        .await
     }
 
-    async fn import_model(&self, request: Request<pb::ImportModelRequest>) -> Result<Response<pb::ModelVersion>, Status> {
+    async fn import_model(
+        &self,
+        request: Request<pb::ImportModelRequest>,
+    ) -> Result<Response<pb::ModelVersion>, Status> {
         let req = request.into_inner();
         if req.path.is_empty() {
             return Err(ServiceError::InvalidArgument("path is required".into()).into());

@@ -25,13 +25,12 @@ pub fn page<T>(
     let after = if token.is_empty() {
         None
     } else {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| ServiceError::InvalidArgument("page_token is not a token this server issued".into()))?;
-        Some(
-            String::from_utf8(bytes)
-                .map_err(|_| ServiceError::InvalidArgument("page_token is not a token this server issued".into()))?,
-        )
+        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| {
+            ServiceError::InvalidArgument("page_token is not a token this server issued".into())
+        })?;
+        Some(String::from_utf8(bytes).map_err(|_| {
+            ServiceError::InvalidArgument("page_token is not a token this server issued".into())
+        })?)
     };
     let mut rest: Vec<T> = items
         .into_iter()
@@ -69,6 +68,9 @@ mod tests {
             token = next;
         }
         assert_eq!(seen, items);
-        assert!(matches!(page(items, |s| s.clone(), 3, "%%%", true), Err(ServiceError::InvalidArgument(_))));
+        assert!(matches!(
+            page(items, |s| s.clone(), 3, "%%%", true),
+            Err(ServiceError::InvalidArgument(_))
+        ));
     }
 }

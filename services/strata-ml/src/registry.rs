@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use strata_core::{ClassPrediction, Device, Inputs, IoSchema, Model, Outputs, Registry};
-use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, FileSource, Manifest, ManifestInfo, StoreError};
+use strata_data::{
+    ArtifactClass, ArtifactKey, ArtifactStore, FileSource, Manifest, ManifestInfo, StoreError,
+};
 use strata_proto::strata::ml::v1 as pb;
 use strata_runtime::metrics::MODEL_CACHE_BYTES;
 
@@ -69,19 +71,28 @@ pub fn parse_ref(reference: &str) -> ServiceResult<(&str, Option<&str>)> {
     };
     convert::check_name("model name", name)?;
     if tag.is_some_and(str::is_empty) {
-        return Err(ServiceError::InvalidArgument(format!("model reference `{reference}` has an empty version or alias")));
+        return Err(ServiceError::InvalidArgument(format!(
+            "model reference `{reference}` has an empty version or alias"
+        )));
     }
     Ok((name, tag))
 }
 
 fn is_version_like(s: &str) -> bool {
-    s.strip_prefix('v').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    s.strip_prefix('v')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn check_alias(alias: &str) -> ServiceResult<()> {
-    let ok = !alias.is_empty() && alias.len() <= 64 && alias.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok = !alias.is_empty()
+        && alias.len() <= 64
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !ok {
-        return Err(ServiceError::InvalidArgument(format!("alias `{alias}` is invalid: use 1-64 characters of [a-z0-9-]")));
+        return Err(ServiceError::InvalidArgument(format!(
+            "alias `{alias}` is invalid: use 1-64 characters of [a-z0-9-]"
+        )));
     }
     if alias == LATEST || is_version_like(alias) {
         return Err(ServiceError::InvalidArgument(format!(
@@ -111,7 +122,10 @@ impl ModelRegistry {
             batch,
             queue,
             cache_limit,
-            cache: Mutex::new(Cache { lru: lru::LruCache::unbounded(), bytes: 0 }),
+            cache: Mutex::new(Cache {
+                lru: lru::LruCache::unbounded(),
+                bytes: 0,
+            }),
             write_lock: Mutex::new(()),
             load_lock: Mutex::new(()),
         }
@@ -139,12 +153,9 @@ impl ModelRegistry {
         let version = match tag {
             None | Some(LATEST) => newest.clone(),
             Some(t) if versions.iter().any(|v| v == t) => t.to_owned(),
-            Some(t) => self
-                .meta
-                .aliases(name)?
-                .get(t)
-                .cloned()
-                .ok_or_else(|| ServiceError::NotFound(format!("model `{name}` has no version or alias `{t}`")))?,
+            Some(t) => self.meta.aliases(name)?.get(t).cloned().ok_or_else(|| {
+                ServiceError::NotFound(format!("model `{name}` has no version or alias `{t}`"))
+            })?,
         };
         Ok(ArtifactKey::new(ArtifactClass::Model, name, version))
     }
@@ -155,8 +166,20 @@ impl ModelRegistry {
 
     pub fn version_message(&self, m: &Manifest) -> pb::ModelVersion {
         let info = &m.info;
-        let text = |v: &serde_json::Value| if v.is_null() { String::new() } else { v.to_string() };
-        let extra_str = |k: &str| info.extra.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let text = |v: &serde_json::Value| {
+            if v.is_null() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        };
+        let extra_str = |k: &str| {
+            info.extra
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
         pb::ModelVersion {
             version: m.key.version.clone(),
             kind: info.kind.clone(),
@@ -167,7 +190,10 @@ impl ModelRegistry {
             training_job_id: extra_str("training_job_id"),
             base_model: extra_str("base_model"),
             size_bytes: m.files.values().map(|f| f.bytes).sum(),
-            created_at: convert::timestamp(m.created_at.timestamp(), m.created_at.timestamp_subsec_nanos()),
+            created_at: convert::timestamp(
+                m.created_at.timestamp(),
+                m.created_at.timestamp_subsec_nanos(),
+            ),
         }
     }
 
@@ -180,10 +206,16 @@ impl ModelRegistry {
         }
         let mut out = Vec::with_capacity(versions.len());
         for v in versions {
-            let m = self.store.manifest(&ArtifactKey::new(ArtifactClass::Model, name, v))?;
+            let m = self
+                .store
+                .manifest(&ArtifactKey::new(ArtifactClass::Model, name, v))?;
             out.push(self.version_message(&m));
         }
-        Ok(pb::Model { name: name.to_owned(), versions: out, aliases: self.meta.aliases(name)?.into_iter().collect() })
+        Ok(pb::Model {
+            name: name.to_owned(),
+            versions: out,
+            aliases: self.meta.aliases(name)?.into_iter().collect(),
+        })
     }
 
     pub fn names(&self) -> ServiceResult<Vec<String>> {
@@ -195,7 +227,9 @@ impl ModelRegistry {
         check_alias(alias)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         if !self.versions(name)?.iter().any(|v| v == version) {
-            return Err(ServiceError::NotFound(format!("model `{name}` has no version `{version}`")));
+            return Err(ServiceError::NotFound(format!(
+                "model `{name}` has no version `{version}`"
+            )));
         }
         let mut aliases = self.meta.aliases(name)?;
         aliases.insert(alias.to_owned(), version.to_owned());
@@ -208,11 +242,19 @@ impl ModelRegistry {
         convert::check_name("model name", name)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let aliases = self.meta.aliases(name)?;
-        let pointing: Vec<&String> = aliases.iter().filter(|(_, v)| *v == version).map(|(a, _)| a).collect();
+        let pointing: Vec<&String> = aliases
+            .iter()
+            .filter(|(_, v)| *v == version)
+            .map(|(a, _)| a)
+            .collect();
         if !pointing.is_empty() {
             return Err(ServiceError::FailedPrecondition(format!(
                 "{name}@{version} is aliased as {}; move the alias first",
-                pointing.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+                pointing
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let key = ArtifactKey::new(ArtifactClass::Model, name, version);
@@ -222,7 +264,12 @@ impl ModelRegistry {
     }
 
     /// Stores a new version of `name` (the next `vN`) and returns its manifest.
-    pub fn put_version(&self, name: &str, files: Vec<(String, FileSource)>, info: ManifestInfo) -> ServiceResult<Manifest> {
+    pub fn put_version(
+        &self,
+        name: &str,
+        files: Vec<(String, FileSource)>,
+        info: ManifestInfo,
+    ) -> ServiceResult<Manifest> {
         convert::check_name("model name", name)?;
         // Two jobs may finish the same model at once; the loser takes the next number.
         for _ in 0..16 {
@@ -239,7 +286,9 @@ impl ModelRegistry {
                 other => return Ok(other?),
             }
         }
-        Err(ServiceError::Internal(format!("could not allocate a new version of `{name}`")))
+        Err(ServiceError::Internal(format!(
+            "could not allocate a new version of `{name}`"
+        )))
     }
 
     /// Imports a pretrained model directory on this machine as a new version.
@@ -247,7 +296,10 @@ impl ModelRegistry {
         convert::check_name("model name", name)?;
         let kind = self.kinds.get(kind)?;
         if !dir.is_dir() {
-            return Err(ServiceError::NotFound(format!("directory {} not found on the ML service", dir.display())));
+            return Err(ServiceError::NotFound(format!(
+                "directory {} not found on the ML service",
+                dir.display()
+            )));
         }
         let files = kind.import(dir)?;
         let manifest = self.put_version(name, files.files, files.info)?;
@@ -277,14 +329,19 @@ impl ModelRegistry {
         let model: Arc<dyn Model> = Arc::from(self.kinds.load(artifact, &self.device)?);
         let schema = model.schema().clone();
         let run_model = model.clone();
-        let batcher = Batcher::spawn(self.batch, self.queue.clone(), move |items: Vec<Input>| run_batch(&*run_model, items));
+        let batcher = Batcher::spawn(self.batch, self.queue.clone(), move |items: Vec<Input>| {
+            run_batch(&*run_model, items)
+        });
         let loaded = Arc::new(LoadedModel {
             key: key.clone(),
             schema: schema.clone(),
             batcher,
             tokenizer: tokenizer.map(|mut t| {
                 if let strata_core::InputSchema::Text { max_tokens } = &schema.input {
-                    let _ = t.with_truncation(Some(tokenizers::TruncationParams { max_length: *max_tokens, ..Default::default() }));
+                    let _ = t.with_truncation(Some(tokenizers::TruncationParams {
+                        max_length: *max_tokens,
+                        ..Default::default()
+                    }));
                 }
                 t
             }),
@@ -308,7 +365,12 @@ impl ModelRegistry {
     }
 
     fn cached(&self, key: &ArtifactKey) -> Option<Arc<LoadedModel>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).lru.get(key).cloned()
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lru
+            .get(key)
+            .cloned()
     }
 
     fn evict(&self, key: &ArtifactKey) {
@@ -318,7 +380,6 @@ impl ModelRegistry {
             metrics::gauge!(MODEL_CACHE_BYTES).set(cache.bytes as f64);
         }
     }
-
 }
 
 /// Runs one batch through the model. Inputs were checked against the schema on submission, so
@@ -326,11 +387,29 @@ impl ModelRegistry {
 fn run_batch(model: &dyn Model, items: Vec<Input>) -> ServiceResult<Vec<Output>> {
     let inputs = match items.first() {
         Some(Input::Features(_)) => Inputs::Features(
-            items.into_iter().filter_map(|i| if let Input::Features(f) = i { Some(f) } else { None }).collect(),
+            items
+                .into_iter()
+                .filter_map(|i| {
+                    if let Input::Features(f) = i {
+                        Some(f)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
         ),
-        Some(Input::Text(_)) => {
-            Inputs::Texts(items.into_iter().filter_map(|i| if let Input::Text(t) = i { Some(t) } else { None }).collect())
-        }
+        Some(Input::Text(_)) => Inputs::Texts(
+            items
+                .into_iter()
+                .filter_map(|i| {
+                    if let Input::Text(t) = i {
+                        Some(t)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        ),
         None => return Ok(Vec::new()),
     };
     Ok(match model.predict(&inputs)? {
@@ -346,7 +425,10 @@ mod tests {
     #[test]
     fn references_and_aliases_are_checked() {
         assert_eq!(parse_ref("digits").ok(), Some(("digits", None)));
-        assert_eq!(parse_ref("digits@production").ok(), Some(("digits", Some("production"))));
+        assert_eq!(
+            parse_ref("digits@production").ok(),
+            Some(("digits", Some("production")))
+        );
         assert!(parse_ref("digits@").is_err());
         assert!(parse_ref("../x@v1").is_err());
         assert!(check_alias("production").is_ok());

@@ -17,7 +17,12 @@ pub struct SystemInfoService {
 
 impl SystemInfoService {
     pub fn new(device: String, model_kinds: Vec<String>) -> Self {
-        Self { started: Instant::now(), device, device_note: String::new(), model_kinds }
+        Self {
+            started: Instant::now(),
+            device,
+            device_note: String::new(),
+            model_kinds,
+        }
     }
 
     /// Records why `device` differs from what was asked (an `auto` fallback), for readiness.

@@ -50,7 +50,10 @@ where
             .path()
             .trim_start_matches('/')
             .split_once('/')
-            .map_or_else(|| ("unknown".to_owned(), "unknown".to_owned()), |(s, m)| (s.to_owned(), m.to_owned()));
+            .map_or_else(
+                || ("unknown".to_owned(), "unknown".to_owned()),
+                |(s, m)| (s.to_owned(), m.to_owned()),
+            );
         let request_id = request
             .headers()
             .get("x-request-id")
@@ -74,11 +77,19 @@ where
                         .map_or(tonic::Code::Ok, tonic::Code::from_i32),
                     Err(_) => tonic::Code::Unknown,
                 };
-                let labels = [("service", service), ("method", method), ("code", format!("{code:?}"))];
+                let labels = [
+                    ("service", service),
+                    ("method", method),
+                    ("code", format!("{code:?}")),
+                ];
                 metrics::counter!(GRPC_REQUESTS_TOTAL, &labels).increment(1);
                 metrics::histogram!(GRPC_REQUEST_DURATION_SECONDS, &labels)
                     .record(started.elapsed().as_secs_f64());
-                tracing::debug!(?code, elapsed_ms = started.elapsed().as_millis() as u64, "gRPC call");
+                tracing::debug!(
+                    ?code,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "gRPC call"
+                );
                 result
             }
             .instrument(span),

@@ -29,7 +29,11 @@ fn is_final(e: &pb::TrainingEvent) -> bool {
 }
 
 /// Sends one event; false when the stream is over (final event sent, or the watcher left).
-async fn forward(tx: &mpsc::Sender<Result<pb::TrainingEvent, Status>>, last: &mut u64, e: pb::TrainingEvent) -> bool {
+async fn forward(
+    tx: &mpsc::Sender<Result<pb::TrainingEvent, Status>>,
+    last: &mut u64,
+    e: pb::TrainingEvent,
+) -> bool {
     *last = e.sequence;
     let fin = is_final(&e);
     tx.send(Ok(e)).await.is_ok() && !fin
@@ -59,11 +63,17 @@ impl TrainingService for TrainingApi {
     ) -> Result<Response<pb::ListTrainingJobsResponse>, Status> {
         let req = request.into_inner();
         if pb::JobState::try_from(req.state).is_err() {
-            return Err(ServiceError::InvalidArgument(format!("unknown job state {}", req.state)).into());
+            return Err(
+                ServiceError::InvalidArgument(format!("unknown job state {}", req.state)).into(),
+            );
         }
         let jobs = self.jobs.list(req.state, &req.model_name);
-        let (jobs, next_page_token) = paging::page(jobs, |j| j.id.clone(), req.page_size, &req.page_token, true)?;
-        Ok(Response::new(pb::ListTrainingJobsResponse { jobs, next_page_token }))
+        let (jobs, next_page_token) =
+            paging::page(jobs, |j| j.id.clone(), req.page_size, &req.page_token, true)?;
+        Ok(Response::new(pb::ListTrainingJobsResponse {
+            jobs,
+            next_page_token,
+        }))
     }
 
     async fn cancel_training_job(
@@ -121,7 +131,11 @@ impl TrainingService for TrainingApi {
                     // A slow watcher missed live events: catch up from the log.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let (jobs, id, after) = (jobs.clone(), id.clone(), last);
-                        let missed = match tokio::task::spawn_blocking(move || jobs.events_after(&id, after)).await {
+                        let missed = match tokio::task::spawn_blocking(move || {
+                            jobs.events_after(&id, after)
+                        })
+                        .await
+                        {
                             Ok(Ok(m)) => m,
                             Ok(Err(e)) => {
                                 let _ = tx.send(Err(e.into())).await;

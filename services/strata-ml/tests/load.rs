@@ -19,7 +19,10 @@ use tonic::Code;
 const CALLERS: usize = 64;
 
 fn phase_secs() -> Duration {
-    let secs = std::env::var("STRATA_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(4.0f64);
+    let secs = std::env::var("STRATA_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4.0f64);
     Duration::from_secs_f64(secs)
 }
 
@@ -35,7 +38,10 @@ impl Outcome {
         self.latencies.sort_unstable();
         let pct = |p: f64| {
             self.latencies
-                .get(((self.latencies.len() as f64 * p) as usize).min(self.latencies.len().saturating_sub(1)))
+                .get(
+                    ((self.latencies.len() as f64 * p) as usize)
+                        .min(self.latencies.len().saturating_sub(1)),
+                )
                 .copied()
                 .unwrap_or_default()
         };
@@ -83,7 +89,12 @@ where
             })
         })
         .collect();
-    let mut out = Outcome { latencies: Vec::new(), exhausted: 0, other_errors: Vec::new(), elapsed: Duration::ZERO };
+    let mut out = Outcome {
+        latencies: Vec::new(),
+        exhausted: 0,
+        other_errors: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     for t in tasks {
         let (l, e) = t.await.expect("caller task");
         out.latencies.extend(l);
@@ -104,16 +115,32 @@ async fn mean_batch(metrics: std::net::SocketAddr) -> (f64, f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start(dir.path(), &["--max-batch-size", "32", "--max-batch-wait-ms", "2"]).await;
+    let server = start(
+        dir.path(),
+        &["--max-batch-size", "32", "--max-batch-wait-ms", "2"],
+    )
+    .await;
     let mut c = server.clients().await;
     let ds = upload_digits(&mut c).await;
-    let job = c.training.create_training_job(mlp_job("digits", &ds.id, 2)).await.expect("create").into_inner();
+    let job = c
+        .training
+        .create_training_job(mlp_job("digits", &ds.id, 2))
+        .await
+        .expect("create")
+        .into_inner();
     let events = watch_to_end(&mut c, &job.id, 0).await;
-    assert_eq!(events.last().and_then(final_state), Some(pb::JobState::Succeeded));
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded)
+    );
     let minilm = minilm_dir();
     if let Some(dir) = &minilm {
         let path = dir.to_str().expect("utf-8").to_owned();
-        let import = pb::ImportModelRequest { name: "minilm".into(), kind: "text-encoder".into(), path };
+        let import = pb::ImportModelRequest {
+            name: "minilm".into(),
+            kind: "text-encoder".into(),
+            path,
+        };
         c.models.import_model(import).await.expect("import MiniLM");
     }
     let (rows, _) = digits_rows();
@@ -126,7 +153,9 @@ async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
             let i = n.fetch_add(1, Ordering::Relaxed) as usize % rows.len();
             let req = pb::PredictRequest {
                 model: "digits".into(),
-                features: vec![pb::FeatureVector { values: rows[i].clone() }],
+                features: vec![pb::FeatureVector {
+                    values: rows[i].clone(),
+                }],
                 texts: vec![],
             };
             async move { c.inference.predict(req).await.map(|_| ()) }
@@ -140,20 +169,35 @@ async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
     let after = mean_batch(server.metrics_addr).await;
     let mean = (after.0 - before.0) / (after.1 - before.1).max(1.0);
     println!("Predict mean batch size {mean:.1}");
-    assert!(outcome.other_errors.is_empty(), "{:?}", &outcome.other_errors[..outcome.other_errors.len().min(5)]);
+    assert!(
+        outcome.other_errors.is_empty(),
+        "{:?}",
+        &outcome.other_errors[..outcome.other_errors.len().min(5)]
+    );
     assert_eq!(outcome.exhausted, 0);
     assert!(mean > 1.0, "mean batch size {mean}");
-    assert_eq!(get_metric(server.metrics_addr, "strata_inference_queue_depth").await, 0.0);
+    assert_eq!(
+        get_metric(server.metrics_addr, "strata_inference_queue_depth").await,
+        0.0
+    );
 
     if minilm.is_some() {
-        let texts = ["reset my password", "refund for a double charge", "the app crashes on start", "change my email"];
+        let texts = [
+            "reset my password",
+            "refund for a double charge",
+            "the app crashes on start",
+            "change my email",
+        ];
         let embed = {
             let c = c.clone();
             let n = Arc::new(AtomicU64::new(0));
             move || {
                 let mut c = c.clone();
                 let i = n.fetch_add(1, Ordering::Relaxed) as usize;
-                let req = pb::EmbedRequest { model: "minilm".into(), texts: vec![texts[i % texts.len()].into()] };
+                let req = pb::EmbedRequest {
+                    model: "minilm".into(),
+                    texts: vec![texts[i % texts.len()].into()],
+                };
                 async move { c.inference.embed(req).await.map(|_| ()) }
             }
         };
@@ -163,13 +207,21 @@ async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
         let after = mean_batch(server.metrics_addr).await;
         let mean = (after.0 - before.0) / (after.1 - before.1).max(1.0);
         println!("Embed mean batch size {mean:.1}");
-        assert!(outcome.other_errors.is_empty(), "{:?}", &outcome.other_errors[..outcome.other_errors.len().min(5)]);
+        assert!(
+            outcome.other_errors.is_empty(),
+            "{:?}",
+            &outcome.other_errors[..outcome.other_errors.len().min(5)]
+        );
         assert!(mean > 1.0, "mean batch size {mean}");
     }
     server.stop().await;
 
     // Above the limit: RESOURCE_EXHAUSTED, never a crash or another error, and the server serves on.
-    let server = start(dir.path(), &["--max-batch-size", "1", "--inference-queue-depth", "4"]).await;
+    let server = start(
+        dir.path(),
+        &["--max-batch-size", "1", "--inference-queue-depth", "4"],
+    )
+    .await;
     let c = server.clients().await;
     let predict = {
         let rows = rows.clone();
@@ -177,7 +229,9 @@ async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
             let mut c = c.clone();
             let req = pb::PredictRequest {
                 model: "digits".into(),
-                features: vec![pb::FeatureVector { values: rows[0].clone() }],
+                features: vec![pb::FeatureVector {
+                    values: rows[0].clone(),
+                }],
                 texts: vec![],
             };
             async move { c.inference.predict(req).await.map(|_| ()) }
@@ -185,9 +239,18 @@ async fn concurrent_callers_are_batched_and_a_full_queue_is_refused() {
     };
     let mut outcome = hammer(phase_secs().min(Duration::from_secs(2)), predict.clone()).await;
     outcome.report("Predict, 64 callers, queue limit 4");
-    assert!(outcome.other_errors.is_empty(), "{:?}", &outcome.other_errors[..outcome.other_errors.len().min(5)]);
+    assert!(
+        outcome.other_errors.is_empty(),
+        "{:?}",
+        &outcome.other_errors[..outcome.other_errors.len().min(5)]
+    );
     assert!(outcome.exhausted > 0, "64 callers overflow a queue of 4");
-    assert!(!outcome.latencies.is_empty(), "requests within the limit are still served");
-    predict().await.expect("the server still serves after the overload");
+    assert!(
+        !outcome.latencies.is_empty(),
+        "requests within the limit are still served"
+    );
+    predict()
+        .await
+        .expect("the server still serves after the overload");
     server.stop().await;
 }

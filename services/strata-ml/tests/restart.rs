@@ -13,7 +13,11 @@ use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 struct Process(Child);
@@ -27,7 +31,13 @@ impl Drop for Process {
 
 fn spawn(data_dir: &std::path::Path, port: u16) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_strata-ml"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -45,24 +55,54 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     let mut c = Clients::connect(addr).await;
 
     let ds = upload_digits(&mut c).await;
-    let done = c.training.create_training_job(mlp_job("finished", &ds.id, 2)).await.expect("create").into_inner();
+    let done = c
+        .training
+        .create_training_job(mlp_job("finished", &ds.id, 2))
+        .await
+        .expect("create")
+        .into_inner();
     let events = watch_to_end(&mut c, &done.id, 0).await;
-    assert_eq!(events.last().and_then(final_state), Some(pb::JobState::Succeeded));
-    let before = c.models.get_model(pb::GetModelRequest { name: "finished".into() }).await.expect("model").into_inner();
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded)
+    );
+    let before = c
+        .models
+        .get_model(pb::GetModelRequest {
+            name: "finished".into(),
+        })
+        .await
+        .expect("model")
+        .into_inner();
 
     let mut req = mlp_job("resumed", &ds.id, 40);
-    req.hyperparameters.as_mut().expect("hp").checkpoint_every_steps = 15;
-    let job = c.training.create_training_job(req).await.expect("create").into_inner();
+    req.hyperparameters
+        .as_mut()
+        .expect("hp")
+        .checkpoint_every_steps = 15;
+    let job = c
+        .training
+        .create_training_job(req)
+        .await
+        .expect("create")
+        .into_inner();
     let mut watch = c
         .training
-        .watch_training_job(pb::WatchTrainingJobRequest { id: job.id.clone(), after_sequence: 0 })
+        .watch_training_job(pb::WatchTrainingJobRequest {
+            id: job.id.clone(),
+            after_sequence: 0,
+        })
         .await
         .expect("watch")
         .into_inner();
     let mut checkpoint = 0;
     let mut last_seq = 0;
     while checkpoint == 0 {
-        let e = watch.message().await.expect("stream").expect("job still running");
+        let e = watch
+            .message()
+            .await
+            .expect("stream")
+            .expect("job still running");
         last_seq = e.sequence;
         if let Some(Event::CheckpointStep(step)) = e.event {
             checkpoint = step;
@@ -75,36 +115,101 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     let _server = spawn(dir.path(), port);
     let mut c = Clients::connect(addr).await;
     let rest = watch_to_end(&mut c, &job.id, last_seq).await;
-    assert_eq!(rest.last().and_then(final_state), Some(pb::JobState::Succeeded), "{:?}", rest.last());
-    let states: Vec<i32> = rest.iter().filter_map(|e| if let Some(Event::StateChanged(s)) = e.event { Some(s) } else { None }).collect();
-    assert!(states.contains(&(pb::JobState::Queued as i32)) && states.contains(&(pb::JobState::Running as i32)), "{states:?}");
+    assert_eq!(
+        rest.last().and_then(final_state),
+        Some(pb::JobState::Succeeded),
+        "{:?}",
+        rest.last()
+    );
+    let states: Vec<i32> = rest
+        .iter()
+        .filter_map(|e| {
+            if let Some(Event::StateChanged(s)) = e.event {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        states.contains(&(pb::JobState::Queued as i32))
+            && states.contains(&(pb::JobState::Running as i32)),
+        "{states:?}"
+    );
     // The first progress after the restart starts at a checkpoint, not at step 0.
     let resumed_at = rest
         .iter()
-        .find_map(|e| if let Some(Event::Progress(p)) = &e.event { Some(p.step) } else { None })
+        .find_map(|e| {
+            if let Some(Event::Progress(p)) = &e.event {
+                Some(p.step)
+            } else {
+                None
+            }
+        })
         .expect("progress after restart");
-    assert!(resumed_at >= checkpoint, "resumed at step {resumed_at}, checkpoint was {checkpoint}");
-    let finished = c.training.get_training_job(pb::GetTrainingJobRequest { id: job.id.clone() }).await.expect("job").into_inner();
-    assert!(finished.test_metrics.map(|m| m.accuracy).unwrap_or_default() > 0.85);
+    assert!(
+        resumed_at >= checkpoint,
+        "resumed at step {resumed_at}, checkpoint was {checkpoint}"
+    );
+    let finished = c
+        .training
+        .get_training_job(pb::GetTrainingJobRequest { id: job.id.clone() })
+        .await
+        .expect("job")
+        .into_inner();
+    assert!(
+        finished
+            .test_metrics
+            .map(|m| m.accuracy)
+            .unwrap_or_default()
+            > 0.85
+    );
 
     // Nothing lost or corrupted: reads verify sha256 of every file.
-    let ds_after = c.datasets.get_dataset(pb::GetDatasetRequest { id: ds.id.clone() }).await.expect("dataset").into_inner();
+    let ds_after = c
+        .datasets
+        .get_dataset(pb::GetDatasetRequest { id: ds.id.clone() })
+        .await
+        .expect("dataset")
+        .into_inner();
     assert_eq!(ds_after.sha256, ds.sha256);
-    let after = c.models.get_model(pb::GetModelRequest { name: "finished".into() }).await.expect("model").into_inner();
+    let after = c
+        .models
+        .get_model(pb::GetModelRequest {
+            name: "finished".into(),
+        })
+        .await
+        .expect("model")
+        .into_inner();
     assert_eq!(after, before);
     let (rows, _) = digits_rows();
     for model in ["finished@v1", "resumed@v1"] {
         let req = pb::PredictRequest {
             model: model.into(),
-            features: vec![pb::FeatureVector { values: rows[0].clone() }],
+            features: vec![pb::FeatureVector {
+                values: rows[0].clone(),
+            }],
             texts: vec![],
         };
-        let out = c.inference.predict(req).await.expect("verified model loads").into_inner();
+        let out = c
+            .inference
+            .predict(req)
+            .await
+            .expect("verified model loads")
+            .into_inner();
         assert_eq!(out.predictions.len(), 1);
     }
     // A second job trains from the dataset again: its bytes still match their hash.
-    let again = c.training.create_training_job(mlp_job("again", &ds.id, 1)).await.expect("create").into_inner();
+    let again = c
+        .training
+        .create_training_job(mlp_job("again", &ds.id, 1))
+        .await
+        .expect("create")
+        .into_inner();
     let events = watch_to_end(&mut c, &again.id, 0).await;
-    assert_eq!(events.last().and_then(final_state), Some(pb::JobState::Succeeded));
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded)
+    );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }

@@ -24,15 +24,33 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
     let limit = (digits_bytes.len() + 1024).to_string();
     let server = start(
         dir.path(),
-        &["--max-batch-size", "64", "--max-upload-bytes", &limit, "--job-queue-depth", "1", "--max-concurrent-jobs", "1"],
+        &[
+            "--max-batch-size",
+            "64",
+            "--max-upload-bytes",
+            &limit,
+            "--job-queue-depth",
+            "1",
+            "--max-concurrent-jobs",
+            "1",
+        ],
     )
     .await;
     let mut c = server.clients().await;
 
-    let info = c.system.get_system_info(pb::GetSystemInfoRequest {}).await.expect("system info").into_inner();
+    let info = c
+        .system
+        .get_system_info(pb::GetSystemInfoRequest {})
+        .await
+        .expect("system info")
+        .into_inner();
     assert_eq!(info.device, "cpu");
     for kind in ["mlp-classifier", "text-encoder", "text-classifier"] {
-        assert!(info.model_kinds.iter().any(|k| k == kind), "{kind} in {:?}", info.model_kinds);
+        assert!(
+            info.model_kinds.iter().any(|k| k == kind),
+            "{kind} in {:?}",
+            info.model_kinds
+        );
     }
 
     // Datasets: upload, stats, listing with pages.
@@ -40,34 +58,71 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
     assert_eq!(ds.num_rows, 1797);
     assert_eq!(ds.classes.len(), 10);
     assert_eq!(ds.class_counts.iter().sum::<u64>(), 1797);
-    assert_eq!(ds.schema.as_ref().map(|s| s.feature_columns.len()), Some(64));
-    let stats = ds.columns.iter().filter_map(|c| c.stats).collect::<Vec<_>>();
+    assert_eq!(
+        ds.schema.as_ref().map(|s| s.feature_columns.len()),
+        Some(64)
+    );
+    let stats = ds
+        .columns
+        .iter()
+        .filter_map(|c| c.stats)
+        .collect::<Vec<_>>();
     assert_eq!(stats.len(), 64);
-    assert!(stats.iter().all(|s| s.min >= 0.0 && s.max <= 16.0 && s.min <= s.mean && s.mean <= s.max));
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.min >= 0.0 && s.max <= 16.0 && s.min <= s.mean && s.mean <= s.max)
+    );
     use sha2::Digest;
     assert_eq!(ds.sha256, hex::encode(sha2::Sha256::digest(&digits_bytes)));
     let second = upload_digits(&mut c).await;
-    let page1 = c.datasets.list_datasets(pb::ListDatasetsRequest { page_size: 1, page_token: String::new() }).await.expect("list").into_inner();
+    let page1 = c
+        .datasets
+        .list_datasets(pb::ListDatasetsRequest {
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(page1.datasets.len(), 1);
     assert_eq!(page1.datasets[0].id, second.id, "newest first");
     let page2 = c
         .datasets
-        .list_datasets(pb::ListDatasetsRequest { page_size: 1, page_token: page1.next_page_token.clone() })
+        .list_datasets(pb::ListDatasetsRequest {
+            page_size: 1,
+            page_token: page1.next_page_token.clone(),
+        })
         .await
         .expect("page 2")
         .into_inner();
     assert_eq!(page2.datasets[0].id, ds.id);
     assert!(page2.next_page_token.is_empty());
-    let got = c.datasets.get_dataset(pb::GetDatasetRequest { id: ds.id.clone() }).await.expect("get").into_inner();
+    let got = c
+        .datasets
+        .get_dataset(pb::GetDatasetRequest { id: ds.id.clone() })
+        .await
+        .expect("get")
+        .into_inner();
     assert_eq!(got, ds);
 
     // Train and watch to the end; events are numbered 1, 2, 3, ... and end with SUCCEEDED.
-    let job = c.training.create_training_job(mlp_job("digits", &ds.id, 8)).await.expect("create").into_inner();
+    let job = c
+        .training
+        .create_training_job(mlp_job("digits", &ds.id, 8))
+        .await
+        .expect("create")
+        .into_inner();
     assert_eq!(job.state, pb::JobState::Queued as i32);
     let events = watch_to_end(&mut c, &job.id, 0).await;
     let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
-    assert_eq!(events.last().and_then(final_state), Some(pb::JobState::Succeeded), "{:?}", events.last());
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded),
+        "{:?}",
+        events.last()
+    );
     let validations = events
         .iter()
         .filter_map(|e| match &e.event {
@@ -75,49 +130,112 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
             _ => None,
         })
         .count();
-    assert!(validations >= 8, "a validation event per epoch, got {validations}");
+    assert!(
+        validations >= 8,
+        "a validation event per epoch, got {validations}"
+    );
     let replay = watch_to_end(&mut c, &job.id, 2).await;
     assert_eq!(replay.first().map(|e| e.sequence), Some(3));
     assert_eq!(replay.len(), events.len() - 2);
-    let done = c.training.get_training_job(pb::GetTrainingJobRequest { id: job.id.clone() }).await.expect("get job").into_inner();
+    let done = c
+        .training
+        .get_training_job(pb::GetTrainingJobRequest { id: job.id.clone() })
+        .await
+        .expect("get job")
+        .into_inner();
     assert_eq!(done.model_version, "v1");
-    let acc = done.test_metrics.as_ref().map(|m| m.accuracy).unwrap_or_default();
+    let acc = done
+        .test_metrics
+        .as_ref()
+        .map(|m| m.accuracy)
+        .unwrap_or_default();
     assert!(acc > 0.85, "test accuracy {acc}");
 
     // Registry: promote, predict through the alias, refuse to delete the aliased version.
-    let model = c.models.get_model(pb::GetModelRequest { name: "digits".into() }).await.expect("model").into_inner();
+    let model = c
+        .models
+        .get_model(pb::GetModelRequest {
+            name: "digits".into(),
+        })
+        .await
+        .expect("model")
+        .into_inner();
     assert_eq!(model.versions.len(), 1);
     let v1 = &model.versions[0];
-    assert_eq!((v1.kind.as_str(), v1.training_job_id.as_str()), ("mlp-classifier", job.id.as_str()));
+    assert_eq!(
+        (v1.kind.as_str(), v1.training_job_id.as_str()),
+        ("mlp-classifier", job.id.as_str())
+    );
     assert_eq!(v1.dataset_sha256, ds.sha256);
-    assert!(v1.io_schema_json.contains("\"features\""), "{}", v1.io_schema_json);
+    assert!(
+        v1.io_schema_json.contains("\"features\""),
+        "{}",
+        v1.io_schema_json
+    );
     let promoted = c
         .models
-        .set_alias(pb::SetAliasRequest { name: "digits".into(), alias: "production".into(), version: "v1".into() })
+        .set_alias(pb::SetAliasRequest {
+            name: "digits".into(),
+            alias: "production".into(),
+            version: "v1".into(),
+        })
         .await
         .expect("alias")
         .into_inner();
-    assert_eq!(promoted.aliases.get("production").map(String::as_str), Some("v1"));
+    assert_eq!(
+        promoted.aliases.get("production").map(String::as_str),
+        Some("v1")
+    );
     let (rows, labels) = digits_rows();
-    let features: Vec<pb::FeatureVector> = rows[..64].iter().map(|r| pb::FeatureVector { values: r.clone() }).collect();
+    let features: Vec<pb::FeatureVector> = rows[..64]
+        .iter()
+        .map(|r| pb::FeatureVector { values: r.clone() })
+        .collect();
     let predicted = c
         .inference
-        .predict(pb::PredictRequest { model: "digits@production".into(), features: features.clone(), texts: vec![] })
+        .predict(pb::PredictRequest {
+            model: "digits@production".into(),
+            features: features.clone(),
+            texts: vec![],
+        })
         .await
         .expect("predict")
         .into_inner();
     assert_eq!(predicted.model_version, "v1");
-    let right = predicted.predictions.iter().zip(&labels[..64]).filter(|(p, l)| p.class_index == **l).count();
+    let right = predicted
+        .predictions
+        .iter()
+        .zip(&labels[..64])
+        .filter(|(p, l)| p.class_index == **l)
+        .count();
     assert!(right >= 58, "{right}/64 right");
-    assert!(predicted.predictions.iter().all(|p| p.label == p.class_index.to_string() && p.probabilities.len() == 10));
-    let listed = c.models.list_models(pb::ListModelsRequest::default()).await.expect("models").into_inner();
+    assert!(
+        predicted
+            .predictions
+            .iter()
+            .all(|p| p.label == p.class_index.to_string() && p.probabilities.len() == 10)
+    );
+    let listed = c
+        .models
+        .list_models(pb::ListModelsRequest::default())
+        .await
+        .expect("models")
+        .into_inner();
     assert_eq!(listed.models.len(), 1);
 
     // Cancelling: a queued job at once, a running one at its next step; a full queue refuses.
-    let long = c.training.create_training_job(mlp_job("long", &ds.id, 500)).await.expect("long").into_inner();
+    let long = c
+        .training
+        .create_training_job(mlp_job("long", &ds.id, 500))
+        .await
+        .expect("long")
+        .into_inner();
     let mut watch = c
         .training
-        .watch_training_job(pb::WatchTrainingJobRequest { id: long.id.clone(), after_sequence: 0 })
+        .watch_training_job(pb::WatchTrainingJobRequest {
+            id: long.id.clone(),
+            after_sequence: 0,
+        })
         .await
         .expect("watch long")
         .into_inner();
@@ -127,93 +245,302 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
             break;
         }
     }
-    let queued = c.training.create_training_job(mlp_job("queued", &ds.id, 1)).await.expect("queued").into_inner();
-    assert_eq!(code(c.training.create_training_job(mlp_job("over", &ds.id, 1)).await), Code::ResourceExhausted);
-    let cancelled = c.training.cancel_training_job(pb::CancelTrainingJobRequest { id: queued.id.clone() }).await.expect("cancel queued").into_inner();
+    let queued = c
+        .training
+        .create_training_job(mlp_job("queued", &ds.id, 1))
+        .await
+        .expect("queued")
+        .into_inner();
+    assert_eq!(
+        code(
+            c.training
+                .create_training_job(mlp_job("over", &ds.id, 1))
+                .await
+        ),
+        Code::ResourceExhausted
+    );
+    let cancelled = c
+        .training
+        .cancel_training_job(pb::CancelTrainingJobRequest {
+            id: queued.id.clone(),
+        })
+        .await
+        .expect("cancel queued")
+        .into_inner();
     assert_eq!(cancelled.state, pb::JobState::Cancelled as i32);
-    c.training.cancel_training_job(pb::CancelTrainingJobRequest { id: long.id.clone() }).await.expect("cancel running");
+    c.training
+        .cancel_training_job(pb::CancelTrainingJobRequest {
+            id: long.id.clone(),
+        })
+        .await
+        .expect("cancel running");
     let rest = watch_to_end(&mut c, &long.id, 0).await;
-    assert_eq!(rest.last().and_then(final_state), Some(pb::JobState::Cancelled));
+    assert_eq!(
+        rest.last().and_then(final_state),
+        Some(pb::JobState::Cancelled)
+    );
     let cancelled_jobs = c
         .training
-        .list_training_jobs(pb::ListTrainingJobsRequest { state: pb::JobState::Cancelled as i32, ..Default::default() })
+        .list_training_jobs(pb::ListTrainingJobsRequest {
+            state: pb::JobState::Cancelled as i32,
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner();
     assert_eq!(cancelled_jobs.jobs.len(), 2);
     let by_model = c
         .training
-        .list_training_jobs(pb::ListTrainingJobsRequest { model_name: "digits".into(), ..Default::default() })
+        .list_training_jobs(pb::ListTrainingJobsRequest {
+            model_name: "digits".into(),
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(by_model.jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), [job.id.as_str()]);
+    assert_eq!(
+        by_model
+            .jobs
+            .iter()
+            .map(|j| j.id.as_str())
+            .collect::<Vec<_>>(),
+        [job.id.as_str()]
+    );
 
     // Every error status.
-    let missing = pb::GetDatasetRequest { id: "ds-missing".into() };
+    let missing = pb::GetDatasetRequest {
+        id: "ds-missing".into(),
+    };
     assert_eq!(code(c.datasets.get_dataset(missing).await), Code::NotFound);
-    assert_eq!(code(c.datasets.get_dataset(pb::GetDatasetRequest { id: "../etc".into() }).await), Code::InvalidArgument);
-    let no_meta = vec![pb::UploadDatasetRequest { part: Some(pb::upload_dataset_request::Part::Chunk(vec![1, 2, 3])) }];
-    assert_eq!(code(c.datasets.upload_dataset(tokio_stream::iter(no_meta)).await), Code::InvalidArgument);
-    let label = pb::DatasetSchema { label_column: "label".into(), ..Default::default() };
-    assert_eq!(code(upload(&mut c, "junk", label.clone(), b"not parquet at all".to_vec()).await), Code::InvalidArgument);
-    let wrong = pb::DatasetSchema { label_column: "no_such_column".into(), ..Default::default() };
-    assert_eq!(code(upload(&mut c, "wrong", wrong, digits_bytes.clone()).await), Code::InvalidArgument);
+    assert_eq!(
+        code(
+            c.datasets
+                .get_dataset(pb::GetDatasetRequest {
+                    id: "../etc".into()
+                })
+                .await
+        ),
+        Code::InvalidArgument
+    );
+    let no_meta = vec![pb::UploadDatasetRequest {
+        part: Some(pb::upload_dataset_request::Part::Chunk(vec![1, 2, 3])),
+    }];
+    assert_eq!(
+        code(c.datasets.upload_dataset(tokio_stream::iter(no_meta)).await),
+        Code::InvalidArgument
+    );
+    let label = pb::DatasetSchema {
+        label_column: "label".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(
+            upload(
+                &mut c,
+                "junk",
+                label.clone(),
+                b"not parquet at all".to_vec()
+            )
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    let wrong = pb::DatasetSchema {
+        label_column: "no_such_column".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(upload(&mut c, "wrong", wrong, digits_bytes.clone()).await),
+        Code::InvalidArgument
+    );
     let mut big = digits_bytes.clone();
     big.extend(vec![0u8; 4096]);
-    assert_eq!(code(upload(&mut c, "big", label, big).await), Code::ResourceExhausted);
+    assert_eq!(
+        code(upload(&mut c, "big", label, big).await),
+        Code::ResourceExhausted
+    );
     let mut bad_kind = mlp_job("x", &ds.id, 1);
     bad_kind.kind = "gradient-boosting".into();
-    assert_eq!(code(c.training.create_training_job(bad_kind).await), Code::InvalidArgument);
-    assert_eq!(code(c.training.create_training_job(mlp_job("x", "ds-missing", 1)).await), Code::NotFound);
+    assert_eq!(
+        code(c.training.create_training_job(bad_kind).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.training
+                .create_training_job(mlp_job("x", "ds-missing", 1))
+                .await
+        ),
+        Code::NotFound
+    );
     let mut bad_lr = mlp_job("x", &ds.id, 1);
     bad_lr.hyperparameters.as_mut().expect("hp").learning_rate = -1.0;
-    assert_eq!(code(c.training.create_training_job(bad_lr).await), Code::InvalidArgument);
+    assert_eq!(
+        code(c.training.create_training_job(bad_lr).await),
+        Code::InvalidArgument
+    );
     let mut no_base = mlp_job("x", &ds.id, 1);
     no_base.base_model = "nobody@production".into();
-    assert_eq!(code(c.training.create_training_job(no_base).await), Code::NotFound);
-    assert_eq!(code(c.training.get_training_job(pb::GetTrainingJobRequest { id: "job-x".into() }).await), Code::NotFound);
     assert_eq!(
-        code(c.training.cancel_training_job(pb::CancelTrainingJobRequest { id: job.id.clone() }).await),
+        code(c.training.create_training_job(no_base).await),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.training
+                .get_training_job(pb::GetTrainingJobRequest { id: "job-x".into() })
+                .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.training
+                .cancel_training_job(pb::CancelTrainingJobRequest { id: job.id.clone() })
+                .await
+        ),
         Code::FailedPrecondition
     );
-    let bad_token = pb::ListTrainingJobsRequest { page_token: "!!".into(), ..Default::default() };
-    assert_eq!(code(c.training.list_training_jobs(bad_token).await), Code::InvalidArgument);
-    assert_eq!(code(c.models.get_model(pb::GetModelRequest { name: "nobody".into() }).await), Code::NotFound);
-    let delete = pb::DeleteModelVersionRequest { name: "digits".into(), version: "v1".into() };
-    assert_eq!(code(c.models.delete_model_version(delete).await), Code::FailedPrecondition);
-    let alias = |a: &str, v: &str| pb::SetAliasRequest { name: "digits".into(), alias: a.into(), version: v.into() };
-    assert_eq!(code(c.models.set_alias(alias("latest", "v1")).await), Code::InvalidArgument);
-    assert_eq!(code(c.models.set_alias(alias("staging", "v9")).await), Code::NotFound);
-    let predict = |model: &str, features: Vec<pb::FeatureVector>| pb::PredictRequest { model: model.into(), features, texts: vec![] };
-    assert_eq!(code(c.inference.predict(predict("nobody", features[..1].to_vec())).await), Code::NotFound);
-    assert_eq!(code(c.inference.predict(predict("digits@staging", features[..1].to_vec())).await), Code::NotFound);
-    let short = vec![pb::FeatureVector { values: vec![1.0; 3] }];
-    assert_eq!(code(c.inference.predict(predict("digits", short)).await), Code::InvalidArgument);
-    let too_many: Vec<pb::FeatureVector> = rows.iter().take(65).map(|r| pb::FeatureVector { values: r.clone() }).collect();
-    assert_eq!(code(c.inference.predict(predict("digits", too_many)).await), Code::InvalidArgument);
-    assert_eq!(code(c.inference.predict(predict("digits", vec![])).await), Code::InvalidArgument);
-    let embed_mlp = pb::EmbedRequest { model: "digits".into(), texts: vec!["hi".into()] };
-    assert_eq!(code(c.inference.embed(embed_mlp).await), Code::InvalidArgument);
+    let bad_token = pb::ListTrainingJobsRequest {
+        page_token: "!!".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(c.training.list_training_jobs(bad_token).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.models
+                .get_model(pb::GetModelRequest {
+                    name: "nobody".into()
+                })
+                .await
+        ),
+        Code::NotFound
+    );
+    let delete = pb::DeleteModelVersionRequest {
+        name: "digits".into(),
+        version: "v1".into(),
+    };
+    assert_eq!(
+        code(c.models.delete_model_version(delete).await),
+        Code::FailedPrecondition
+    );
+    let alias = |a: &str, v: &str| pb::SetAliasRequest {
+        name: "digits".into(),
+        alias: a.into(),
+        version: v.into(),
+    };
+    assert_eq!(
+        code(c.models.set_alias(alias("latest", "v1")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.models.set_alias(alias("staging", "v9")).await),
+        Code::NotFound
+    );
+    let predict = |model: &str, features: Vec<pb::FeatureVector>| pb::PredictRequest {
+        model: model.into(),
+        features,
+        texts: vec![],
+    };
+    assert_eq!(
+        code(
+            c.inference
+                .predict(predict("nobody", features[..1].to_vec()))
+                .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.inference
+                .predict(predict("digits@staging", features[..1].to_vec()))
+                .await
+        ),
+        Code::NotFound
+    );
+    let short = vec![pb::FeatureVector {
+        values: vec![1.0; 3],
+    }];
+    assert_eq!(
+        code(c.inference.predict(predict("digits", short)).await),
+        Code::InvalidArgument
+    );
+    let too_many: Vec<pb::FeatureVector> = rows
+        .iter()
+        .take(65)
+        .map(|r| pb::FeatureVector { values: r.clone() })
+        .collect();
+    assert_eq!(
+        code(c.inference.predict(predict("digits", too_many)).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.inference.predict(predict("digits", vec![])).await),
+        Code::InvalidArgument
+    );
+    let embed_mlp = pb::EmbedRequest {
+        model: "digits".into(),
+        texts: vec!["hi".into()],
+    };
+    assert_eq!(
+        code(c.inference.embed(embed_mlp).await),
+        Code::InvalidArgument
+    );
     let mut rushed = tonic::Request::new(predict("digits", features.clone()));
     rushed.set_timeout(Duration::from_micros(50));
     // The server answers DEADLINE_EXCEEDED (see the batcher's tests), but tonic's client runs
     // the same timer and reports its own expiry first, as CANCELLED.
     let rushed = code(c.inference.predict(rushed).await);
-    assert!(matches!(rushed, Code::DeadlineExceeded | Code::Cancelled), "{rushed:?}");
-    let import = pb::ImportModelRequest { name: "enc".into(), kind: "text-encoder".into(), path: "/nonexistent/dir".into() };
+    assert!(
+        matches!(rushed, Code::DeadlineExceeded | Code::Cancelled),
+        "{rushed:?}"
+    );
+    let import = pb::ImportModelRequest {
+        name: "enc".into(),
+        kind: "text-encoder".into(),
+        path: "/nonexistent/dir".into(),
+    };
     assert_eq!(code(c.models.import_model(import).await), Code::NotFound);
     // A dataset whose manifest was damaged on disk is DATA_LOSS, not a crash or a 500.
-    let manifest = dir.path().join("artifacts/datasets").join(&second.id).join("v1/manifest.json");
+    let manifest = dir
+        .path()
+        .join("artifacts/datasets")
+        .join(&second.id)
+        .join("v1/manifest.json");
     let mut text = std::fs::read_to_string(&manifest).expect("manifest");
     text = text.replace("test upload", "tampered!!!");
     std::fs::write(&manifest, text).expect("tamper");
-    assert_eq!(code(c.datasets.get_dataset(pb::GetDatasetRequest { id: second.id.clone() }).await), Code::DataLoss);
+    assert_eq!(
+        code(
+            c.datasets
+                .get_dataset(pb::GetDatasetRequest {
+                    id: second.id.clone()
+                })
+                .await
+        ),
+        Code::DataLoss
+    );
 
     // Deleting: a dataset, then an unaliased model version.
-    c.datasets.delete_dataset(pb::DeleteDatasetRequest { id: ds.id.clone() }).await.expect("delete dataset");
-    assert_eq!(code(c.datasets.get_dataset(pb::GetDatasetRequest { id: ds.id.clone() }).await), Code::NotFound);
-    c.models.set_alias(alias("production", "v1")).await.expect("still v1");
+    c.datasets
+        .delete_dataset(pb::DeleteDatasetRequest { id: ds.id.clone() })
+        .await
+        .expect("delete dataset");
+    assert_eq!(
+        code(
+            c.datasets
+                .get_dataset(pb::GetDatasetRequest { id: ds.id.clone() })
+                .await
+        ),
+        Code::NotFound
+    );
+    c.models
+        .set_alias(alias("production", "v1"))
+        .await
+        .expect("still v1");
     server.stop().await;
 }
 
@@ -233,14 +560,24 @@ async fn imported_text_encoder_embeds_through_the_batcher() {
         .await
         .expect("import")
         .into_inner();
-    assert_eq!((version.version.as_str(), version.kind.as_str()), ("v1", "text-encoder"));
+    assert_eq!(
+        (version.version.as_str(), version.kind.as_str()),
+        ("v1", "text-encoder")
+    );
     assert!(version.size_bytes > 10_000_000);
-    let texts = ["How do I reset my password?", "I forgot my password and cannot log in", "The invoice total is wrong"];
+    let texts = [
+        "How do I reset my password?",
+        "I forgot my password and cannot log in",
+        "The invoice total is wrong",
+    ];
     let calls: Vec<_> = texts
         .iter()
         .map(|t| {
             let mut c = c.clone();
-            let req = pb::EmbedRequest { model: "minilm@latest".into(), texts: vec![(*t).into()] };
+            let req = pb::EmbedRequest {
+                model: "minilm@latest".into(),
+                texts: vec![(*t).into()],
+            };
             tokio::spawn(async move { c.inference.embed(req).await })
         })
         .collect();
@@ -256,8 +593,18 @@ async fn imported_text_encoder_embeds_through_the_batcher() {
         assert_eq!(v.len(), 384);
         assert!((dot(v, v) - 1.0).abs() < 1e-3, "L2-normalised");
     }
-    assert!(dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]) + 0.2, "similar texts are closer");
-    let predict = pb::PredictRequest { model: "minilm".into(), features: vec![], texts: vec!["x".into()] };
-    assert_eq!(code(c.inference.predict(predict).await), Code::InvalidArgument);
+    assert!(
+        dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]) + 0.2,
+        "similar texts are closer"
+    );
+    let predict = pb::PredictRequest {
+        model: "minilm".into(),
+        features: vec![],
+        texts: vec!["x".into()],
+    };
+    assert_eq!(
+        code(c.inference.predict(predict).await),
+        Code::InvalidArgument
+    );
     server.stop().await;
 }

@@ -53,12 +53,14 @@ fn text(i: u64) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let minilm = args
-        .minilm
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/assets/all-MiniLM-L6-v2"));
+    let minilm = args.minilm.clone().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/assets/all-MiniLM-L6-v2")
+    });
     if !minilm.join("model.safetensors").is_file() {
-        bail!("all-MiniLM-L6-v2 not found at {} (run tools/setup or pass --minilm)", minilm.display());
+        bail!(
+            "all-MiniLM-L6-v2 not found at {} (run tools/setup or pass --minilm)",
+            minilm.display()
+        );
     }
     let duration = Duration::from_secs_f64(args.secs);
 
@@ -104,7 +106,10 @@ async fn main() -> anyhow::Result<()> {
         .await
     });
     let channel = loop {
-        match tonic::transport::Channel::from_shared(format!("http://{addr}"))?.connect().await {
+        match tonic::transport::Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await
+        {
             Ok(c) => break c,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -128,7 +133,10 @@ async fn main() -> anyhow::Result<()> {
                     while Instant::now() < until {
                         let i = counter.fetch_add(1, Ordering::Relaxed);
                         let t = Instant::now();
-                        let req = pb::EmbedRequest { model: "minilm".into(), texts: vec![text(i)] };
+                        let req = pb::EmbedRequest {
+                            model: "minilm".into(),
+                            texts: vec![text(i)],
+                        };
                         client.embed(req).await?;
                         if count {
                             latencies.push(t.elapsed());
@@ -152,14 +160,20 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let grpc = latencies.len() as f64 / elapsed;
     latencies.sort_unstable();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3;
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1e3
+    };
     println!(
         "gRPC, {} callers x 1 text: {grpc:.1} texts/s (p50 {:.1} ms, p99 {:.1} ms)",
         args.callers,
         pct(0.5),
         pct(0.99)
     );
-    println!("ratio gRPC / in-process: {:.3} (target >= 0.9)", grpc / in_process);
+    println!(
+        "ratio gRPC / in-process: {:.3} (target >= 0.9)",
+        grpc / in_process
+    );
     let _ = stop.send(());
     server.await??;
     Ok(())

@@ -12,8 +12,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use comfy_table::Table;
 use serde_json::json;
-use strata_core::{CancelToken, Inputs, Registry, TrainConfig, TrainControl, TrainEvent, TrainRequest};
-use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FsArtifactStore, ParquetDataset, SplitSpec};
+use strata_core::{
+    CancelToken, Inputs, Registry, TrainConfig, TrainControl, TrainEvent, TrainRequest,
+};
+use strata_data::{
+    ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FsArtifactStore, ParquetDataset,
+    SplitSpec,
+};
 
 const MLP_EPOCHS: usize = 25;
 
@@ -25,14 +30,21 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(3usize);
     let skip_python = args.iter().any(|a| a == "--skip-python");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()?;
     let minilm = std::env::var_os("STRATA_MINILM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".cache/assets/all-MiniLM-L6-v2"));
     if !minilm.join("model.safetensors").is_file() {
-        bail!("all-MiniLM-L6-v2 not found at {}; run tools/bench/python/setup.sh", minilm.display());
+        bail!(
+            "all-MiniLM-L6-v2 not found at {}; run tools/bench/python/setup.sh",
+            minilm.display()
+        );
     }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let sentences = sentences(&root)?;
 
     // --- candle: embeddings ---
@@ -73,7 +85,11 @@ fn main() -> Result<()> {
         epochs: MLP_EPOCHS,
         patience: None,
         checkpoint_every: 0,
-        split: SplitSpec { val_fraction: 0.05, test_fraction: 0.05, seed: 1 },
+        split: SplitSpec {
+            val_fraction: 0.05,
+            test_fraction: 0.05,
+            seed: 1,
+        },
         ..Default::default()
     };
     // Time only the steps: gaps across epoch boundaries (validation) are left out.
@@ -97,7 +113,12 @@ fn main() -> Result<()> {
         params: serde_json::Value::Null,
         base: None,
         device: strata_core::Device::Cpu,
-        control: TrainControl { store: &store, job: "bench".into(), cancel: CancelToken::new(), progress: &progress },
+        control: TrainControl {
+            store: &store,
+            job: "bench".into(),
+            cancel: CancelToken::new(),
+            progress: &progress,
+        },
     })?;
     let (_, secs, steps) = *timing.lock().unwrap_or_else(|p| p.into_inner());
     let rust_mlp = steps as f64 / secs;
@@ -119,16 +140,30 @@ fn main() -> Result<()> {
             .arg(root.join("tools/bench/python/bench.py"))
             .arg(&spec_path)
             .output()
-            .with_context(|| format!("running {} (run tools/bench/python/setup.sh)", py.display()))?;
+            .with_context(|| {
+                format!("running {} (run tools/bench/python/setup.sh)", py.display())
+            })?;
         if !out.status.success() {
-            bail!("python bench failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "python bench failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let line = String::from_utf8_lossy(&out.stdout);
-        Some(serde_json::from_str::<serde_json::Value>(line.lines().last().unwrap_or("{}"))?)
+        Some(serde_json::from_str::<serde_json::Value>(
+            line.lines().last().unwrap_or("{}"),
+        )?)
     };
 
-    let tokens: f64 = sentences.iter().map(|s| s.split_whitespace().count() as f64).sum::<f64>() / sentences.len() as f64;
-    println!("{} sentences (mean {tokens:.1} words), {threads} threads, best of {repeat}", sentences.len());
+    let tokens: f64 = sentences
+        .iter()
+        .map(|s| s.split_whitespace().count() as f64)
+        .sum::<f64>()
+        / sentences.len() as f64;
+    println!(
+        "{} sentences (mean {tokens:.1} words), {threads} threads, best of {repeat}",
+        sentences.len()
+    );
     let mut table = Table::new();
     table.set_header(vec!["benchmark", "strata (candle)", "python", "ratio"]);
     let rows = [
@@ -141,21 +176,34 @@ fn main() -> Result<()> {
         table.add_row(vec![
             name.to_string(),
             format!("{ours:.1}"),
-            theirs.map(|t| format!("{t:.1}")).unwrap_or_else(|| "-".into()),
-            theirs.map(|t| format!("{:.2}x", ours / t)).unwrap_or_else(|| "-".into()),
+            theirs
+                .map(|t| format!("{t:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            theirs
+                .map(|t| format!("{:.2}x", ours / t))
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     println!("{table}");
     if let Some(p) = python {
-        println!("python side: torch {} with {} threads (sentence-transformers, PyTorch AdamW)", p["torch"], p["threads"]);
+        println!(
+            "python side: torch {} with {} threads (sentence-transformers, PyTorch AdamW)",
+            p["torch"], p["threads"]
+        );
     }
     Ok(())
 }
 
 /// 256 sentences of support-request length and up: pairs of requests from the shipped table.
 fn sentences(root: &Path) -> Result<Vec<String>> {
-    let schema = DatasetSchema { text: Some("text".into()), ..Default::default() };
-    let ds = ParquetDataset::open(&root.join("libs/strata-data/samples/support_requests.parquet"), &schema)?;
+    let schema = DatasetSchema {
+        text: Some("text".into()),
+        ..Default::default()
+    };
+    let ds = ParquetDataset::open(
+        &root.join("libs/strata-data/samples/support_requests.parquet"),
+        &schema,
+    )?;
     let texts = ds.read_all()?.texts;
     Ok((0..256)
         .map(|i| {

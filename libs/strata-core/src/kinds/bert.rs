@@ -57,13 +57,20 @@ impl BertConfig {
         let cfg: BertConfig = serde_json::from_slice(bytes)
             .map_err(|e| CoreError::Config(format!("config.json is not a BERT config: {e}")))?;
         cfg.act()?;
-        if cfg.hidden_size == 0 || cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
-            return Err(CoreError::Config("hidden_size must be a multiple of num_attention_heads".into()));
+        if cfg.hidden_size == 0
+            || cfg.num_attention_heads == 0
+            || cfg.hidden_size % cfg.num_attention_heads != 0
+        {
+            return Err(CoreError::Config(
+                "hidden_size must be a multiple of num_attention_heads".into(),
+            ));
         }
         if let Some(p) = &cfg.position_embedding_type
             && p != "absolute"
         {
-            return Err(CoreError::Config(format!("position_embedding_type `{p}` is not supported (only absolute)")));
+            return Err(CoreError::Config(format!(
+                "position_embedding_type `{p}` is not supported (only absolute)"
+            )));
         }
         Ok(cfg)
     }
@@ -73,7 +80,9 @@ impl BertConfig {
             "gelu" => Ok(Act::Gelu),
             "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Act::GeluTanh),
             "relu" => Ok(Act::Relu),
-            other => Err(CoreError::Config(format!("hidden_act `{other}` is not supported"))),
+            other => Err(CoreError::Config(format!(
+                "hidden_act `{other}` is not supported"
+            ))),
         }
     }
 }
@@ -138,7 +147,10 @@ pub fn weights_prefix(names: impl IntoIterator<Item = impl AsRef<str>>) -> Resul
             return Ok(name[..idx].to_owned());
         }
     }
-    Err(CoreError::Config("model.safetensors has no `embeddings.word_embeddings.weight`: not a BERT checkpoint".into()))
+    Err(CoreError::Config(
+        "model.safetensors has no `embeddings.word_embeddings.weight`: not a BERT checkpoint"
+            .into(),
+    ))
 }
 
 /// The tensor names (without prefix) a BERT of `cfg` consists of.
@@ -176,21 +188,32 @@ impl Bert {
     /// Builds the encoder from named tensors (`prefix` + Hugging Face names). With `fuse`, q/k/v
     /// are stacked once for inference; without it the tensors are used as given, so `Var`s keep
     /// receiving gradients.
-    pub fn from_tensors(tensors: &HashMap<String, Tensor>, prefix: &str, cfg: &BertConfig, fuse: bool) -> Result<Self> {
+    pub fn from_tensors(
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        cfg: &BertConfig,
+        fuse: bool,
+    ) -> Result<Self> {
         let get = |name: &str, shape: &[usize]| -> Result<Tensor> {
             let full = format!("{prefix}{name}");
             let t = tensors
                 .get(&full)
                 .ok_or_else(|| CoreError::Config(format!("model.safetensors lacks `{full}`")))?;
             if t.dims() != shape {
-                return Err(CoreError::Config(format!("`{full}` has shape {:?}, config says {shape:?}", t.dims())));
+                return Err(CoreError::Config(format!(
+                    "`{full}` has shape {:?}, config says {shape:?}",
+                    t.dims()
+                )));
             }
             Ok(t.to_dtype(DType::F32)?)
         };
         let h = cfg.hidden_size;
         let i = cfg.intermediate_size;
         let lin = |name: &str, out: usize, inp: usize| -> Result<Linear> {
-            Ok(Linear { weight: get(&format!("{name}.weight"), &[out, inp])?, bias: get(&format!("{name}.bias"), &[out])? })
+            Ok(Linear {
+                weight: get(&format!("{name}.weight"), &[out, inp])?,
+                bias: get(&format!("{name}.bias"), &[out])?,
+            })
         };
         let norm = |name: &str| -> Result<LayerNorm> {
             Ok(LayerNorm {
@@ -227,8 +250,14 @@ impl Bert {
         }
         Ok(Bert {
             word: get("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?,
-            position: get("embeddings.position_embeddings.weight", &[cfg.max_position_embeddings, h])?,
-            token_type: get("embeddings.token_type_embeddings.weight", &[cfg.type_vocab_size, h])?,
+            position: get(
+                "embeddings.position_embeddings.weight",
+                &[cfg.max_position_embeddings, h],
+            )?,
+            token_type: get(
+                "embeddings.token_type_embeddings.weight",
+                &[cfg.type_vocab_size, h],
+            )?,
             emb_norm: norm("embeddings.LayerNorm")?,
             layers,
             heads: cfg.num_attention_heads,
@@ -239,7 +268,13 @@ impl Bert {
 
     /// Hidden states `(batch, seq, hidden)` for token ids `(batch, seq)`. `mask` is `(batch, seq)`
     /// of 1/0 (f32) or None when no position is padding.
-    pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        type_ids: &Tensor,
+        mask: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let (b, s) = ids.dims2()?;
         if s > self.config.max_position_embeddings {
             return Err(CoreError::Schema(format!(
@@ -251,7 +286,10 @@ impl Bert {
         let words = self.word.index_select(&ids.flatten_all()?, 0)?;
         let types = self.token_type.index_select(&type_ids.flatten_all()?, 0)?;
         let pos = self.position.narrow(0, 0, s)?;
-        let x = (words + types)?.reshape((b, s, h))?.broadcast_add(&pos)?.reshape((b * s, h))?;
+        let x = (words + types)?
+            .reshape((b, s, h))?
+            .broadcast_add(&pos)?
+            .reshape((b * s, h))?;
         let mut x = self.emb_norm.forward(&x, train)?;
         // Additive mask: 0 where attended, a large negative number on padding.
         let bias = match mask {
@@ -264,18 +302,32 @@ impl Bert {
         Ok(x.reshape((b, s, h))?)
     }
 
-    fn layer(&self, l: &Layer, x: &Tensor, b: usize, s: usize, bias: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    fn layer(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        b: usize,
+        s: usize,
+        bias: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let h = self.config.hidden_size;
         let nh = self.heads;
         let hd = h / nh;
         let (q, k, v) = match &l.qkv {
             Some(qkv) if !train => {
                 let y = qkv.forward(x)?;
-                (y.narrow(1, 0, h)?, y.narrow(1, h, h)?, y.narrow(1, 2 * h, h)?)
+                (
+                    y.narrow(1, 0, h)?,
+                    y.narrow(1, h, h)?,
+                    y.narrow(1, 2 * h, h)?,
+                )
             }
             _ => (l.q.forward(x)?, l.k.forward(x)?, l.v.forward(x)?),
         };
-        let heads = |t: Tensor| -> Result<Tensor> { Ok(t.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?) };
+        let heads = |t: Tensor| -> Result<Tensor> {
+            Ok(t.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?)
+        };
         let q = (heads(q)? * (1.0 / (hd as f64).sqrt()))?;
         let k = heads(k)?;
         let v = heads(v)?;
@@ -289,7 +341,9 @@ impl Bert {
             candle_nn::ops::softmax_last_dim(&scores)?
         };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b * s, h))?;
-        let x = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + x)?, train)?;
+        let x = l
+            .attn_norm
+            .forward(&(l.attn_out.forward(&ctx)? + x)?, train)?;
         let inner = l.ffn_in.forward(&x)?;
         let inner = match self.act {
             Act::Gelu if train => inner.gelu_erf()?,
@@ -297,7 +351,8 @@ impl Bert {
             Act::GeluTanh => inner.gelu()?,
             Act::Relu => inner.relu()?,
         };
-        l.ffn_norm.forward(&(l.ffn_out.forward(&inner)? + x)?, train)
+        l.ffn_norm
+            .forward(&(l.ffn_out.forward(&inner)? + x)?, train)
     }
 }
 
@@ -321,6 +376,12 @@ pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
 }
 
 /// Moves every tensor to `device` (weights are loaded on the CPU first).
-pub fn to_device(tensors: HashMap<String, Tensor>, device: &Device) -> Result<HashMap<String, Tensor>> {
-    tensors.into_iter().map(|(k, v)| Ok((k, v.to_device(device)?))).collect()
+pub fn to_device(
+    tensors: HashMap<String, Tensor>,
+    device: &Device,
+) -> Result<HashMap<String, Tensor>> {
+    tensors
+        .into_iter()
+        .map(|(k, v)| Ok((k, v.to_device(device)?)))
+        .collect()
 }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use strata_data::{Artifact, FileSource, ManifestInfo, split};
 
-use super::{Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint, parse_params, to_json};
+use super::{
+    Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint,
+    parse_params, to_json,
+};
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
 use crate::{CoreError, Result, tensors};
@@ -57,11 +60,23 @@ impl Net {
 
 /// PyTorch's default `nn.Linear` init (uniform in ±1/sqrt(fan_in)), from a seeded stream so the
 /// same seed gives the same model on every machine.
-pub(crate) fn init_linear(rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+pub(crate) fn init_linear(
+    rng: &mut ChaCha8Rng,
+    fan_in: usize,
+    fan_out: usize,
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
     let bound = 1.0 / (fan_in as f32).sqrt();
-    let w: Vec<f32> = (0..fan_in * fan_out).map(|_| rng.random_range(-bound..bound)).collect();
-    let b: Vec<f32> = (0..fan_out).map(|_| rng.random_range(-bound..bound)).collect();
-    Ok((Tensor::from_vec(w, (fan_out, fan_in), device)?, Tensor::from_vec(b, fan_out, device)?))
+    let w: Vec<f32> = (0..fan_in * fan_out)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect();
+    let b: Vec<f32> = (0..fan_out)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect();
+    Ok((
+        Tensor::from_vec(w, (fan_out, fan_in), device)?,
+        Tensor::from_vec(b, fan_out, device)?,
+    ))
 }
 
 struct MlpTrainer {
@@ -74,13 +89,23 @@ impl MlpTrainer {
     fn net(&self) -> Net {
         let t = |i: usize| self.vars[i].1.as_tensor().clone();
         let layers = self.vars.len() / 2;
-        Net { weights: (0..layers).map(|l| t(2 * l)).collect(), biases: (0..layers).map(|l| t(2 * l + 1)).collect() }
+        Net {
+            weights: (0..layers).map(|l| t(2 * l)).collect(),
+            biases: (0..layers).map(|l| t(2 * l + 1)).collect(),
+        }
     }
 }
 
 impl Trainable for MlpTrainer {
     fn params(&self) -> Vec<Param> {
-        self.vars.iter().map(|(name, var)| Param { name: name.clone(), var: var.clone(), lr_scale: 1.0 }).collect()
+        self.vars
+            .iter()
+            .map(|(name, var)| Param {
+                name: name.clone(),
+                var: var.clone(),
+                lr_scale: 1.0,
+            })
+            .collect()
     }
 
     fn logits(&self, rows: &[usize], _train: bool) -> Result<Tensor> {
@@ -106,16 +131,22 @@ impl ModelKind for MlpClassifier {
     fn train(&self, req: TrainRequest<'_>) -> Result<TrainedModel> {
         let params: MlpParams = parse_params(NAME, &req.params)?;
         if params.hidden.contains(&0) {
-            return Err(CoreError::Config("hidden layer widths must be at least 1".into()));
+            return Err(CoreError::Config(
+                "hidden layer widths must be at least 1".into(),
+            ));
         }
         let ds = req.dataset;
         let schema = ds.schema();
         if schema.features.is_empty() || schema.label.is_none() {
-            return Err(CoreError::Config(format!("{NAME} needs feature columns and a label column")));
+            return Err(CoreError::Config(format!(
+                "{NAME} needs feature columns and a label column"
+            )));
         }
         let classes = schema.classes.clone();
         if classes.len() < 2 {
-            return Err(CoreError::Config("a classifier needs at least two classes".into()));
+            return Err(CoreError::Config(
+                "a classifier needs at least two classes".into(),
+            ));
         }
         let cfg = req.config.clone();
         cfg.check()?;
@@ -140,17 +171,39 @@ impl ModelKind for MlpClassifier {
             vars.push((format!("layers.{l}.weight"), Var::from_tensor(&weight)?));
             vars.push((format!("layers.{l}.bias"), Var::from_tensor(&bias)?));
         }
-        let trainer = MlpTrainer { vars, features, device: device.clone() };
-        let fp = fingerprint(&[&to_json(&cfg), &to_json(&params), &to_json(schema)], &dataset_sha);
-        let fit_report = fit(&trainer, &examples.labels, classes.len(), &splits.train, &splits.val, &cfg, &fp, &req.control)?;
+        let trainer = MlpTrainer {
+            vars,
+            features,
+            device: device.clone(),
+        };
+        let fp = fingerprint(
+            &[&to_json(&cfg), &to_json(&params), &to_json(schema)],
+            &dataset_sha,
+        );
+        let fit_report = fit(
+            &trainer,
+            &examples.labels,
+            classes.len(),
+            &splits.train,
+            &splits.val,
+            &cfg,
+            &fp,
+            &req.control,
+        )?;
         let test = evaluate(&trainer, &examples.labels, classes.len(), &splits.test, 512)?;
 
-        let mut weights: HashMap<String, Tensor> =
-            trainer.vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
+        let mut weights: HashMap<String, Tensor> = trainer
+            .vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect();
         weights.insert("norm.mean".into(), mean_t);
         weights.insert("norm.std".into(), std_t);
         let io = IoSchema {
-            input: InputSchema::Features { dim: d, names: schema.features.clone() },
+            input: InputSchema::Features {
+                dim: d,
+                names: schema.features.clone(),
+            },
             output: OutputSchema::Classes { classes },
         };
         let info = ManifestInfo {
@@ -161,28 +214,50 @@ impl ModelKind for MlpClassifier {
             dataset_sha256: Some(dataset_sha),
             extra: json!({ "dataset_schema": schema, "steps": fit_report.steps }),
         };
-        let files = vec![(WEIGHTS.to_string(), FileSource::Bytes(tensors::serialize(&weights)?))];
-        Ok(TrainedModel { model: ModelFiles { files, info }, fit: fit_report, test })
+        let files = vec![(
+            WEIGHTS.to_string(),
+            FileSource::Bytes(tensors::serialize(&weights)?),
+        )];
+        Ok(TrainedModel {
+            model: ModelFiles { files, info },
+            fit: fit_report,
+            test,
+        })
     }
 
     fn load(&self, artifact: Artifact, device: &Device) -> Result<Box<dyn Model>> {
         let io: IoSchema = serde_json::from_value(artifact.manifest.info.schema.clone())
             .map_err(|e| CoreError::Config(format!("{NAME} manifest schema: {e}")))?;
-        let params: MlpParams = parse_params(NAME, &artifact.manifest.info.hyperparameters["model"])?;
+        let params: MlpParams =
+            parse_params(NAME, &artifact.manifest.info.hyperparameters["model"])?;
         let w = tensors::load(artifact.file(WEIGHTS)?, device)?;
         let get = |k: &str| {
-            w.get(k).cloned().ok_or_else(|| CoreError::Config(format!("{NAME} weights lack `{k}`")))
+            w.get(k)
+                .cloned()
+                .ok_or_else(|| CoreError::Config(format!("{NAME} weights lack `{k}`")))
         };
         let layers = params.hidden.len() + 1;
         let net = Net {
-            weights: (0..layers).map(|l| get(&format!("layers.{l}.weight"))).collect::<Result<_>>()?,
-            biases: (0..layers).map(|l| get(&format!("layers.{l}.bias"))).collect::<Result<_>>()?,
+            weights: (0..layers)
+                .map(|l| get(&format!("layers.{l}.weight")))
+                .collect::<Result<_>>()?,
+            biases: (0..layers)
+                .map(|l| get(&format!("layers.{l}.bias")))
+                .collect::<Result<_>>()?,
         };
-        let (InputSchema::Features { dim, .. }, OutputSchema::Classes { classes }) = (&io.input, &io.output) else {
-            return Err(CoreError::Config(format!("{NAME} manifest declares a non-classifier schema")));
+        let (InputSchema::Features { dim, .. }, OutputSchema::Classes { classes }) =
+            (&io.input, &io.output)
+        else {
+            return Err(CoreError::Config(format!(
+                "{NAME} manifest declares a non-classifier schema"
+            )));
         };
-        if net.weights[0].dims() != [net.weights[0].dim(0)?, *dim] || net.weights[layers - 1].dim(0)? != classes.len() {
-            return Err(CoreError::Config(format!("{NAME} weights do not match the declared schema")));
+        if net.weights[0].dims() != [net.weights[0].dim(0)?, *dim]
+            || net.weights[layers - 1].dim(0)? != classes.len()
+        {
+            return Err(CoreError::Config(format!(
+                "{NAME} weights do not match the declared schema"
+            )));
         }
         Ok(Box::new(MlpModel {
             net,
@@ -213,7 +288,11 @@ fn standardisation(features: &[f32], d: usize, rows: &[usize]) -> (Vec<f32>, Vec
             var[j] += x * x;
         }
     }
-    let std = var.iter().map(|v| (v / n).sqrt()).map(|s| if s < 1e-6 { 1.0 } else { s as f32 }).collect();
+    let std = var
+        .iter()
+        .map(|v| (v / n).sqrt())
+        .map(|s| if s < 1e-6 { 1.0 } else { s as f32 })
+        .collect();
     (mean.into_iter().map(|m| m as f32).collect(), std)
 }
 
@@ -237,7 +316,9 @@ impl Model for MlpModel {
 
     fn predict(&self, inputs: &Inputs) -> Result<Outputs> {
         self.io.check(inputs)?;
-        let Inputs::Features(rows) = inputs else { unreachable_schema()? };
+        let Inputs::Features(rows) = inputs else {
+            unreachable_schema()?
+        };
         if rows.is_empty() {
             return Ok(Outputs::Classes(Vec::new()));
         }
@@ -245,10 +326,15 @@ impl Model for MlpModel {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();
         let x = Tensor::from_vec(flat, (rows.len(), d), &self.device)?.to_dtype(DType::F32)?;
         let x = x.broadcast_sub(&self.mean)?.broadcast_div(&self.std)?;
-        Ok(Outputs::Classes(class_predictions(&self.net.forward(&x)?, &self.classes)?))
+        Ok(Outputs::Classes(class_predictions(
+            &self.net.forward(&x)?,
+            &self.classes,
+        )?))
     }
 }
 
 fn unreachable_schema<T>() -> Result<T> {
-    Err(CoreError::Schema("input type does not match the model".into()))
+    Err(CoreError::Schema(
+        "input type does not match the model".into(),
+    ))
 }

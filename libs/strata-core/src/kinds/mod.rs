@@ -62,7 +62,10 @@ pub trait ModelKind: Send + Sync {
     /// Builds a model version from a directory in a foreign format (e.g. a Hugging Face export).
     fn import(&self, dir: &Path) -> Result<ModelFiles> {
         let _ = dir;
-        Err(CoreError::Config(format!("{} models cannot be imported from a directory", self.name())))
+        Err(CoreError::Config(format!(
+            "{} models cannot be imported from a directory",
+            self.name()
+        )))
     }
     /// Loads a stored, verified model version.
     fn load(&self, artifact: Artifact, device: &Device) -> Result<Box<dyn Model>>;
@@ -104,7 +107,10 @@ impl Registry {
 }
 
 /// Parses kind-specific hyperparameters; `null` means all defaults.
-pub(crate) fn parse_params<T: DeserializeOwned + Default>(kind: &str, value: &serde_json::Value) -> Result<T> {
+pub(crate) fn parse_params<T: DeserializeOwned + Default>(
+    kind: &str,
+    value: &serde_json::Value,
+) -> Result<T> {
     if value.is_null() {
         return Ok(T::default());
     }
@@ -127,7 +133,10 @@ pub(crate) fn fingerprint(parts: &[&serde_json::Value], dataset_sha: &str) -> St
 }
 
 /// Softmax rows of logits into class predictions.
-pub(crate) fn class_predictions(logits: &candle_core::Tensor, classes: &[String]) -> Result<Vec<crate::schema::ClassPrediction>> {
+pub(crate) fn class_predictions(
+    logits: &candle_core::Tensor,
+    classes: &[String],
+) -> Result<Vec<crate::schema::ClassPrediction>> {
     let probs = candle_nn::ops::softmax_last_dim(logits)?.to_vec2::<f32>()?;
     Ok(probs
         .into_iter()
@@ -148,19 +157,34 @@ pub(crate) fn class_predictions(logits: &candle_core::Tensor, classes: &[String]
 }
 
 /// Loss and class metrics of any classifier `model` on labelled inputs, through `predict`.
-pub fn evaluate_model(model: &dyn Model, inputs: Inputs, labels: &[u32], batch: usize) -> Result<ClassificationMetrics> {
+pub fn evaluate_model(
+    model: &dyn Model,
+    inputs: Inputs,
+    labels: &[u32],
+    batch: usize,
+) -> Result<ClassificationMetrics> {
     let classes = match &model.schema().output {
         crate::schema::OutputSchema::Classes { classes } => classes.len(),
         crate::schema::OutputSchema::Embedding { .. } => {
-            return Err(CoreError::Schema("an embedding model has no class metrics".into()));
+            return Err(CoreError::Schema(
+                "an embedding model has no class metrics".into(),
+            ));
         }
     };
     if inputs.len() != labels.len() {
-        return Err(CoreError::Schema("inputs and labels differ in length".into()));
+        return Err(CoreError::Schema(
+            "inputs and labels differ in length".into(),
+        ));
     }
     let chunks: Vec<Inputs> = match inputs {
-        Inputs::Features(f) => f.chunks(batch.max(1)).map(|c| Inputs::Features(c.to_vec())).collect(),
-        Inputs::Texts(t) => t.chunks(batch.max(1)).map(|c| Inputs::Texts(c.to_vec())).collect(),
+        Inputs::Features(f) => f
+            .chunks(batch.max(1))
+            .map(|c| Inputs::Features(c.to_vec()))
+            .collect(),
+        Inputs::Texts(t) => t
+            .chunks(batch.max(1))
+            .map(|c| Inputs::Texts(c.to_vec()))
+            .collect(),
     };
     let mut predicted = Vec::with_capacity(labels.len());
     let mut loss = 0.0;
@@ -170,11 +194,20 @@ pub fn evaluate_model(model: &dyn Model, inputs: Inputs, labels: &[u32], batch: 
             return Err(CoreError::Schema("model returned no classes".into()));
         };
         for p in preds {
-            let prob = p.probabilities.get(labels[i] as usize).copied().unwrap_or(0.0);
+            let prob = p
+                .probabilities
+                .get(labels[i] as usize)
+                .copied()
+                .unwrap_or(0.0);
             loss -= (prob.max(1e-12) as f64).ln();
             predicted.push(p.class as u32);
             i += 1;
         }
     }
-    Ok(ClassificationMetrics::compute(&predicted, labels, classes, loss / labels.len().max(1) as f64))
+    Ok(ClassificationMetrics::compute(
+        &predicted,
+        labels,
+        classes,
+        loss / labels.len().max(1) as f64,
+    ))
 }

@@ -16,8 +16,13 @@ use tokenizers::Encoding;
 
 use super::bert::{parameter_names, weights_prefix};
 use super::mlp::init_linear;
-use super::text_encoder::{self, CONFIG, Encoder, POOLING, PoolingConfig, TOKENIZER, WEIGHTS, encoder_from_artifact};
-use super::{Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint, parse_params, to_json};
+use super::text_encoder::{
+    self, CONFIG, Encoder, POOLING, PoolingConfig, TOKENIZER, WEIGHTS, encoder_from_artifact,
+};
+use super::{
+    Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint,
+    parse_params, to_json,
+};
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
 use crate::{CoreError, Result, tensors};
@@ -42,7 +47,10 @@ pub struct TextClassifierParams {
 
 impl Default for TextClassifierParams {
     fn default() -> Self {
-        TextClassifierParams { mode: FineTune::Head, encoder_lr_scale: 0.1 }
+        TextClassifierParams {
+            mode: FineTune::Head,
+            encoder_lr_scale: 0.1,
+        }
     }
 }
 
@@ -55,13 +63,22 @@ struct Head {
 
 impl Head {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.weight.as_tensor().t()?)?.broadcast_add(self.bias.as_tensor())?)
+        Ok(x.matmul(&self.weight.as_tensor().t()?)?
+            .broadcast_add(self.bias.as_tensor())?)
     }
 
     fn params(&self) -> Vec<Param> {
         vec![
-            Param { name: "head.weight".into(), var: self.weight.clone(), lr_scale: 1.0 },
-            Param { name: "head.bias".into(), var: self.bias.clone(), lr_scale: 1.0 },
+            Param {
+                name: "head.weight".into(),
+                var: self.weight.clone(),
+                lr_scale: 1.0,
+            },
+            Param {
+                name: "head.bias".into(),
+                var: self.bias.clone(),
+                lr_scale: 1.0,
+            },
         ]
     }
 }
@@ -80,7 +97,9 @@ impl Trainable for HeadTrainer {
 
     fn logits(&self, rows: &[usize], _train: bool) -> Result<Tensor> {
         let idx: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
-        let x = self.embeddings.index_select(&Tensor::from_vec(idx, rows.len(), &self.device)?, 0)?;
+        let x = self
+            .embeddings
+            .index_select(&Tensor::from_vec(idx, rows.len(), &self.device)?, 0)?;
         self.head.forward(&x)
     }
 
@@ -103,7 +122,11 @@ impl Trainable for FullTrainer {
         let mut p: Vec<Param> = self
             .encoder_vars
             .iter()
-            .map(|(n, v)| Param { name: format!("encoder.{n}"), var: v.clone(), lr_scale: self.lr_scale })
+            .map(|(n, v)| Param {
+                name: format!("encoder.{n}"),
+                var: v.clone(),
+                lr_scale: self.lr_scale,
+            })
             .collect();
         p.extend(self.head.params());
         p
@@ -132,10 +155,14 @@ impl ModelKind for TextClassifierKind {
     fn train(&self, req: TrainRequest<'_>) -> Result<TrainedModel> {
         let params: TextClassifierParams = parse_params(NAME, &req.params)?;
         if !(params.encoder_lr_scale.is_finite() && params.encoder_lr_scale > 0.0) {
-            return Err(CoreError::Config("encoder_lr_scale must be a positive number".into()));
+            return Err(CoreError::Config(
+                "encoder_lr_scale must be a positive number".into(),
+            ));
         }
         let Some(base) = req.base else {
-            return Err(CoreError::Config(format!("{NAME} needs a base text-encoder model to fine-tune")));
+            return Err(CoreError::Config(format!(
+                "{NAME} needs a base text-encoder model to fine-tune"
+            )));
         };
         if base.manifest.info.kind != text_encoder::NAME {
             return Err(CoreError::Config(format!(
@@ -147,11 +174,15 @@ impl ModelKind for TextClassifierKind {
         let ds = req.dataset;
         let schema = ds.schema();
         if schema.text.is_none() || schema.label.is_none() {
-            return Err(CoreError::Config(format!("{NAME} needs a text column and a label column")));
+            return Err(CoreError::Config(format!(
+                "{NAME} needs a text column and a label column"
+            )));
         }
         let classes = schema.classes.clone();
         if classes.len() < 2 {
-            return Err(CoreError::Config("a classifier needs at least two classes".into()));
+            return Err(CoreError::Config(
+                "a classifier needs at least two classes".into(),
+            ));
         }
         let cfg = req.config.clone();
         cfg.check()?;
@@ -162,7 +193,12 @@ impl ModelKind for TextClassifierKind {
 
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let fp = fingerprint(
-            &[&to_json(&cfg), &to_json(&params), &to_json(schema), &json!(base.manifest.key)],
+            &[
+                &to_json(&cfg),
+                &to_json(&params),
+                &to_json(schema),
+                &json!(base.manifest.key),
+            ],
             &dataset_sha,
         );
         let (fit_report, test, head, encoder_weights, dim) = match params.mode {
@@ -171,11 +207,23 @@ impl ModelKind for TextClassifierKind {
                 let embeddings = encoder.embed(&examples.texts)?;
                 let (w, b) = init_linear(&mut rng, encoder.dim(), classes.len(), &device)?;
                 let trainer = HeadTrainer {
-                    head: Head { weight: Var::from_tensor(&w)?, bias: Var::from_tensor(&b)? },
+                    head: Head {
+                        weight: Var::from_tensor(&w)?,
+                        bias: Var::from_tensor(&b)?,
+                    },
                     embeddings,
                     device: device.clone(),
                 };
-                let fit_report = fit(&trainer, &examples.labels, classes.len(), &splits.train, &splits.val, &cfg, &fp, &req.control)?;
+                let fit_report = fit(
+                    &trainer,
+                    &examples.labels,
+                    classes.len(),
+                    &splits.train,
+                    &splits.val,
+                    &cfg,
+                    &fp,
+                    &req.control,
+                )?;
                 let test = evaluate(&trainer, &examples.labels, classes.len(), &splits.test, 256)?;
                 (fit_report, test, trainer.head, None, encoder.dim())
             }
@@ -195,18 +243,37 @@ impl ModelKind for TextClassifierKind {
                     weights.insert(full.clone(), var.as_tensor().clone());
                     encoder_vars.push((full, var));
                 }
-                let encoder = Encoder::new(base.file(CONFIG)?, base.file(TOKENIZER)?, pooling, &weights, false, &device)?;
+                let encoder = Encoder::new(
+                    base.file(CONFIG)?,
+                    base.file(TOKENIZER)?,
+                    pooling,
+                    &weights,
+                    false,
+                    &device,
+                )?;
                 let encodings = encoder.tokenize(&examples.texts)?;
                 let (w, b) = init_linear(&mut rng, encoder.dim(), classes.len(), &device)?;
                 let dim = encoder.dim();
                 let trainer = FullTrainer {
-                    head: Head { weight: Var::from_tensor(&w)?, bias: Var::from_tensor(&b)? },
+                    head: Head {
+                        weight: Var::from_tensor(&w)?,
+                        bias: Var::from_tensor(&b)?,
+                    },
                     encoder,
                     encoder_vars,
                     encodings,
                     lr_scale: params.encoder_lr_scale,
                 };
-                let fit_report = fit(&trainer, &examples.labels, classes.len(), &splits.train, &splits.val, &cfg, &fp, &req.control)?;
+                let fit_report = fit(
+                    &trainer,
+                    &examples.labels,
+                    classes.len(),
+                    &splits.train,
+                    &splits.val,
+                    &cfg,
+                    &fp,
+                    &req.control,
+                )?;
                 let test = evaluate(&trainer, &examples.labels, classes.len(), &splits.test, 64)?;
                 for (name, var) in &trainer.encoder_vars {
                     weights.insert(name.clone(), var.as_tensor().clone());
@@ -223,11 +290,18 @@ impl ModelKind for TextClassifierKind {
             None => base.file(WEIGHTS)?.to_vec(),
             Some(w) => tensors::serialize(&w)?,
         };
-        let max_tokens = match serde_json::from_value::<IoSchema>(base.manifest.info.schema.clone()) {
-            Ok(IoSchema { input: InputSchema::Text { max_tokens }, .. }) => max_tokens,
+        let max_tokens = match serde_json::from_value::<IoSchema>(base.manifest.info.schema.clone())
+        {
+            Ok(IoSchema {
+                input: InputSchema::Text { max_tokens },
+                ..
+            }) => max_tokens,
             _ => 512,
         };
-        let io = IoSchema { input: InputSchema::Text { max_tokens }, output: OutputSchema::Classes { classes } };
+        let io = IoSchema {
+            input: InputSchema::Text { max_tokens },
+            output: OutputSchema::Classes { classes },
+        };
         debug_assert!(dim > 0);
         let info = ManifestInfo {
             kind: NAME.into(),
@@ -238,29 +312,60 @@ impl ModelKind for TextClassifierKind {
             extra: json!({ "dataset_schema": schema, "base": base.manifest.key, "steps": fit_report.steps }),
         };
         let files = vec![
-            (CONFIG.to_string(), FileSource::Bytes(base.file(CONFIG)?.to_vec())),
-            (TOKENIZER.to_string(), FileSource::Bytes(base.file(TOKENIZER)?.to_vec())),
-            (POOLING.to_string(), FileSource::Bytes(base.file(POOLING)?.to_vec())),
+            (
+                CONFIG.to_string(),
+                FileSource::Bytes(base.file(CONFIG)?.to_vec()),
+            ),
+            (
+                TOKENIZER.to_string(),
+                FileSource::Bytes(base.file(TOKENIZER)?.to_vec()),
+            ),
+            (
+                POOLING.to_string(),
+                FileSource::Bytes(base.file(POOLING)?.to_vec()),
+            ),
             (WEIGHTS.to_string(), FileSource::Bytes(weights_bytes)),
-            (HEAD.to_string(), FileSource::Bytes(tensors::serialize(&head_tensors)?)),
+            (
+                HEAD.to_string(),
+                FileSource::Bytes(tensors::serialize(&head_tensors)?),
+            ),
         ];
-        Ok(TrainedModel { model: ModelFiles { files, info }, fit: fit_report, test })
+        Ok(TrainedModel {
+            model: ModelFiles { files, info },
+            fit: fit_report,
+            test,
+        })
     }
 
     fn load(&self, artifact: Artifact, device: &Device) -> Result<Box<dyn Model>> {
         let io: IoSchema = serde_json::from_value(artifact.manifest.info.schema.clone())
             .map_err(|e| CoreError::Config(format!("{NAME} manifest schema: {e}")))?;
         let OutputSchema::Classes { classes } = &io.output else {
-            return Err(CoreError::Config(format!("{NAME} manifest declares no classes")));
+            return Err(CoreError::Config(format!(
+                "{NAME} manifest declares no classes"
+            )));
         };
         let (encoder, _) = encoder_from_artifact(&artifact, true, device)?;
         let head = tensors::load(artifact.file(HEAD)?, device)?;
-        let get = |k: &str| head.get(k).cloned().ok_or_else(|| CoreError::Config(format!("{HEAD} lacks `{k}`")));
+        let get = |k: &str| {
+            head.get(k)
+                .cloned()
+                .ok_or_else(|| CoreError::Config(format!("{HEAD} lacks `{k}`")))
+        };
         let (weight, bias) = (get("head.weight")?, get("head.bias")?);
         if weight.dims() != [classes.len(), encoder.dim()] {
-            return Err(CoreError::Config(format!("{HEAD} does not match {} classes", classes.len())));
+            return Err(CoreError::Config(format!(
+                "{HEAD} does not match {} classes",
+                classes.len()
+            )));
         }
-        Ok(Box::new(TextClassifierModel { encoder, weight, bias, classes: classes.clone(), io }))
+        Ok(Box::new(TextClassifierModel {
+            encoder,
+            weight,
+            bias,
+            classes: classes.clone(),
+            io,
+        }))
     }
 }
 

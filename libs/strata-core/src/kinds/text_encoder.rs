@@ -60,7 +60,14 @@ pub struct TokenBatch {
 }
 
 impl Encoder {
-    pub fn new(config: &[u8], tokenizer: &[u8], pooling: PoolingConfig, weights: &HashMap<String, Tensor>, fuse: bool, device: &Device) -> Result<Self> {
+    pub fn new(
+        config: &[u8],
+        tokenizer: &[u8],
+        pooling: PoolingConfig,
+        weights: &HashMap<String, Tensor>,
+        fuse: bool,
+        device: &Device,
+    ) -> Result<Self> {
         let cfg = BertConfig::from_json(config)?;
         let prefix = weights_prefix(weights.keys())?;
         let bert = Bert::from_tensors(weights, &prefix, &cfg, fuse)?;
@@ -70,13 +77,23 @@ impl Encoder {
                 pooling.max_tokens, cfg.max_position_embeddings
             )));
         }
-        let mut tokenizer = Tokenizer::from_bytes(tokenizer).map_err(|e| CoreError::Tokenizer(format!("tokenizer.json: {e}")))?;
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer)
+            .map_err(|e| CoreError::Tokenizer(format!("tokenizer.json: {e}")))?;
         let pad_id = tokenizer.get_padding().map(|p| p.pad_id).unwrap_or(0);
         tokenizer.with_padding(None);
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: pooling.max_tokens, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: pooling.max_tokens,
+                ..Default::default()
+            }))
             .map_err(|e| CoreError::Tokenizer(e.to_string()))?;
-        Ok(Encoder { bert, tokenizer, pooling, pad_id, device: device.clone() })
+        Ok(Encoder {
+            bert,
+            tokenizer,
+            pooling,
+            pad_id,
+            device: device.clone(),
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -89,7 +106,9 @@ impl Encoder {
 
     pub fn tokenize(&self, texts: &[String]) -> Result<Vec<Encoding>> {
         let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        self.tokenizer.encode_batch_fast(inputs, true).map_err(|e| CoreError::Tokenizer(e.to_string()))
+        self.tokenizer
+            .encode_batch_fast(inputs, true)
+            .map_err(|e| CoreError::Tokenizer(e.to_string()))
     }
 
     /// Pads `encodings` to the longest of them.
@@ -110,18 +129,28 @@ impl Encoder {
         Ok(TokenBatch {
             ids: Tensor::from_vec(ids, (b, s), &self.device)?,
             type_ids: Tensor::from_vec(types, (b, s), &self.device)?,
-            mask: if padded { Some(Tensor::from_vec(mask, (b, s), &self.device)?) } else { None },
+            mask: if padded {
+                Some(Tensor::from_vec(mask, (b, s), &self.device)?)
+            } else {
+                None
+            },
         })
     }
 
     /// Pooled (and, if configured, normalised) embeddings `(batch, dim)` of one chunk.
     pub fn forward(&self, batch: &TokenBatch, train: bool) -> Result<Tensor> {
-        let hidden = self.bert.forward(&batch.ids, &batch.type_ids, batch.mask.as_ref(), train)?;
+        let hidden = self
+            .bert
+            .forward(&batch.ids, &batch.type_ids, batch.mask.as_ref(), train)?;
         let pooled = match self.pooling.mode {
             PoolingMode::Mean => mean_pool(&hidden, batch.mask.as_ref())?,
             PoolingMode::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
         };
-        if self.pooling.normalize { l2_normalize(&pooled) } else { Ok(pooled) }
+        if self.pooling.normalize {
+            l2_normalize(&pooled)
+        } else {
+            Ok(pooled)
+        }
     }
 
     /// Embeddings of `texts` in input order, as one `(n, dim)` tensor.
@@ -148,17 +177,30 @@ impl Encoder {
 }
 
 /// Reads the encoder files of a stored text-encoder or text-classifier.
-pub(crate) fn encoder_from_artifact(artifact: &Artifact, fuse: bool, device: &Device) -> Result<(Encoder, HashMap<String, Tensor>)> {
+pub(crate) fn encoder_from_artifact(
+    artifact: &Artifact,
+    fuse: bool,
+    device: &Device,
+) -> Result<(Encoder, HashMap<String, Tensor>)> {
     let pooling: PoolingConfig = serde_json::from_slice(artifact.file(POOLING)?)
         .map_err(|e| CoreError::Config(format!("{POOLING}: {e}")))?;
     let weights = tensors::load(artifact.file(WEIGHTS)?, device)?;
-    let enc = Encoder::new(artifact.file(CONFIG)?, artifact.file(TOKENIZER)?, pooling, &weights, fuse, device)?;
+    let enc = Encoder::new(
+        artifact.file(CONFIG)?,
+        artifact.file(TOKENIZER)?,
+        pooling,
+        &weights,
+        fuse,
+        device,
+    )?;
     Ok((enc, weights))
 }
 
 pub(crate) fn encoder_schema(enc: &Encoder) -> IoSchema {
     IoSchema {
-        input: InputSchema::Text { max_tokens: enc.pooling.max_tokens },
+        input: InputSchema::Text {
+            max_tokens: enc.pooling.max_tokens,
+        },
         output: OutputSchema::Embedding { dim: enc.dim() },
     }
 }
@@ -182,7 +224,8 @@ impl ModelKind for TextEncoderKind {
 
     fn import(&self, dir: &Path) -> Result<ModelFiles> {
         let read = |name: &str| {
-            std::fs::read(dir.join(name)).map_err(|e| CoreError::Config(format!("{}: {e}", dir.join(name).display())))
+            std::fs::read(dir.join(name))
+                .map_err(|e| CoreError::Config(format!("{}: {e}", dir.join(name).display())))
         };
         let config = read(CONFIG)?;
         let tokenizer = read(TOKENIZER)?;
@@ -190,11 +233,22 @@ impl ModelKind for TextEncoderKind {
         let pooling = pooling_from_dir(dir, &config)?;
         // Build the encoder once, so a broken directory fails here and not at first use.
         let weights = tensors::load(&weights_bytes, &Device::Cpu)?;
-        let enc = Encoder::new(&config, &tokenizer, pooling.clone(), &weights, false, &Device::Cpu)?;
+        let enc = Encoder::new(
+            &config,
+            &tokenizer,
+            pooling.clone(),
+            &weights,
+            false,
+            &Device::Cpu,
+        )?;
         enc.tokenize(&["import check".to_string()])?;
         let io = encoder_schema(&enc);
-        let source = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let pooling_json = serde_json::to_vec_pretty(&pooling).map_err(|e| CoreError::Config(e.to_string()))?;
+        let source = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pooling_json =
+            serde_json::to_vec_pretty(&pooling).map_err(|e| CoreError::Config(e.to_string()))?;
         Ok(ModelFiles {
             files: vec![
                 (CONFIG.into(), FileSource::Bytes(config)),
@@ -222,17 +276,23 @@ impl ModelKind for TextEncoderKind {
 
 /// sentence-transformers' module files, when present, decide pooling, normalisation and length.
 fn pooling_from_dir(dir: &Path, config: &[u8]) -> Result<PoolingConfig> {
-    let json_file = |p: &Path| -> Option<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
+    let json_file = |p: &Path| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+    };
     let cfg = BertConfig::from_json(config)?;
     let mode = match json_file(&dir.join("1_Pooling/config.json")) {
         Some(p) if p["pooling_mode_cls_token"].as_bool() == Some(true) => PoolingMode::Cls,
         Some(p) if p["pooling_mode_mean_tokens"].as_bool() == Some(false) => {
-            return Err(CoreError::Config("only mean or CLS pooling is supported".into()));
+            return Err(CoreError::Config(
+                "only mean or CLS pooling is supported".into(),
+            ));
         }
         _ => PoolingMode::Mean,
     };
     let normalize = match json_file(&dir.join("modules.json")) {
-        Some(serde_json::Value::Array(mods)) => mods.iter().any(|m| m["type"].as_str().is_some_and(|t| t.ends_with("Normalize"))),
+        Some(serde_json::Value::Array(mods)) => mods
+            .iter()
+            .any(|m| m["type"].as_str().is_some_and(|t| t.ends_with("Normalize"))),
         _ => true,
     };
     let max_tokens = json_file(&dir.join("sentence_bert_config.json"))
@@ -240,7 +300,11 @@ fn pooling_from_dir(dir: &Path, config: &[u8]) -> Result<PoolingConfig> {
         .map(|n| n as usize)
         .unwrap_or(cfg.max_position_embeddings)
         .min(cfg.max_position_embeddings);
-    Ok(PoolingConfig { mode, normalize, max_tokens })
+    Ok(PoolingConfig {
+        mode,
+        normalize,
+        max_tokens,
+    })
 }
 
 struct TextEncoderModel {
@@ -262,6 +326,8 @@ impl Model for TextEncoderModel {
         let Inputs::Texts(texts) = inputs else {
             return Err(CoreError::Schema("the model expects texts".into()));
         };
-        Ok(Outputs::Embeddings(self.encoder.embed(texts)?.to_vec2::<f32>()?))
+        Ok(Outputs::Embeddings(
+            self.encoder.embed(texts)?.to_vec2::<f32>()?,
+        ))
     }
 }

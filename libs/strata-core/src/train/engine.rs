@@ -115,7 +115,9 @@ pub fn fit(
         let key = ArtifactKey::new(ArtifactClass::Checkpoint, &ctl.job, version);
         let artifact = ctl.store.get(&key)?;
         let restored: RunState = serde_json::from_value(artifact.manifest.info.extra.clone())
-            .map_err(|e| crate::error::config_err(format!("checkpoint {key} has an unreadable state: {e}")))?;
+            .map_err(|e| {
+                crate::error::config_err(format!("checkpoint {key} has an unreadable state: {e}"))
+            })?;
         if restored.fingerprint != fingerprint {
             return Err(crate::error::config_err(format!(
                 "checkpoint {key} belongs to a run with other settings or data; use a new job id"
@@ -124,12 +126,15 @@ pub fn fit(
         let device = model.device();
         let values = tensors::load(artifact.file(PARAMS)?, device)?;
         for p in &params {
-            let t = values
-                .get(&p.name)
-                .ok_or_else(|| crate::error::config_err(format!("checkpoint {key} lacks `{}`", p.name)))?;
+            let t = values.get(&p.name).ok_or_else(|| {
+                crate::error::config_err(format!("checkpoint {key} lacks `{}`", p.name))
+            })?;
             p.var.set(t)?;
         }
-        opt.load_state(&tensors::load(artifact.file(OPTIM)?, device)?, restored.adam_t)?;
+        opt.load_state(
+            &tensors::load(artifact.file(OPTIM)?, device)?,
+            restored.adam_t,
+        )?;
         if artifact.has_file(BEST) {
             best = Some(tensors::load(artifact.file(BEST)?, device)?);
         }
@@ -137,20 +142,32 @@ pub fn fit(
         resumed_from_step = Some(restored.global_step);
         state = restored;
     }
-    (ctl.progress)(&TrainEvent::Started { total_steps, steps_per_epoch, resumed_from_step });
+    (ctl.progress)(&TrainEvent::Started {
+        total_steps,
+        steps_per_epoch,
+        resumed_from_step,
+    });
 
     let device = model.device().clone();
     let mut stopped_early = false;
     let mut rate = Throughput::default();
     while state.epoch < cfg.epochs {
         let mut order = train_rows.to_vec();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed ^ (state.epoch as u64).wrapping_mul(0x9E37_79B9)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            cfg.seed ^ (state.epoch as u64).wrapping_mul(0x9E37_79B9),
+        ));
         let batches: Vec<&[usize]> = order.chunks(cfg.batch_size).collect();
         while state.batch < batches.len() {
             if ctl.cancel.is_cancelled() {
-                let version = save_checkpoint(ctl, &params, &opt, &best, &state, cfg.keep_checkpoints)?;
-                (ctl.progress)(&TrainEvent::Checkpoint { step: state.global_step, version });
-                return Err(CoreError::Cancelled { step: state.global_step });
+                let version =
+                    save_checkpoint(ctl, &params, &opt, &best, &state, cfg.keep_checkpoints)?;
+                (ctl.progress)(&TrainEvent::Checkpoint {
+                    step: state.global_step,
+                    version,
+                });
+                return Err(CoreError::Cancelled {
+                    step: state.global_step,
+                });
             }
             let started = Instant::now();
             let rows = batches[state.batch];
@@ -192,8 +209,12 @@ pub fn fit(
                 eta_secs: steps_left * cfg.batch_size as f64 / per_sec.max(1e-9),
             });
             if cfg.checkpoint_every > 0 && state.global_step % cfg.checkpoint_every == 0 {
-                let version = save_checkpoint(ctl, &params, &opt, &best, &state, cfg.keep_checkpoints)?;
-                (ctl.progress)(&TrainEvent::Checkpoint { step: state.global_step, version });
+                let version =
+                    save_checkpoint(ctl, &params, &opt, &best, &state, cfg.keep_checkpoints)?;
+                (ctl.progress)(&TrainEvent::Checkpoint {
+                    step: state.global_step,
+                    version,
+                });
             }
         }
 
@@ -214,7 +235,11 @@ pub fn fit(
             val_accuracy: val.accuracy,
             val_macro_f1: val.macro_f1,
         });
-        (ctl.progress)(&TrainEvent::Epoch { epoch, train_loss, val: val.clone() });
+        (ctl.progress)(&TrainEvent::Epoch {
+            epoch,
+            train_loss,
+            val: val.clone(),
+        });
         if state.best_val_loss.is_none_or(|b| val.loss < b) {
             state.best_val_loss = Some(val.loss);
             state.best_epoch = epoch;
@@ -223,7 +248,10 @@ pub fn fit(
         } else {
             state.bad_epochs += 1;
             if cfg.patience.is_some_and(|p| state.bad_epochs >= p) {
-                (ctl.progress)(&TrainEvent::EarlyStopped { epoch, best_epoch: state.best_epoch });
+                (ctl.progress)(&TrainEvent::EarlyStopped {
+                    epoch,
+                    best_epoch: state.best_epoch,
+                });
                 stopped_early = true;
                 break;
             }
@@ -240,9 +268,18 @@ pub fn fit(
     let best_val = if val_rows.is_empty() {
         None
     } else {
-        Some(evaluate(model, labels, classes, val_rows, cfg.batch_size.max(256))?)
+        Some(evaluate(
+            model,
+            labels,
+            classes,
+            val_rows,
+            cfg.batch_size.max(256),
+        )?)
     };
-    (ctl.progress)(&TrainEvent::Finished { steps: state.global_step, best_epoch: state.best_epoch });
+    (ctl.progress)(&TrainEvent::Finished {
+        steps: state.global_step,
+        best_epoch: state.best_epoch,
+    });
     Ok(FitReport {
         steps: state.global_step,
         epochs_run: state.history.len().max(state.epoch),
@@ -275,7 +312,9 @@ pub fn evaluate(
         truth.extend(batch_labels);
     }
     let loss = loss_sum / rows.len().max(1) as f64;
-    Ok(ClassificationMetrics::compute(&predicted, &truth, classes, loss))
+    Ok(ClassificationMetrics::compute(
+        &predicted, &truth, classes, loss,
+    ))
 }
 
 /// Removes every checkpoint of `job` (after its model has been stored).
@@ -287,7 +326,10 @@ pub fn clear_checkpoints(store: &dyn ArtifactStore, job: &str) -> Result<()> {
 }
 
 fn latest_checkpoint(ctl: &TrainControl<'_>) -> Result<Option<String>> {
-    Ok(ctl.store.versions(ArtifactClass::Checkpoint, &ctl.job)?.pop())
+    Ok(ctl
+        .store
+        .versions(ArtifactClass::Checkpoint, &ctl.job)?
+        .pop())
 }
 
 fn learning_rate(cfg: &TrainConfig, step: u64, total: u64) -> f64 {
@@ -310,7 +352,10 @@ fn grad_norm(params: &[Param], grads: &candle_core::backprop::GradStore) -> Resu
 }
 
 fn snapshot(params: &[Param]) -> Result<HashMap<String, Tensor>> {
-    params.iter().map(|p| Ok((p.name.clone(), p.var.as_tensor().copy()?))).collect()
+    params
+        .iter()
+        .map(|p| Ok((p.name.clone(), p.var.as_tensor().copy()?)))
+        .collect()
 }
 
 fn save_checkpoint(
@@ -328,14 +373,25 @@ fn save_checkpoint(
         // Cancelled right after a periodic checkpoint of the same step: nothing new to save.
         return Ok(version);
     }
-    let current: HashMap<String, Tensor> =
-        params.iter().map(|p| (p.name.clone(), p.var.as_tensor().clone())).collect();
+    let current: HashMap<String, Tensor> = params
+        .iter()
+        .map(|p| (p.name.clone(), p.var.as_tensor().clone()))
+        .collect();
     let mut files = vec![
-        (PARAMS.to_string(), FileSource::Bytes(tensors::serialize(&current)?)),
-        (OPTIM.to_string(), FileSource::Bytes(tensors::serialize(&opt.state())?)),
+        (
+            PARAMS.to_string(),
+            FileSource::Bytes(tensors::serialize(&current)?),
+        ),
+        (
+            OPTIM.to_string(),
+            FileSource::Bytes(tensors::serialize(&opt.state())?),
+        ),
     ];
     if let Some(best) = best {
-        files.push((BEST.to_string(), FileSource::Bytes(tensors::serialize(best)?)));
+        files.push((
+            BEST.to_string(),
+            FileSource::Bytes(tensors::serialize(best)?),
+        ));
     }
     let info = ManifestInfo {
         kind: "checkpoint".into(),
@@ -346,7 +402,8 @@ fn save_checkpoint(
     let mut all = ctl.store.versions(ArtifactClass::Checkpoint, &ctl.job)?;
     while all.len() > keep {
         let old = all.remove(0);
-        ctl.store.delete(&ArtifactKey::new(ArtifactClass::Checkpoint, &ctl.job, old))?;
+        ctl.store
+            .delete(&ArtifactKey::new(ArtifactClass::Checkpoint, &ctl.job, old))?;
     }
     Ok(version)
 }
@@ -375,7 +432,11 @@ mod tests {
 
     #[test]
     fn warmup_then_linear_decay() {
-        let cfg = TrainConfig { learning_rate: 1.0, warmup_steps: 4, ..Default::default() };
+        let cfg = TrainConfig {
+            learning_rate: 1.0,
+            warmup_steps: 4,
+            ..Default::default()
+        };
         let lrs: Vec<f64> = (0..10).map(|s| learning_rate(&cfg, s, 10)).collect();
         assert_eq!(&lrs[..4], &[0.25, 0.5, 0.75, 1.0]);
         assert!(lrs[4] == 1.0 && lrs[9] > 0.0 && lrs[9] < lrs[5]);

@@ -77,7 +77,10 @@ impl TrainConfig {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("weight_decay must be a non-negative number");
         }
-        if self.clip_grad_norm.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+        if self
+            .clip_grad_norm
+            .is_some_and(|c| !(c.is_finite() && c > 0.0))
+        {
             return bad("clip_grad_norm must be a positive number");
         }
         if self.keep_checkpoints == 0 {
@@ -109,7 +112,11 @@ impl CancelToken {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
-    Started { total_steps: u64, steps_per_epoch: u64, resumed_from_step: Option<u64> },
+    Started {
+        total_steps: u64,
+        steps_per_epoch: u64,
+        resumed_from_step: Option<u64>,
+    },
     Step {
         epoch: usize,
         step: u64,
@@ -119,10 +126,23 @@ pub enum TrainEvent {
         examples_per_sec: f64,
         eta_secs: f64,
     },
-    Epoch { epoch: usize, train_loss: f64, val: ClassificationMetrics },
-    Checkpoint { step: u64, version: String },
-    EarlyStopped { epoch: usize, best_epoch: usize },
-    Finished { steps: u64, best_epoch: usize },
+    Epoch {
+        epoch: usize,
+        train_loss: f64,
+        val: ClassificationMetrics,
+    },
+    Checkpoint {
+        step: u64,
+        version: String,
+    },
+    EarlyStopped {
+        epoch: usize,
+        best_epoch: usize,
+    },
+    Finished {
+        steps: u64,
+        best_epoch: usize,
+    },
 }
 
 /// Where a run reports to and keeps its checkpoints.

@@ -23,9 +23,24 @@ pub struct AdamW {
 impl AdamW {
     pub fn new(params: Vec<Param>, weight_decay: f64) -> Result<Self> {
         let zeros = |p: &Param| p.var.zeros_like();
-        let m = params.iter().map(zeros).collect::<candle_core::Result<Vec<_>>>()?;
-        let v = params.iter().map(zeros).collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(AdamW { params, m, v, t: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay })
+        let m = params
+            .iter()
+            .map(zeros)
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let v = params
+            .iter()
+            .map(zeros)
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(AdamW {
+            params,
+            m,
+            v,
+            t: 0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+        })
     }
 
     pub fn steps(&self) -> u64 {
@@ -40,8 +55,14 @@ impl AdamW {
         let bias1 = 1.0 - b1.powi(self.t as i32);
         let bias2 = 1.0 - b2.powi(self.t as i32);
         for (i, p) in self.params.iter().enumerate() {
-            let Some(g) = grads.get(p.var.as_tensor()) else { continue };
-            let g = if grad_scale != 1.0 { g.affine(grad_scale, 0.0)? } else { g.clone() };
+            let Some(g) = grads.get(p.var.as_tensor()) else {
+                continue;
+            };
+            let g = if grad_scale != 1.0 {
+                g.affine(grad_scale, 0.0)?
+            } else {
+                g.clone()
+            };
             let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
             let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
             let lr = lr * p.lr_scale;
@@ -74,7 +95,10 @@ impl AdamW {
             let m = get(format!("m.{}", p.name))?;
             let v = get(format!("v.{}", p.name))?;
             if m.shape() != p.var.shape() || v.shape() != p.var.shape() {
-                return Err(crate::error::config_err(format!("checkpoint state for `{}` has the wrong shape", p.name)));
+                return Err(crate::error::config_err(format!(
+                    "checkpoint state for `{}` has the wrong shape",
+                    p.name
+                )));
             }
             self.m[i] = m.to_device(p.var.device())?;
             self.v[i] = v.to_device(p.var.device())?;

@@ -51,8 +51,17 @@ pub fn digits_rows() -> (Vec<Vec<f32>>, Vec<u32>) {
         label: Some("label".into()),
         ..Default::default()
     };
-    let all = ParquetDataset::open(&path, &schema).expect("digits opens").read_all().expect("digits reads");
-    (all.features.chunks(all.feature_dim).map(<[f32]>::to_vec).collect(), all.labels)
+    let all = ParquetDataset::open(&path, &schema)
+        .expect("digits opens")
+        .read_all()
+        .expect("digits reads");
+    (
+        all.features
+            .chunks(all.feature_dim)
+            .map(<[f32]>::to_vec)
+            .collect(),
+        all.labels,
+    )
 }
 
 pub struct Server {
@@ -82,9 +91,15 @@ impl Server {
 pub async fn start(data_dir: &Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind metrics");
     let metrics_addr = metrics_listener.local_addr().expect("metrics addr");
-    let mut args = vec!["strata-ml", "--data-dir", data_dir.to_str().expect("utf-8 temp dir")];
+    let mut args = vec![
+        "strata-ml",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8 temp dir"),
+    ];
     args.extend_from_slice(extra);
     let config = strata_ml::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
@@ -95,7 +110,12 @@ pub async fn start(data_dir: &Path, extra: &[&str]) -> Server {
         .await
         .expect("ml service runs");
     });
-    Server { addr, metrics_addr, stop: Some(tx), task }
+    Server {
+        addr,
+        metrics_addr,
+        stop: Some(tx),
+        task,
+    }
 }
 
 #[derive(Clone)]
@@ -113,7 +133,11 @@ impl Clients {
         let url = format!("http://{addr}");
         let mut last = None;
         for _ in 0..200 {
-            match Channel::from_shared(url.clone()).expect("url").connect().await {
+            match Channel::from_shared(url.clone())
+                .expect("url")
+                .connect()
+                .await
+            {
                 Ok(channel) => {
                     return Clients {
                         system: SystemServiceClient::new(channel.clone()),
@@ -139,23 +163,36 @@ pub async fn upload(
     bytes: Vec<u8>,
 ) -> Result<pb::Dataset, tonic::Status> {
     let mut messages = vec![pb::UploadDatasetRequest {
-        part: Some(pb::upload_dataset_request::Part::Metadata(pb::DatasetUploadMetadata {
-            name: name.into(),
-            schema: Some(schema),
-            description: "test upload".into(),
-        })),
+        part: Some(pb::upload_dataset_request::Part::Metadata(
+            pb::DatasetUploadMetadata {
+                name: name.into(),
+                schema: Some(schema),
+                description: "test upload".into(),
+            },
+        )),
     }];
     for chunk in bytes.chunks(64 * 1024) {
-        messages.push(pb::UploadDatasetRequest { part: Some(pb::upload_dataset_request::Part::Chunk(chunk.to_vec())) });
+        messages.push(pb::UploadDatasetRequest {
+            part: Some(pb::upload_dataset_request::Part::Chunk(chunk.to_vec())),
+        });
     }
-    clients.datasets.upload_dataset(tokio_stream::iter(messages)).await.map(|r| r.into_inner())
+    clients
+        .datasets
+        .upload_dataset(tokio_stream::iter(messages))
+        .await
+        .map(|r| r.into_inner())
 }
 
 /// Uploads the digits sample; features default to every numeric column but the label.
 pub async fn upload_digits(clients: &mut Clients) -> pb::Dataset {
     let bytes = std::fs::read(digits_path()).expect("digits sample");
-    let schema = pb::DatasetSchema { label_column: "label".into(), ..Default::default() };
-    upload(clients, "digits", schema, bytes).await.expect("digits upload")
+    let schema = pb::DatasetSchema {
+        label_column: "label".into(),
+        ..Default::default()
+    };
+    upload(clients, "digits", schema, bytes)
+        .await
+        .expect("digits upload")
 }
 
 pub fn mlp_job(model: &str, dataset: &str, epochs: u32) -> pb::CreateTrainingJobRequest {
@@ -178,7 +215,11 @@ pub fn final_state(e: &pb::TrainingEvent) -> Option<pb::JobState> {
     match e.event {
         Some(pb::training_event::Event::StateChanged(s)) => {
             let s = pb::JobState::try_from(s).ok()?;
-            matches!(s, pb::JobState::Succeeded | pb::JobState::Failed | pb::JobState::Cancelled).then_some(s)
+            matches!(
+                s,
+                pb::JobState::Succeeded | pb::JobState::Failed | pb::JobState::Cancelled
+            )
+            .then_some(s)
         }
         _ => None,
     }
@@ -188,13 +229,19 @@ pub fn final_state(e: &pb::TrainingEvent) -> Option<pb::JobState> {
 pub async fn watch_to_end(clients: &mut Clients, id: &str, after: u64) -> Vec<pb::TrainingEvent> {
     let mut stream = clients
         .training
-        .watch_training_job(pb::WatchTrainingJobRequest { id: id.into(), after_sequence: after })
+        .watch_training_job(pb::WatchTrainingJobRequest {
+            id: id.into(),
+            after_sequence: after,
+        })
         .await
         .expect("watch")
         .into_inner();
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-    while let Some(e) = tokio::time::timeout_at(deadline, stream.message()).await.expect("job ends in time").expect("stream")
+    while let Some(e) = tokio::time::timeout_at(deadline, stream.message())
+        .await
+        .expect("job ends in time")
+        .expect("stream")
     {
         events.push(e);
     }
