@@ -51,6 +51,9 @@ pub enum ApiError {
     /// The request body exceeds its limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The path exists, but not for this method; `allow` lists the methods it has.
+    #[error("{detail}")]
+    MethodNotAllowed { allow: &'static str, detail: String },
     /// A bug or misconfiguration of this server; details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -79,6 +82,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",
+            ),
+            ApiError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -153,15 +161,51 @@ impl IntoResponse for ApiError {
         } else {
             tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
         }
-        let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
         let mut response = problem.into_response();
-        if unauthenticated {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"strata\""),
-            );
+        match self {
+            ApiError::Unauthenticated(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"strata\""),
+                );
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
         }
         response
+    }
+}
+
+impl Problem {
+    /// A problem for `status` with a slug derived from its reason phrase (`Not Found` →
+    /// `not-found`): for failures the framework and tower layers answer without a handler.
+    pub fn for_status(
+        status: StatusCode,
+        detail: Option<String>,
+        instance: Option<String>,
+    ) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug: String = title
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        Problem {
+            type_: format!("{PROBLEM_TYPE_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            instance,
+        }
     }
 }
 
@@ -214,6 +258,15 @@ mod tests {
         ] {
             assert_eq!(status_of(code), 502, "{code:?}");
         }
+    }
+
+    #[test]
+    fn framework_statuses_get_slugs_from_their_reason() {
+        let p = Problem::for_status(StatusCode::METHOD_NOT_ALLOWED, None, None);
+        assert_eq!(p.type_, "https://strata.dev/problems/method-not-allowed");
+        assert_eq!(p.title, "Method Not Allowed");
+        let p = Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE, None, None);
+        assert_eq!(p.type_, "https://strata.dev/problems/payload-too-large");
     }
 
     #[test]

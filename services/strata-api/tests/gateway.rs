@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{dead_addr, start_api, start_ml, temp_dir};
+use common::{dead_addr, start_api, start_api_at, start_ml, start_ml_with, temp_dir, test_pki};
 use serde_json::Value;
 
 #[tokio::test]
@@ -107,6 +107,78 @@ async fn ml_service_down_is_503_problem_with_retry_after() {
         "liveness never depends on the ML service"
     );
     api.stop().await;
+}
+
+#[tokio::test]
+async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
+    let (ml_dir, api_dir, pki_dir) = (temp_dir(), temp_dir(), temp_dir());
+    let pki = test_pki(&pki_dir.path().join("ml"));
+    let other = test_pki(&pki_dir.path().join("other"));
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 temp dir").to_owned();
+    let ml = start_ml_with(
+        ml_dir.path(),
+        &["--tls-cert", &path(&pki.cert), "--tls-key", &path(&pki.key)],
+    )
+    .await;
+    let https = format!("https://127.0.0.1:{}", ml.addr.port());
+    let http = reqwest::Client::new();
+    let ready = |api: std::net::SocketAddr| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{api}/readyz"))
+                .send()
+                .await
+                .expect("GET /readyz")
+                .status()
+        }
+    };
+
+    let api = start_api_at(
+        &https,
+        api_dir.path(),
+        &["--dev", "--ml-ca", &path(&pki.ca)],
+    )
+    .await;
+    assert_eq!(ready(api.addr).await, 200, "TLS with the ML service's CA");
+    let system: Value = http
+        .get(format!("http://{}/v1/system", api.addr))
+        .send()
+        .await
+        .expect("GET /v1/system")
+        .json()
+        .await
+        .expect("JSON body");
+    assert_eq!(system["ml"]["service"], "strata-ml");
+    api.stop().await;
+
+    // Trusting another CA, or speaking plaintext to the TLS port, is never ready.
+    let wrong_ca = start_api_at(
+        &https,
+        api_dir.path(),
+        &["--dev", "--ml-ca", &path(&other.ca)],
+    )
+    .await;
+    assert_eq!(
+        ready(wrong_ca.addr).await,
+        503,
+        "a certificate from another CA"
+    );
+    wrong_ca.stop().await;
+    let plaintext = start_api_at(&format!("http://{}", ml.addr), api_dir.path(), &["--dev"]).await;
+    assert_eq!(ready(plaintext.addr).await, 503, "plaintext to a TLS port");
+    plaintext.stop().await;
+
+    // A CA for a plaintext URL is a configuration mistake, refused at start.
+    let refused = strata_api::MlClient::connect_lazy(
+        &format!("http://{}", ml.addr),
+        std::time::Duration::from_secs(1),
+        Some(&pki.ca),
+    );
+    assert!(matches!(
+        refused,
+        Err(strata_api::MlClientError::CaWithoutHttps(_))
+    ));
+    ml.stop().await;
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@ use strata_proto::strata::ml::v1::system_service_server::SystemServiceServer;
 use strata_proto::strata::ml::v1::training_service_server::TrainingServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use config::Config;
 pub use system::SystemInfoService;
@@ -59,13 +61,22 @@ pub enum ServeError {
     Storage(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("TLS: {0}")]
+    Tls(#[source] tonic::transport::Error),
+    #[error("cannot read TLS {what} {path}: {source}")]
+    TlsFile {
+        what: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("metrics endpoint failed: {0}")]
     Metrics(#[from] std::io::Error),
 }
 
-/// Serves the ML service on `listener` (gRPC) and `metrics_listener` (HTTP `/metrics`) until
-/// `shutdown` resolves; then stops taking calls, ends watch streams, checkpoints running jobs
-/// (they resume at the next start) and drains in-flight calls.
+/// Serves the ML service on `listener` (gRPC, over TLS when `--tls-cert`/`--tls-key` are set)
+/// and `metrics_listener` (HTTP `/metrics`) until `shutdown` resolves; then reports every
+/// service NOT_SERVING, stops taking calls, ends watch streams, checkpoints running jobs (they
+/// resume at the next start) and drains in-flight calls.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
@@ -73,6 +84,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (device, device_name) = resolve_device(&config.device)?;
+    // Before anything else starts: a bad certificate must stop the server, not the first call.
+    let tls = tls_config(config)?;
     let storage = |e: &dyn std::fmt::Display| {
         ServeError::Storage(format!("{}: {e}", config.data_dir.display()))
     };
@@ -87,6 +100,7 @@ pub async fn serve(
     let batch = batcher::BatchConfig {
         max_batch: config.max_batch_size as usize,
         max_wait: config.max_batch_wait(),
+        max_request: config.max_request_inputs as usize,
     };
     let queue = batcher::QueueLimit::new(config.inference_queue_depth as usize);
     let registry = Arc::new(registry::ModelRegistry::new(
@@ -125,21 +139,11 @@ pub async fn serve(
             .into_future(),
     );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<SystemServiceServer<SystemInfoService>>()
-        .await;
-    health_reporter
-        .set_serving::<DatasetServiceServer<datasets::DatasetApi>>()
-        .await;
-    health_reporter
-        .set_serving::<TrainingServiceServer<training::TrainingApi>>()
-        .await;
-    health_reporter
-        .set_serving::<ModelServiceServer<models::ModelApi>>()
-        .await;
-    health_reporter
-        .set_serving::<InferenceServiceServer<inference::InferenceApi>>()
-        .await;
+    for service in HEALTH_SERVICES {
+        health_reporter
+            .set_service_status(service, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -154,16 +158,24 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!("shutting down: draining calls and checkpointing running jobs");
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
+            // Every service, not only the server as a whole: probes and load balancers may
+            // watch one service by name, and must stop routing to it before the drain starts.
+            for service in HEALTH_SERVICES {
+                health
+                    .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
             jobs.shutdown().await;
         }
     };
 
     let system = SystemInfoService::new(device_name, model_kinds);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
-    let served = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls).map_err(ServeError::Tls)?;
+    }
+    let served = server
         .layer(TelemetryLayer)
         .add_service(health_service)
         .add_service(reflection)
@@ -198,6 +210,39 @@ pub async fn serve(
     }
     tracing::info!("strata-ml stopped");
     Ok(())
+}
+
+/// The gRPC services whose health `grpc.health.v1` reports, by name; `""` is the server as a whole.
+const HEALTH_SERVICES: [&str; 6] = [
+    "",
+    <SystemServiceServer<SystemInfoService> as NamedService>::NAME,
+    <DatasetServiceServer<datasets::DatasetApi> as NamedService>::NAME,
+    <TrainingServiceServer<training::TrainingApi> as NamedService>::NAME,
+    <ModelServiceServer<models::ModelApi> as NamedService>::NAME,
+    <InferenceServiceServer<inference::InferenceApi> as NamedService>::NAME,
+];
+
+/// The server's TLS identity when `--tls-cert` and `--tls-key` are given (clap requires both).
+fn tls_config(config: &Config) -> Result<Option<ServerTlsConfig>, ServeError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let read = |what, path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|source| ServeError::TlsFile {
+            what,
+            path: path.clone(),
+            source,
+        })
+    };
+    let tls = ServerTlsConfig::new().identity(Identity::from_pem(
+        read("certificate", cert)?,
+        read("key", key)?,
+    ));
+    // Building the acceptor parses both files, so a bad pair fails here, at start-up.
+    tonic::transport::Server::builder()
+        .tls_config(tls.clone())
+        .map_err(ServeError::Tls)?;
+    Ok(Some(tls))
 }
 
 /// The device models run on, and its name as GetSystemInfo reports it. The core decides (and

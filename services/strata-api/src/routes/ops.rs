@@ -32,7 +32,15 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
         .check(HealthCheckRequest {
             service: String::new(),
         })
-        .await?
+        .await
+        // Not reaching a SERVING ML service is "not ready" whatever the cause (down, TLS
+        // mismatch, protocol error): probes understand 503, not the gRPC code behind it.
+        .map_err(|status| {
+            ApiError::Ml(tonic::Status::unavailable(format!(
+                "ML service health check failed: {}",
+                status.message()
+            )))
+        })?
         .into_inner();
     if response.status() == ServingStatus::Serving {
         Ok("ready")
