@@ -335,17 +335,22 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         label_column: "label".into(),
         ..Default::default()
     };
-    assert_eq!(
-        code(
-            upload(
-                &mut c,
-                "junk",
-                label.clone(),
-                b"not parquet at all".to_vec()
-            )
-            .await
-        ),
-        Code::InvalidArgument
+    let junk = upload(
+        &mut c,
+        "junk",
+        label.clone(),
+        b"not parquet at all".to_vec(),
+    )
+    .await
+    .expect_err("not Parquet");
+    assert_eq!(junk.code(), Code::InvalidArgument);
+    // The caller learns what is wrong with its file, not where the server spooled it.
+    assert!(
+        junk.message()
+            .starts_with("the uploaded file is not a readable Parquet file")
+            && !junk.message().contains(dir.path().to_str().expect("utf-8")),
+        "{}",
+        junk.message()
     );
     let wrong = pb::DatasetSchema {
         label_column: "no_such_column".into(),

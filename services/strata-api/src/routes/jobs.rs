@@ -519,7 +519,7 @@ fn error_event(error: &ApiError) -> Event {
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Job id"),
-        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event sequence number", nullable = false),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event sequence number", nullable = false, maximum = 18446744073709551615_u64),
     ),
     responses(
         (status = 200, description = "An event stream: `state`, `progress` and `checkpoint` events carry a TrainingEvent, an `error` event a Problem", body = TrainingEventStream, content_type = "text/event-stream"),
