@@ -274,7 +274,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         // Inside the request-id layers, so metrics and handlers see the id.
         .layer(axum::middleware::from_fn(middleware::record_metrics))
-        .layer(cors(config))
+        .layer(tower::util::option_layer(cors(config)))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.max_concurrent_requests,
@@ -291,8 +291,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-/// CORS for the configured origins only; with none configured, no CORS headers at all.
-fn cors(config: &Config) -> tower_http::cors::CorsLayer {
+/// CORS for the configured origins only. With none configured there is no CORS layer at all:
+/// it would answer every OPTIONS request itself, hiding the `Allow` the routes give.
+fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<axum::http::HeaderValue> = config
         .cors_origins
@@ -300,9 +301,9 @@ fn cors(config: &Config) -> tower_http::cors::CorsLayer {
         .filter_map(|o| o.trim().parse().ok())
         .collect();
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([
             axum::http::Method::GET,
@@ -316,7 +317,8 @@ fn cors(config: &Config) -> tower_http::cors::CorsLayer {
         ])
         .expose_headers([axum::http::HeaderName::from_static(
             middleware::REQUEST_ID_HEADER,
-        )])
+        )]);
+    Some(layer)
 }
 
 /// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,

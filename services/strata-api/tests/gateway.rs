@@ -325,3 +325,95 @@ async fn cors_only_for_configured_origins_and_responses_are_compressed() {
     assert_eq!(spec.headers()["content-encoding"], "gzip");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service() {
+    let api_dir = temp_dir();
+    // Nothing listens behind it: every answer below comes from the API itself.
+    let api = start_api(dead_addr().await, api_dir.path()).await;
+    let base = format!("http://{}", api.addr);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    let token = token["access_token"].as_str().expect("access_token");
+    let send = |method: &str, path: &str| {
+        http.request(method.parse().expect("method"), format!("{base}{path}"))
+            .bearer_auth(token)
+    };
+    let problem = |response: &reqwest::Response, status: u16| {
+        assert_eq!(response.status(), status, "{}", response.url());
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{}",
+            response.url()
+        );
+    };
+    let allow = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // `{id}:action` paths share a route with `{id}`; each still has only its own methods.
+    for (method, path, allowed) in [
+        ("POST", "/v1/models/digits", "GET,HEAD"),
+        ("GET", "/v1/models/digits:predict", "POST"),
+        ("POST", "/v1/training-jobs/job-1", "GET,HEAD"),
+        ("GET", "/v1/training-jobs/job-1:cancel", "POST"),
+    ] {
+        let response = send(method, path).send().await.expect("request");
+        problem(&response, 405);
+        assert_eq!(allow(&response), allowed, "{method} {path}");
+    }
+    let options = send("OPTIONS", "/v1/models/digits:predict")
+        .send()
+        .await
+        .expect("OPTIONS");
+    assert_eq!(allow(&options), "POST,OPTIONS");
+    // The framework's own 405 is a problem too.
+    let patch = send("PATCH", "/v1/datasets").send().await.expect("PATCH");
+    problem(&patch, 405);
+    assert!(allow(&patch).contains("GET"), "{}", allow(&patch));
+
+    for path in [
+        "/v1/datasets?page_size=0",
+        "/v1/models?page_size=501",
+        "/v1/training-jobs?page_size=100000",
+    ] {
+        problem(&send("GET", path).send().await.expect("list"), 400);
+    }
+    let bad_resume = send("GET", "/v1/training-jobs/job-1/events")
+        .header("last-event-id", "-1")
+        .send()
+        .await
+        .expect("events");
+    problem(&bad_resume, 400);
+    for hyperparameters in [
+        serde_json::json!({"epochs": 0}),
+        serde_json::json!({"batch_size": 0}),
+        serde_json::json!({"learning_rate": 0.0}),
+    ] {
+        let body = serde_json::json!({
+            "model_name": "digits", "kind": "mlp-classifier", "dataset_id": "ds-1",
+            "hyperparameters": hyperparameters,
+        });
+        let response = send("POST", "/v1/training-jobs")
+            .json(&body)
+            .send()
+            .await
+            .expect("create");
+        problem(&response, 400);
+    }
+    api.stop().await;
+}

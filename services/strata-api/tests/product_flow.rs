@@ -157,6 +157,29 @@ async fn token_upload_train_watch_promote_predict_embed() {
         .expect("JSON");
     assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(1));
 
+    // The spec does not order form parts, so `file` first works too (spooled, then streamed).
+    let bytes =
+        std::fs::read(repo_file("libs/strata-data/samples/digits.parquet")).expect("digits");
+    let file_first = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
+        )
+        .text(
+            "metadata",
+            json!({"name": "digits-again", "schema": {"label_column": "label"}}).to_string(),
+        );
+    let again = http
+        .post(format!("{base}/v1/datasets"))
+        .bearer_auth(&token)
+        .multipart(file_first)
+        .send()
+        .await
+        .expect("upload, file first");
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.expect("dataset JSON");
+    assert_eq!(again["sha256"], dataset["sha256"], "the same bytes arrived");
+
     // Train, following the job's events live until the stream ends.
     let created = http
         .post(format!("{base}/v1/training-jobs"))
