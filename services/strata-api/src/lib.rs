@@ -118,8 +118,9 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// Responses that come from layers around the handlers rather than from one handler, added to
-/// every operation they can happen on: 429 from the per-caller rate limit (all), and 502, 503
-/// and 504 where the operation calls the ML service (everything under `/v1/` but `/v1/auth/`).
+/// every operation they can happen on: 413 from the body limit (operations with a body), 429
+/// from the per-caller rate limit (all), and 502, 503 and 504 where the operation calls the ML
+/// service (everything under `/v1/` but `/v1/auth/`).
 struct CommonResponses;
 
 impl utoipa::Modify for CommonResponses {
@@ -148,6 +149,13 @@ impl utoipa::Modify for CommonResponses {
             RefOr::T(response.build())
         };
         let shared = [
+            (
+                "413",
+                "PayloadTooLarge",
+                "The request body is over its limit",
+                false,
+                false,
+            ),
             (
                 "429",
                 "RateLimited",
@@ -187,8 +195,9 @@ impl utoipa::Modify for CommonResponses {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
                 for (code, name, _, _, ml_only) in shared {
-                    if ml_only && !calls_ml {
+                    if (ml_only && !calls_ml) || (code == "413" && !has_body) {
                         continue;
                     }
                     operation

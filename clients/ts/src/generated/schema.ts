@@ -780,6 +780,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request body is over its limit */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Too many requests from this caller */
         RateLimited: {
             headers: {
@@ -836,6 +845,7 @@ export type TrainingProgress = components['schemas']['TrainingProgress'];
 export type ResponseMlError = components['responses']['MlError'];
 export type ResponseMlTimeout = components['responses']['MlTimeout'];
 export type ResponseMlUnavailable = components['responses']['MlUnavailable'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
 export type ResponseRateLimited = components['responses']['RateLimited'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -1001,6 +1011,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -1290,6 +1301,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Inference queue full */
             429: {
                 headers: {
@@ -1480,6 +1492,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
             502: components["responses"]["MlError"];
             503: components["responses"]["MlUnavailable"];
@@ -1619,6 +1632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Inference queue full */
             429: {
                 headers: {
@@ -1779,6 +1793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Job queue full */
             429: {
                 headers: {
