@@ -122,6 +122,13 @@ impl ApiError {
                     "ml-timeout",
                     "ML service timed out",
                 ),
+                // tonic reports its own client-side deadline (the `--ml-timeout-ms` of every
+                // call) as CANCELLED "Timeout expired": a timeout, not an unavailable service.
+                Code::Cancelled if is_client_timeout(status) => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "ml-timeout",
+                    "ML service timed out",
+                ),
                 Code::Unimplemented => (
                     StatusCode::NOT_IMPLEMENTED,
                     "not-implemented",
@@ -151,6 +158,18 @@ impl ApiError {
             instance: None,
         }
     }
+}
+
+/// Whether `status` is tonic's client-side timeout rather than a cancellation by the server.
+fn is_client_timeout(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    status.message() == tonic::TimeoutExpired(()).to_string()
 }
 
 impl IntoResponse for ApiError {
@@ -247,6 +266,14 @@ mod tests {
         assert_eq!(status_of(tonic::Code::ResourceExhausted), 429);
         assert_eq!(status_of(tonic::Code::DeadlineExceeded), 504);
         assert_eq!(status_of(tonic::Code::Unavailable), 503);
+    }
+
+    #[test]
+    fn the_clients_own_deadline_is_a_timeout_not_an_outage() {
+        let timeout = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(timeout.code(), tonic::Code::Cancelled);
+        assert_eq!(ApiError::Ml(timeout).problem().status, 504);
+        assert_eq!(status_of(tonic::Code::Cancelled), 503);
     }
 
     #[test]
