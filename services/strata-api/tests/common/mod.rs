@@ -34,17 +34,26 @@ impl Server {
 }
 
 pub async fn start_ml(data_dir: &std::path::Path) -> Server {
+    start_ml_with(data_dir, &[]).await
+}
+
+/// Starts the ML service with extra command-line flags (e.g. `--device auto`).
+pub async fn start_ml_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
     let addr = listener.local_addr().expect("ml addr");
     let metrics_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind ml metrics");
     let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
-    let config = strata_ml::Config::parse_from([
-        "strata-ml",
-        "--data-dir",
-        data_dir.to_str().expect("utf-8 temp dir"),
-    ]);
+    let config = strata_ml::Config::parse_from(
+        [
+            "strata-ml",
+            "--data-dir",
+            data_dir.to_str().expect("utf-8 temp dir"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied()),
+    );
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         strata_ml::serve(&config, listener, metrics_listener, async {
