@@ -68,7 +68,10 @@ export interface StrataClient {
   getSystemInfo(init?: { signal?: AbortSignal }): Promise<SystemInfo>;
   /** `GET /healthz`: resolves when the API process is alive. */
   healthz(init?: { signal?: AbortSignal }): Promise<string>;
-  /** `GET /readyz`: resolves when the API can reach the ML service. */
+  /**
+   * `GET /readyz`: resolves when the API can reach the ML service, with its plain-text details:
+   * `ready`, `device: <device>` and, after an `auto` fallback to the CPU, `device_note: <why>`.
+   */
   readyz(init?: { signal?: AbortSignal }): Promise<string>;
 }
 

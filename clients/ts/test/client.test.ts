@@ -14,6 +14,7 @@ const SYSTEM: SystemInfo = {
     version: "0.1.0",
     device: "cpu",
     cuda_compiled: false,
+    device_note: "",
     uptime_seconds: 42,
     model_kinds: ["mlp-classifier", "text-encoder"],
   },

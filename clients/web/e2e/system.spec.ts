@@ -28,7 +28,14 @@ test("the System page shows what the ML service reports", async ({ page }) => {
   expect(direct.status).toBe(200);
   const system = (await direct.json()) as {
     api_version: string;
-    ml: { service: string; version: string; device: string; cuda_compiled: boolean; model_kinds: string[] };
+    ml: {
+      service: string;
+      version: string;
+      device: string;
+      cuda_compiled: boolean;
+      device_note: string;
+      model_kinds: string[];
+    };
   };
 
   await page.goto(stack.web.url);
@@ -38,6 +45,11 @@ test("the System page shows what the ML service reports", async ({ page }) => {
   await expect(page.getByTestId("ml-version")).toHaveText(system.ml.version);
   await expect(page.getByTestId("ml-device")).toHaveText(system.ml.device);
   await expect(page.getByTestId("ml-cuda")).toHaveText(system.ml.cuda_compiled ? "yes" : "no");
+  if (system.ml.device_note) {
+    await expect(page.getByTestId("ml-device-note")).toHaveText(system.ml.device_note);
+  } else {
+    await expect(page.getByTestId("ml-device-note")).toHaveCount(0);
+  }
   await expect(page.getByTestId("api-version")).toHaveText(system.api_version);
   await expect(page.getByTestId("ml-uptime")).toHaveText(/^\d+ (s|min|h|d)\b/);
   for (const kind of system.ml.model_kinds) {

@@ -9,6 +9,7 @@ const info = {
     version: "0.1.0",
     device: "cpu",
     cuda_compiled: false,
+    device_note: "",
     uptime_seconds: 125,
     model_kinds: ["mlp-classifier", "text-encoder"],
   },
@@ -22,6 +23,16 @@ describe("SystemView", () => {
     }
     expect(html).toMatch(/data-testid="ml-cuda">no</);
     expect(html).not.toContain('role="alert"');
+  });
+
+  it("shows why the device differs from the one asked for, and only then", () => {
+    const note = "auto: cuda:0 unavailable: no NVIDIA driver found; using cpu";
+    const html = renderToStaticMarkup(
+      <SystemView state={{ status: "ok", info: { ...info, ml: { ...info.ml, device_note: note } } }} />,
+    );
+    expect(html).toContain(`data-testid="ml-device-note">${note}<`);
+    const plain = renderToStaticMarkup(<SystemView state={{ status: "ok", info }} />);
+    expect(plain).not.toContain("ml-device-note");
   });
 
   it("says so when no model kinds are registered", () => {

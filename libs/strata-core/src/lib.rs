@@ -19,7 +19,7 @@ pub mod schema;
 pub mod tensors;
 pub mod train;
 
-pub use device::{Device, DeviceSpec};
+pub use device::{Device, DeviceSpec, Resolved};
 pub use error::{CoreError, Result};
 pub use kinds::{
     Model, ModelFiles, ModelKind, Registry, TrainRequest, TrainedModel, evaluate_model,

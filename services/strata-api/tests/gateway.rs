@@ -31,6 +31,7 @@ async fn system_info_travels_http_to_grpc_and_back() {
     );
     assert_eq!(body["ml"]["device"], "cpu");
     assert_eq!(body["ml"]["cuda_compiled"], false);
+    assert_eq!(body["ml"]["device_note"], "", "cpu was asked for and used");
     assert!(body["ml"]["uptime_seconds"].is_u64());
 
     let ready = http
@@ -39,6 +40,7 @@ async fn system_info_travels_http_to_grpc_and_back() {
         .await
         .expect("GET /readyz");
     assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.expect("text"), "ready\ndevice: cpu\n");
 
     // Both services count what just happened, labelled by route / RPC.
     let api_metrics = http
@@ -63,6 +65,45 @@ async fn system_info_travels_http_to_grpc_and_back() {
     assert!(
         ml_metrics.contains(r#"strata_grpc_requests_total{service="strata.ml.v1.SystemService",method="GetSystemInfo",code="Ok"}"#),
         "{ml_metrics}"
+    );
+
+    api.stop().await;
+    ml.stop().await;
+}
+
+/// `--device auto` on a machine (or build) without CUDA serves on the CPU, and both the system
+/// info and every readiness probe say why, so the fallback is never silent.
+#[tokio::test]
+async fn auto_device_fallback_shows_in_system_info_and_readiness() {
+    let (ml_dir, api_dir) = (temp_dir(), temp_dir());
+    let ml = start_ml_with(ml_dir.path(), &["--device", "auto"]).await;
+    let api = start_api(ml.addr, api_dir.path()).await;
+    let http = reqwest::Client::new();
+
+    let body: Value = http
+        .get(format!("http://{}/v1/system", api.addr))
+        .send()
+        .await
+        .expect("GET /v1/system")
+        .json()
+        .await
+        .expect("JSON body");
+    assert_eq!(body["ml"]["device"], "cpu");
+    let note = body["ml"]["device_note"].as_str().expect("device_note");
+    assert!(
+        note.starts_with("auto: ") && note.ends_with("; using cpu"),
+        "{note}"
+    );
+
+    let ready = http
+        .get(format!("http://{}/readyz", api.addr))
+        .send()
+        .await
+        .expect("GET /readyz");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.text().await.expect("text"),
+        format!("ready\ndevice: cpu\ndevice_note: {note}\n")
     );
 
     api.stop().await;

@@ -30,7 +30,7 @@ mod training;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
-use strata_core::{Device, DeviceSpec, Registry};
+use strata_core::{DeviceSpec, Registry};
 use strata_data::{ArtifactStore, FsArtifactStore};
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetServiceServer;
 use strata_proto::strata::ml::v1::inference_service_server::InferenceServiceServer;
@@ -55,7 +55,8 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("device: {0}")]
+    /// The requested device cannot be used (the core's one-line `device: ...` message).
+    #[error(transparent)]
     Device(#[from] strata_core::CoreError),
     #[error("cannot open the data directory: {0}")]
     Storage(String),
@@ -83,7 +84,10 @@ pub async fn serve(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (device, device_name) = resolve_device(&config.device)?;
+    let resolved = resolve_device(&config.device)?;
+    let device_name = strata_core::device::label(&resolved.device);
+    let device_note = resolved.fallback.unwrap_or_default();
+    tracing::info!(device = %device_name, requested = %config.device, note = %device_note, "compute device");
     // Before anything else starts: a bad certificate must stop the server, not the first call.
     let tls = tls_config(config)?;
     let storage = |e: &dyn std::fmt::Display| {
@@ -107,7 +111,7 @@ pub async fn serve(
         store.clone(),
         meta.clone(),
         kinds,
-        device,
+        resolved.device,
         batch,
         queue,
         config.model_cache_bytes,
@@ -169,7 +173,7 @@ pub async fn serve(
         }
     };
 
-    let system = SystemInfoService::new(device_name, model_kinds);
+    let system = SystemInfoService::new(device_name, model_kinds).with_device_note(device_note);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls {
@@ -245,16 +249,10 @@ fn tls_config(config: &Config) -> Result<Option<ServerTlsConfig>, ServeError> {
     Ok(Some(tls))
 }
 
-/// The device models run on, and its name as GetSystemInfo reports it. The core decides (and
-/// logs) what `auto` means.
-fn resolve_device(requested: &str) -> Result<(Device, String), ServeError> {
-    let device = requested.parse::<DeviceSpec>()?.resolve()?;
-    let name = match device.location() {
-        candle_core::DeviceLocation::Cpu => "cpu".to_owned(),
-        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
-        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
-    };
-    Ok((device, name))
+/// The device models run on, resolved once at start-up by the core (the one place that knows
+/// `cpu`, `cuda[:N]` and `auto`); an `auto` fallback to the CPU comes with its reason.
+fn resolve_device(requested: &str) -> Result<strata_core::Resolved, ServeError> {
+    Ok(requested.parse::<DeviceSpec>()?.resolve_explained()?)
 }
 
 #[cfg(test)]
@@ -262,19 +260,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_builds_serve_on_cpu_and_refuse_cuda_clearly() {
-        assert_eq!(
-            resolve_device("cpu").ok().map(|d| d.1).as_deref(),
-            Some("cpu")
-        );
-        assert_eq!(
-            resolve_device("auto").ok().map(|d| d.1).as_deref(),
-            Some("cpu")
-        );
+    fn devices_resolve_through_the_core() {
+        let cpu = resolve_device("cpu").expect("cpu always resolves");
+        assert!(cpu.device.is_cpu() && cpu.fallback.is_none());
+        let err = resolve_device("tpu").expect_err("not a device");
+        assert!(err.to_string().starts_with("device: `tpu`"), "{err}");
         if !cfg!(feature = "cuda") {
+            let auto = resolve_device("auto").expect("auto falls back");
+            assert!(auto.device.is_cpu());
+            assert_eq!(
+                auto.fallback.as_deref(),
+                Some("auto: this build has no CUDA support; using cpu")
+            );
             let err = resolve_device("cuda:0").expect_err("no CUDA in this build");
-            assert!(err.to_string().contains("cuda:0"), "{err}");
+            assert!(err.to_string().starts_with("device: cuda:0"), "{err}");
         }
-        assert!(resolve_device("tpu").is_err());
     }
 }

@@ -45,6 +45,8 @@ function SystemDetails({ info }: { info: SystemInfo }) {
       <Fact label="Service" testId="ml-service" value={ml.service} />
       <Fact label="Version" testId="ml-version" value={ml.version} />
       <Fact label="Device" testId="ml-device" value={ml.device} />
+      {/* Only after a fallback (`--device auto` found no usable GPU): a CPU-served GPU deployment must show. */}
+      {ml.device_note ? <Fact label="Device note" testId="ml-device-note" value={ml.device_note} /> : null}
       <Fact label="CUDA compiled" testId="ml-cuda" value={ml.cuda_compiled ? "yes" : "no"} />
       <Fact label="Uptime" testId="ml-uptime" value={formatUptime(ml.uptime_seconds)} />
       <div className="fact">

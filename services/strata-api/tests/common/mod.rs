@@ -37,7 +37,7 @@ pub async fn start_ml(data_dir: &std::path::Path) -> Server {
     start_ml_with(data_dir, &[]).await
 }
 
-/// Starts the ML service with extra command-line flags.
+/// Starts the ML service with extra command-line flags (e.g. `--device auto`).
 pub async fn start_ml_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
     let addr = listener.local_addr().expect("ml addr");
