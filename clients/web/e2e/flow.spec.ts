@@ -211,6 +211,16 @@ test("compare sentences with the MiniLM text encoder", async () => {
   await screenshot(page, "playground-embeddings");
 });
 
+test("the overview sums up what the flow created", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("stat-datasets")).toHaveText("1");
+  await expect(page.getByTestId("stat-jobs")).toHaveText("2");
+  await expect(page.getByTestId("stat-models")).toHaveText("2");
+  await expect(page.getByText("Models · 1 promoted")).toBeVisible();
+  await expect(page.getByTestId("ml-model-kinds")).toContainText("mlp-classifier");
+  await screenshot(page, "overview-after-flow");
+});
+
 test("a clear message, not a crash, when the API goes down", async () => {
   await stack.api.kill();
   await page.goto(`${stack.web.url}/models/digits`);
