@@ -68,6 +68,7 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::datasets::DatasetSchema,
         routes::datasets::DatasetUploadMetadata,
         routes::datasets::ColumnInfo,
+        routes::datasets::ColumnStats,
         routes::jobs::CreateTrainingJob,
         routes::jobs::Hyperparameters,
         routes::jobs::JobState,

@@ -123,6 +123,23 @@ async fn token_upload_train_watch_promote_predict_embed() {
     let dataset: Value = uploaded.json().await.expect("dataset JSON");
     assert_eq!(dataset["num_rows"], 1797);
     assert_eq!(dataset["classes"].as_array().map(Vec::len), Some(10));
+    // The stats the web app shows: rows per class, and each pixel's range (0..16 in the sample).
+    let counts: Vec<u64> = dataset["class_counts"]
+        .as_array()
+        .expect("class_counts")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(counts.len(), 10);
+    assert_eq!(counts.iter().sum::<u64>(), 1797);
+    let pixel = dataset["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["name"] == "pixel_4_4")
+        .expect("a pixel column");
+    let (min, max) = (pixel["stats"]["min"].as_f64(), pixel["stats"]["max"].as_f64());
+    assert!(min.is_some_and(|m| m >= 0.0) && max.is_some_and(|m| m <= 16.0 && m > 0.0), "{pixel}");
 
     // A bad upload is a clear 400, and nothing is stored.
     let bad = reqwest::multipart::Form::new()

@@ -335,6 +335,18 @@ export interface components {
             name: string;
             nullable: boolean;
             numeric: boolean;
+            stats?: components["schemas"]["ColumnStats"] | null;
+        };
+        /** @description Statistics of one numeric column over every row. */
+        ColumnStats: {
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            mean: number;
+            /** Format: double */
+            min: number;
+            /** Format: double */
+            stddev: number;
         };
         /** @description Body of `POST /v1/training-jobs`. */
         CreateTrainingJob: {
@@ -358,6 +370,8 @@ export interface components {
         };
         /** @description A stored dataset. */
         Dataset: {
+            /** @description Rows per class, in class-index order; empty for unlabelled data. */
+            class_counts: number[];
             /** @description Class names in class-index order. */
             classes: string[];
             columns: components["schemas"]["ColumnInfo"][];
@@ -807,6 +821,7 @@ export interface components {
     pathItems: never;
 }
 export type ColumnInfo = components['schemas']['ColumnInfo'];
+export type ColumnStats = components['schemas']['ColumnStats'];
 export type CreateTrainingJob = components['schemas']['CreateTrainingJob'];
 export type Dataset = components['schemas']['Dataset'];
 export type DatasetList = components['schemas']['DatasetList'];

@@ -1,5 +1,8 @@
 import type { SystemInfo } from "@strata/client";
-import { formatUptime, type ErrorView } from "../lib/system-view";
+import type { ErrorView } from "../lib/errors";
+import { formatUptime } from "../lib/format";
+import { ErrorPanel } from "./ErrorPanel";
+import { Fact } from "./Fact";
 
 export type SystemState =
   | { status: "loading" }
@@ -67,25 +70,5 @@ function SystemDetails({ info }: { info: SystemInfo }) {
       </div>
       <Fact label="API version" testId="api-version" value={info.api_version} />
     </dl>
-  );
-}
-
-function Fact({ label, value, testId }: { label: string; value: string; testId: string }) {
-  return (
-    <div className="fact">
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{value}</dd>
-    </div>
-  );
-}
-
-export function ErrorPanel({ error }: { error: ErrorView }) {
-  return (
-    <div className="error-panel" role="alert" data-kind={error.kind}>
-      <h3>{error.title}</h3>
-      <p>{error.message}</p>
-      {error.detail ? <p className="error-detail">{error.detail}</p> : null}
-      <p className="muted">{error.hint}</p>
-    </div>
   );
 }

@@ -61,6 +61,17 @@ pub struct ColumnInfo {
     pub data_type: String,
     pub nullable: bool,
     pub numeric: bool,
+    /// Value statistics over every row; present for the declared feature columns.
+    pub stats: Option<ColumnStats>,
+}
+
+/// Statistics of one numeric column over every row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ColumnStats {
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub stddev: f64,
 }
 
 /// A stored dataset.
@@ -77,6 +88,8 @@ pub struct Dataset {
     pub columns: Vec<ColumnInfo>,
     /// Class names in class-index order.
     pub classes: Vec<String>,
+    /// Rows per class, in class-index order; empty for unlabelled data.
+    pub class_counts: Vec<u64>,
     /// RFC 3339.
     pub created_at: Option<String>,
 }
@@ -105,9 +118,16 @@ impl From<pb::Dataset> for Dataset {
                     data_type: c.data_type,
                     nullable: c.nullable,
                     numeric: c.numeric,
+                    stats: c.stats.map(|s| ColumnStats {
+                        min: s.min,
+                        max: s.max,
+                        mean: s.mean,
+                        stddev: s.stddev,
+                    }),
                 })
                 .collect(),
             classes: d.classes,
+            class_counts: d.class_counts,
             created_at: timestamp(d.created_at),
         }
     }
