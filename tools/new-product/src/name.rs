@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn accepts_lowercase_identifiers() {
         for ok in [
-            "acme",
+            "gizmo",
             "ab",
             "a1",
             "widget2000",
@@ -199,10 +199,10 @@ mod tests {
     fn rejects_what_one_of_the_targets_cannot_hold() {
         let cases: &[(&str, &str)] = &[
             ("a", "characters"),
-            ("Acme", "use `acme`"),
-            ("acme-ai", "contains `-`"),
-            ("acme_ai", "contains `_`"),
-            ("acme.ai", "contains `.`"),
+            ("Gizmo", "use `gizmo`"),
+            ("gizmo-ai", "contains `-`"),
+            ("gizmo_ai", "contains `_`"),
+            ("gizmo.ai", "contains `.`"),
             ("café", "contains `é`"),
             ("9lives", "start with a letter"),
             ("type", "Rust keyword"),
@@ -226,10 +226,10 @@ mod tests {
     fn replaces_all_three_spellings_and_counts_them() {
         let text =
             "widget-core widget_core Widget WIDGET_DATA_DIR @widget/client createWidgetClient";
-        let (out, count) = replace(text, &n("widget"), &n("acme"));
+        let (out, count) = replace(text, &n("widget"), &n("gizmo"));
         assert_eq!(
             out,
-            "acme-core acme_core Acme ACME_DATA_DIR @acme/client createAcmeClient"
+            "gizmo-core gizmo_core Gizmo GIZMO_DATA_DIR @gizmo/client createGizmoClient"
         );
         assert_eq!(count, 6);
     }
