@@ -40,9 +40,10 @@ fn learns_the_support_topics_and_predicts_after_a_store_round_trip() {
     };
     let a = train("a", 42);
     let b = train("b", 42);
-    // 240 rows, 10% held out for test; four balanced topics, so chance is 0.25.
-    assert_eq!(a.test.examples, 24);
-    assert!(a.test.accuracy >= 0.8, "test accuracy {}", a.test.accuracy);
+    // 240 rows, a fifth held out for test; four balanced topics, so chance is 0.25.
+    assert_eq!(a.test.examples, 48);
+    // 0.83 today; bag-of-n-grams on 192 training rows, where the MiniLM head does better.
+    assert!(a.test.accuracy >= 0.75, "test accuracy {}", a.test.accuracy);
     assert_eq!(a.test, b.test, "same seed, same metrics");
     assert_eq!(a.fit.history, b.fit.history);
 
@@ -83,6 +84,7 @@ fn refuses_bad_hyperparameters_and_datasets_without_text() {
     for (params, expected) in [
         (json!({ "buckets": 0 }), "buckets"),
         (json!({ "ngrams": 9 }), "ngrams"),
+        (json!({ "char_ngrams": 9 }), "char_ngrams"),
         (json!({ "bucket": 64 }), "unknown field"),
     ] {
         let err = kind

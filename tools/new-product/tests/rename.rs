@@ -169,7 +169,9 @@ fn renames_paths_and_text_regenerates_the_lock_and_is_idempotent() {
     let core = lock
         .find("name = \"gizmo-core\"")
         .expect("gizmo-core in lock");
-    let cli = lock.find("name = \"gizmo-cli\"").expect("gizmo-cli in lock");
+    let cli = lock
+        .find("name = \"gizmo-cli\"")
+        .expect("gizmo-cli in lock");
     assert!(cli < core, "lock entries not sorted:\n{lock}");
     assert!(!lock.contains("widget"));
     let meta = Command::new("cargo")
