@@ -236,11 +236,6 @@ impl Plan {
         self.edits.iter().map(|e| e.replacements).sum()
     }
 
-    /// True when the rename changes nothing (no file mentions the old name).
-    pub fn is_empty(&self) -> bool {
-        self.edits.is_empty() && self.dir_moves.is_empty() && self.file_moves.is_empty()
-    }
-
     /// What the rename does, for people: moves, then edits with counts, then leftovers.
     pub fn describe(&self, files: &[String]) -> String {
         let mut s = String::new();

@@ -266,9 +266,10 @@ pub fn regenerate(
             ),
         }
     }
-    let has_gen = std::fs::read_to_string(root.join("package.json"))
-        .map(|t| t.contains("\"gen\":"))
-        .unwrap_or(false);
+    let has_gen = std::fs::read(root.join("package.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|p| p["scripts"]["gen"].is_string());
     if has_gen {
         let what = "generated JS code (pnpm run gen)".to_owned();
         match &pnpm {
