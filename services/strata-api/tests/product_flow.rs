@@ -138,8 +138,14 @@ async fn token_upload_train_watch_promote_predict_embed() {
         .iter()
         .find(|c| c["name"] == "pixel_4_4")
         .expect("a pixel column");
-    let (min, max) = (pixel["stats"]["min"].as_f64(), pixel["stats"]["max"].as_f64());
-    assert!(min.is_some_and(|m| m >= 0.0) && max.is_some_and(|m| m <= 16.0 && m > 0.0), "{pixel}");
+    let (min, max) = (
+        pixel["stats"]["min"].as_f64(),
+        pixel["stats"]["max"].as_f64(),
+    );
+    assert!(
+        min.is_some_and(|m| m >= 0.0) && max.is_some_and(|m| m <= 16.0 && m > 0.0),
+        "{pixel}"
+    );
 
     // A bad upload is a clear 400, and nothing is stored.
     let bad = reqwest::multipart::Form::new()
