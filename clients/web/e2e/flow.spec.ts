@@ -87,12 +87,13 @@ test("train a small model and watch the chart update live until it succeeds", as
   await expect(page.getByRole("heading", { level: 1, name: "New training job" })).toBeVisible();
   await expect(page.getByLabel("Model kind")).toHaveValue("mlp-classifier");
   await expect(page.getByLabel("Model name")).toHaveValue("digits");
-  // Sized to run for many seconds even on a fast machine (hidden 256 is ~4x the work of 64), so
-  // the page sees it running; with hidden 64 a quiet CI machine finished before the page loaded.
+  // Sized to run for seconds even on a quiet machine (two 256-wide layers are ~18x the work of one
+  // 64-wide), so the page sees it running; a single 64-wide layer finished on a quiet CI machine
+  // before the page had loaded.
   await page.getByLabel("Epochs").fill("16");
   await page.getByLabel("Batch size").fill("16");
   await page.getByLabel("Learning rate").fill("0.003");
-  await page.getByLabel("Hidden layers").fill("256");
+  await page.getByLabel("Hidden layers").fill("256, 256");
   await page.getByLabel("Seed").fill("7");
   await screenshot(page, "training-new");
   await page.getByRole("button", { name: "Start training" }).click();
