@@ -134,8 +134,8 @@ impl ObjectArtifactStore {
     pub fn file_location(&self, manifest: &Manifest, file: &str) -> ObjectPath {
         let dir = self.dir(&manifest.key);
         match &manifest.location {
-            Some(upload) => dir.child(upload.as_str()).child(file),
-            None => dir.child(file),
+            Some(upload) => dir.join(upload.as_str()).join(file),
+            None => dir.join(file),
         }
     }
 
@@ -152,13 +152,13 @@ impl ObjectArtifactStore {
     }
 
     fn class_dir(&self, class: ArtifactClass) -> ObjectPath {
-        self.prefix.child(class.dir())
+        self.prefix.clone().join(class.dir())
     }
 
     fn dir(&self, key: &ArtifactKey) -> ObjectPath {
         self.class_dir(key.class)
-            .child(key.name.as_str())
-            .child(key.version.as_str())
+            .join(key.name.as_str())
+            .join(key.version.as_str())
     }
 
     /// The version directories under `path` that hold a manifest (`<version>/manifest.json`),
@@ -340,18 +340,22 @@ impl ArtifactStore for ObjectArtifactStore {
         let store = self.store.clone();
         let key = key.clone();
         self.run(async move {
-            let manifest_path = dir.child(MANIFEST);
+            let manifest_path = dir.clone().join(MANIFEST);
             match store.head(&manifest_path).await {
                 Ok(_) => return Err(StoreError::AlreadyExists(key.to_string())),
                 Err(e) if not_found(&e) => {}
                 Err(e) => return Err(remote(&manifest_path, e)),
             }
-            let upload_dir = dir.child(upload_id.as_str());
+            let upload_dir = dir.clone().join(upload_id.as_str());
             let result = async {
                 let mut entries = BTreeMap::new();
                 for (name, source) in files {
-                    let entry =
-                        upload(store.clone(), upload_dir.child(name.as_str()), source).await?;
+                    let entry = upload(
+                        store.clone(),
+                        upload_dir.clone().join(name.as_str()),
+                        source,
+                    )
+                    .await?;
                     entries.insert(name, entry);
                 }
                 let manifest = Manifest {
@@ -368,7 +372,7 @@ impl ArtifactStore for ObjectArtifactStore {
                         reason: format!("cannot serialise: {e}"),
                     }
                 })?;
-                let sum = upload_dir.child(MANIFEST_SUM);
+                let sum = upload_dir.clone().join(MANIFEST_SUM);
                 store
                     .put(&sum, PutPayload::from(format!("{}\n", sha256_bytes(&json))))
                     .await
@@ -415,7 +419,7 @@ impl ArtifactStore for ObjectArtifactStore {
         let store = self.store.clone();
         let key = key.clone();
         self.run(async move {
-            let path = dir.child(MANIFEST);
+            let path = dir.clone().join(MANIFEST);
             let corrupt = |reason: String| StoreError::CorruptManifest {
                 key: key.to_string(),
                 reason,
@@ -431,7 +435,7 @@ impl ArtifactStore for ObjectArtifactStore {
                 .clone()
                 .filter(|u| validate_name("upload", u).is_ok())
                 .ok_or_else(|| corrupt("it names no valid upload folder".into()))?;
-            let sum_path = dir.child(upload.as_str()).child(MANIFEST_SUM);
+            let sum_path = dir.clone().join(upload.as_str()).join(MANIFEST_SUM);
             let sum = get_bytes(&*store, &sum_path)
                 .await
                 .map_err(|e| remote(&sum_path, e))?
@@ -497,7 +501,7 @@ impl ArtifactStore for ObjectArtifactStore {
 
     fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError> {
         validate_name("name", name)?;
-        self.visible_children(self.class_dir(class).child(name), 2)
+        self.visible_children(self.class_dir(class).join(name), 2)
     }
 
     fn names(&self, class: ArtifactClass) -> Result<Vec<String>, StoreError> {
@@ -513,7 +517,7 @@ impl ArtifactStore for ObjectArtifactStore {
         let store = self.store.clone();
         let key = key.clone();
         self.run(async move {
-            let manifest = dir.child(MANIFEST);
+            let manifest = dir.clone().join(MANIFEST);
             // S3 deletes idempotently, so absence is found by looking.
             match store.head(&manifest).await {
                 Ok(_) => {}

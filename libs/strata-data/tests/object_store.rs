@@ -179,11 +179,11 @@ fn files_without_a_manifest_are_invisible(store: &ObjectArtifactStore) {
     let (objects, prefix, rt) = raw(store);
     // A writer that died after its files, before its manifest.
     let orphan = prefix
-        .child("models")
-        .child("digits")
-        .child("v1")
-        .child("u-dead")
-        .child("weights.safetensors");
+        .join("models")
+        .join("digits")
+        .join("v1")
+        .join("u-dead")
+        .join("weights.safetensors");
     rt.block_on(objects.put(&orphan, PutPayload::from(vec![1u8, 2, 3])))
         .expect("raw put");
     assert!(
@@ -229,10 +229,10 @@ fn damaged_objects_are_refused(store: &ObjectArtifactStore) {
     store.put(&model("v2"), files(b"x"), info()).expect("put");
     let (_, prefix, _) = raw(store);
     let path = prefix
-        .child("models")
-        .child("digits")
-        .child("v2")
-        .child("manifest.json");
+        .join("models")
+        .join("digits")
+        .join("v2")
+        .join("manifest.json");
     let mut json: serde_json::Value = serde_json::from_slice(&rt.block_on(async {
         objects
             .get(&path)
@@ -280,7 +280,7 @@ fn racing_writers_of_one_version_leave_one_whole_artifact(store: &ObjectArtifact
     assert_eq!(got.manifest.files, won[0].files);
     // The losers removed their uploads: only the winner's folder and the manifest remain.
     let (objects, prefix, rt) = raw(store);
-    let dir = prefix.child("models").child("digits").child("v1");
+    let dir = prefix.join("models").join("digits").join("v1");
     let listed: Vec<_> = rt
         .block_on(futures::TryStreamExt::try_collect::<Vec<_>>(
             objects.list(Some(&dir)),
