@@ -1,38 +1,33 @@
 #!/usr/bin/env bash
 # CI check of the CUDA build (the `cuda` stage of tools/test): fetch the hermetic CUDA root from
-# PyPI, build the CUDA variant of the ML service and the CLI with no GPU and no system CUDA, then
-# prove the fallback: `--device auto` serves on CPU and `--device cuda` fails with one line.
+# PyPI, build the CUDA variant of the ML core, the ML service, the CLI and the GPU test and bench
+# with no GPU and no system CUDA (tools/cuda/build.sh), then prove the fallback on this GPU-less
+# machine (tools/cuda/smoke.sh): `--device cuda` fails with one line, `--device auto` serves on
+# the CPU and says so in the log, in `/readyz` and in `/v1/system`.
 #
-#   tools/cuda/check.sh            full release build (default)
-#   tools/cuda/check.sh --quick    compile the CUDA kernels and `cargo check` the rest (no link)
+#   tools/cuda/check.sh            full release build + smoke test (default)
+#   tools/cuda/check.sh --quick    compile the CUDA kernels and `cargo check` the rest (no link,
+#                                  no smoke test)
+#   STRATA_API_BIN=path            a web API binary (any build) for the /readyz and /v1/system
+#                                  part of the smoke test; skipped without it
 #
-# The CUDA build has its own target dir (target/cuda) so it never overwrites the CPU binaries;
-# CI keeps it between runs like target/ itself. CUDAFORGE_THREADS (default: all cores) bounds the
+# The build has its own target dir (target/cuda), so it never replaces the CPU binaries; CI
+# keeps it between runs like target/ itself. CUDAFORGE_THREADS (default: all cores) bounds the
 # parallel nvcc jobs; CUDA_COMPUTE_CAP (default 80) picks the GPU generation.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
-mode=${1:-full}
-
-"$here/fetch.sh" >/dev/null
-# shellcheck source=tools/cuda/env.sh
-source "$here/env.sh"
-export CUDAFORGE_THREADS=${CUDAFORGE_THREADS:-$(nproc)}
-export CARGO_TARGET_DIR=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}
-packages=(-p strata-ml -p strata-cli)
 start=$SECONDS
 
-if [ "$mode" = "--quick" ]; then
-    cargo build --release --locked -p candle-kernels
-    cargo check --release --locked --features cuda "${packages[@]}"
+if [ "${1:-}" = "--quick" ]; then
+    "$here/build.sh" --check
     echo "--- cuda: kernels compiled, Rust checked in $((SECONDS - start)) s (no binaries linked)"
     exit 0
 fi
 
-cargo build --release --locked --features cuda "${packages[@]}"
+"$here/build.sh"
 echo "--- cuda: release build in $((SECONDS - start)) s"
-bin=$CARGO_TARGET_DIR/release
-
+bin=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}/release
 # The binaries need libcuda.so.1: with no driver here, tools/cuda/run lends them the stub.
-"$here/smoke.sh" "$bin"
+"$here/smoke.sh" "$bin" "${STRATA_API_BIN:-}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the hermetic CUDA root that `cargo build --features cuda` uses, from NVIDIA's PyPI wheels
 # only (tools/cuda/requirements.txt pins versions and sha256; pip verifies them):
-#   .cache/cuda/wheels/   the downloaded wheels
+#   .cache/cuda/wheels/   the downloaded wheels (removed once the root is assembled)
 #   .cache/cuda/root/     bin/nvcc, nvvm/, include/, lib/ (+ dev .so links), lib64 -> lib,
 #                         lib/stubs/libcuda.so: a stub driver generated from cudarc's bindings
 # No system CUDA, no GPU and no network other than PyPI and crates.io are needed. Linux x86_64.
@@ -47,8 +47,9 @@ fi
 echo "tools/cuda/fetch.sh: downloading the pinned CUDA wheels from PyPI into $wheels" >&2
 mkdir -p "$wheels"
 # PyPI only: an explicit index and no extra find-links from the environment.
+# No pip cache: it would keep a second copy of the 640 MB of wheels.
 PIP_FIND_LINKS= PIP_EXTRA_INDEX_URL= python3 -m pip download --quiet --disable-pip-version-check \
-    --index-url https://pypi.org/simple --no-deps --only-binary=:all: --require-hashes \
+    --no-cache-dir --index-url https://pypi.org/simple --no-deps --only-binary=:all: --require-hashes \
     -r "$here/requirements.txt" -d "$wheels"
 
 echo "tools/cuda/fetch.sh: assembling the CUDA root in $root" >&2
@@ -120,4 +121,6 @@ echo "$stamp" > "$tmp/.stamp"
 rm -rf "$root"
 mv "$tmp" "$root"
 trap - EXIT
+# The root is all that is used from here on; the wheels would only double the 1.8 GB.
+rm -rf "$wheels"
 echo "$root"

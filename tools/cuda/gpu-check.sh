@@ -2,9 +2,11 @@
 # GPU checks, in two halves, because the build machine has no GPU and the GPU machine has no
 # network (and should not need the 1.2 GB CUDA root):
 #
-#   tools/cuda/gpu-check.sh pack   (here)  builds the GPU test and bench binaries with CUDA, and
-#                                          packs them with all-MiniLM-L6-v2 into .cache/gpu-check
-#                                          (<= 64 MiB: binaries xz-compressed, weights as f16)
+#   tools/cuda/gpu-check.sh pack   (here)  builds the GPU test and bench binaries with CUDA
+#                                          (tools/cuda/build.sh, the CI build), and packs them with
+#                                          all-MiniLM-L6-v2 and the digits sample into
+#                                          .cache/gpu-check (<= 64 MiB: binaries stripped and
+#                                          xz-compressed, weights as f16)
 #   tools/cuda/gpu-check.sh run    (there) runs, from that bundle:
 #       1. the `gpu` tests of strata-core: MiniLM embeddings on CUDA vs CPU (cosine >= 0.999),
 #          the digits MLP trained on CUDA reaching the CPU accuracy band;
@@ -23,26 +25,22 @@ bundle=${STRATA_GPU_BUNDLE:-$repo/.cache/gpu-check}
 limit=$((64 * 1024 * 1024))
 
 pack() {
-    "$here/fetch.sh" >/dev/null
-    # shellcheck source=tools/cuda/env.sh
-    source "$here/env.sh"
-    export CUDAFORGE_THREADS=${CUDAFORGE_THREADS:-$(nproc)}
-    export CARGO_TARGET_DIR=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}
     local minilm=${STRATA_MINILM_DIR:-$repo/.cache/assets/all-MiniLM-L6-v2}
     [ -f "$minilm/model.safetensors" ] || { echo "gpu-check: no MiniLM at $minilm (tools/assets/fetch.sh)" >&2; exit 1; }
 
     rm -rf "$bundle" && mkdir -p "$bundle/bin" "$bundle/minilm" "$bundle/samples"
-    # The test and bench executables cargo builds, by name, from its JSON messages.
+    # The same build as CI's cuda stage (so it is reused); the test and bench executables by
+    # name, from cargo's JSON messages.
     local exes
-    exes=$(cargo test --release --locked -p strata-core --features gpu --test gpu --bench device_throughput \
-        --no-run --message-format=json 2>/dev/null \
+    exes=$("$here/build.sh" --message-format=json-render-diagnostics \
         | python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("gpu", "device_throughput"):
         print(m["target"]["name"], m["executable"])')
     while read -r name exe; do
+        [ -n "$name" ] || continue
         strip -o "$bundle/bin/$name" "$exe"
         xz -T0 -6 "$bundle/bin/$name"
     done <<<"$exes"

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createStrataClient,
+  decodeEmbedding,
   StrataApiError,
   StrataNetworkError,
   type SystemInfo,
@@ -14,6 +15,7 @@ const SYSTEM: SystemInfo = {
     version: "0.1.0",
     device: "cpu",
     cuda_compiled: false,
+    device_note: "",
     uptime_seconds: 42,
     model_kinds: ["mlp-classifier", "text-encoder"],
   },
@@ -168,5 +170,176 @@ describe("probes", () => {
     expect(error).toBeInstanceOf(StrataApiError);
     expect(error.status).toBe(503);
     expect(error.title).toBe("Service Unavailable");
+  });
+});
+
+/** Reads a request body in full. */
+function readBody(req: import("node:http").IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+describe("endpoint helpers", () => {
+  it("uploads a dataset as multipart with metadata before the file", async () => {
+    let parts: { name: string; value: string; fileName?: string }[] = [];
+    let contentType = "";
+    let rawBody = "";
+    server = await startServer(async (req, res) => {
+      contentType = req.headers["content-type"] ?? "";
+      const body = await readBody(req);
+      rawBody = body.toString("latin1");
+      // undici's multipart parser, so the test does not trust the client's own encoding.
+      const form = await new Request("http://x/", { method: "POST", headers: { "content-type": contentType }, body: new Uint8Array(body) }).formData();
+      parts = [];
+      for (const [name, value] of form.entries()) {
+        parts.push(
+          typeof value === "string" ? { name, value } : { name, value: await value.text(), fileName: value.name },
+        );
+      }
+      sendJson(res, 201, { id: "ds-1" });
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl, token: "t" });
+
+    const dataset = await client.uploadDataset(
+      { name: "digits", description: "8x8", schema: { label_column: "label" } },
+      { data: new Blob([new Uint8Array([80, 65, 82, 49])]), fileName: "digits.parquet" },
+    );
+
+    expect(dataset).toEqual({ id: "ds-1" });
+    expect(contentType).toMatch(/^multipart\/form-data; boundary=/);
+    expect(server.requests[0]?.headers.authorization).toBe("Bearer t");
+    expect(parts).toEqual([
+      { name: "metadata", value: JSON.stringify({ name: "digits", description: "8x8", schema: { label_column: "label" } }) },
+      { name: "file", value: "PAR1", fileName: "digits.parquet" },
+    ]);
+    expect(rawBody.indexOf('name="metadata"')).toBeLessThan(rawBody.indexOf('name="file"'));
+  });
+
+  it("encodes model references in the predict path and sends the body as JSON", async () => {
+    let body = "";
+    server = await startServer(async (req, res) => {
+      body = (await readBody(req)).toString();
+      sendJson(res, 200, { model: "digits@v2", predictions: [{ class_index: 1, label: "1", probabilities: [0, 1] }] });
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    const answer = await client.predict("digits@production", { features: [[0, 16]] });
+
+    expect(answer.predictions[0]?.label).toBe("1");
+    expect(server.requests[0]?.method).toBe("POST");
+    expect(decodeURIComponent(server.requests[0]?.url ?? "")).toBe("/v1/models/digits@production:predict");
+    expect(JSON.parse(body)).toEqual({ features: [[0, 16]] });
+  });
+
+  it("points an alias with PUT and a version body", async () => {
+    let body = "";
+    server = await startServer(async (req, res) => {
+      body = (await readBody(req)).toString();
+      sendJson(res, 200, { name: "digits", aliases: { production: "v1" }, versions: [] });
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    const model = await client.setModelAlias("digits", "production", "v1");
+
+    expect(model.aliases).toEqual({ production: "v1" });
+    expect(server.requests[0]?.method).toBe("PUT");
+    expect(server.requests[0]?.url).toBe("/v1/models/digits/aliases/production");
+    expect(JSON.parse(body)).toEqual({ version: "v1" });
+  });
+
+  it("asks for float embeddings and returns the vectors in input order", async () => {
+    let body = "";
+    server = await startServer(async (req, res) => {
+      body = (await readBody(req)).toString();
+      sendJson(res, 200, {
+        object: "list",
+        model: "minilm@v1",
+        // Out of order on purpose: `index` is what places a vector.
+        data: [
+          { object: "embedding", index: 1, embedding: [0, 1] },
+          { object: "embedding", index: 0, embedding: [1, 0] },
+        ],
+        usage: { prompt_tokens: 7, total_tokens: 7 },
+      });
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    const result = await client.createEmbeddings("minilm", ["a", "b"]);
+
+    expect(JSON.parse(body)).toEqual({ model: "minilm", input: ["a", "b"], encoding_format: "float" });
+    expect(result).toEqual({ model: "minilm@v1", vectors: [[1, 0], [0, 1]], usage: { prompt_tokens: 7, total_tokens: 7 } });
+  });
+
+  it("lists jobs with paging and filters as query parameters", async () => {
+    server = await startServer((_req, res) => sendJson(res, 200, { jobs: [] }));
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    await client.listTrainingJobs({ pageSize: 20, pageToken: "p2", state: "running", modelName: "digits" });
+    await client.listDatasets();
+
+    const first = new URL(server.requests[0]?.url ?? "", "http://x");
+    expect(first.pathname).toBe("/v1/training-jobs");
+    expect(Object.fromEntries(first.searchParams)).toEqual({
+      page_size: "20",
+      page_token: "p2",
+      state: "running",
+      model_name: "digits",
+    });
+    expect(server.requests[1]?.url).toBe("/v1/datasets");
+  });
+
+  it("resolves deletes (204, no body) to undefined and cancels with the :cancel action", async () => {
+    server = await startServer((req, res) => {
+      if (req.method === "DELETE") {
+        res.writeHead(204);
+        res.end();
+      } else sendJson(res, 200, { id: "job-1", state: "cancelled" });
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    await expect(client.deleteDataset("ds-1")).resolves.toBeUndefined();
+    await expect(client.deleteModelVersion("digits", "v1")).resolves.toBeUndefined();
+    await expect(client.cancelTrainingJob("job-1")).resolves.toMatchObject({ state: "cancelled" });
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "DELETE /v1/datasets/ds-1",
+      "DELETE /v1/models/digits/versions/v1",
+      "POST /v1/training-jobs/job-1:cancel",
+    ]);
+  });
+
+  it("exchanges a password for a token", async () => {
+    let body = "";
+    server = await startServer(async (req, res) => {
+      body = (await readBody(req)).toString();
+      if (JSON.parse(body).password === "right") sendJson(res, 200, { access_token: "jwt", token_type: "Bearer", expires_in: 3600 });
+      else {
+        res.writeHead(401, { "content-type": "application/problem+json" });
+        res.end(JSON.stringify({ type: "https://strata.dev/problems/unauthenticated", title: "Unauthenticated", status: 401, detail: "wrong username or password" }));
+      }
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    await expect(client.createToken({ username: "admin", password: "right" })).resolves.toMatchObject({ access_token: "jwt" });
+    const error = (await client.createToken({ username: "admin", password: "wrong" }).catch((e: unknown) => e)) as StrataApiError;
+    expect(error).toBeInstanceOf(StrataApiError);
+    expect(error.status).toBe(401);
+    expect(error.detail).toBe("wrong username or password");
+  });
+});
+
+describe("decodeEmbedding", () => {
+  it("passes JSON vectors through and decodes base64 little-endian float32", () => {
+    expect(decodeEmbedding([0.5, -1])).toEqual([0.5, -1]);
+    const bytes = new Uint8Array(new Float32Array([0.5, -1, 2]).buffer);
+    const base64 = btoa(String.fromCharCode(...bytes));
+    expect(decodeEmbedding(base64)).toEqual([0.5, -1, 2]);
+  });
+
+  it("refuses base64 that is not a whole number of float32s", () => {
+    expect(() => decodeEmbedding(btoa("abc"))).toThrow(/not float32/);
   });
 });

@@ -19,7 +19,8 @@ async function check(specPath: string, outPath: string) {
   );
 }
 
-describe("generated schema", () => {
+// Each case starts node and openapi-typescript afresh: a few seconds on a busy 2-core machine.
+describe("generated schema", { timeout: 60_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "strata-gen-"));

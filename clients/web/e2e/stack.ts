@@ -2,8 +2,10 @@
  * Starts the real strata stack on free loopback ports for end-to-end tests: strata-ml, strata-api
  * pointing at it, and the built standalone Next.js server pointing at the API. Each process's
  * output goes to a log file under test-results/logs so a failure can be read afterwards.
+ * Optionally MiniLM is imported into the ML service's store first (with the `strata` CLI, the
+ * way an operator would), so the embeddings page has a text encoder to call.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -20,6 +22,11 @@ export const resultsDir = join(webDir, "test-results");
 
 const mlBin = resolve(repoRoot, process.env.STRATA_ML_BIN ?? "target/debug/strata-ml");
 const apiBin = resolve(repoRoot, process.env.STRATA_API_BIN ?? "target/debug/strata-api");
+const cliBin = resolve(repoRoot, process.env.STRATA_CLI_BIN ?? "target/debug/strata");
+/** all-MiniLM-L6-v2 as tools/setup unpacks it from PyPI. */
+export const minilmDir = resolve(repoRoot, process.env.STRATA_MINILM_DIR ?? ".cache/assets/all-MiniLM-L6-v2");
+/** The digits sample the flow uploads. */
+export const digitsParquet = join(repoRoot, "libs/strata-data/samples/digits.parquet");
 const webServer = join(webDir, ".next/standalone/clients/web/server.js");
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -93,10 +100,31 @@ function requireFile(path: string, hint: string) {
   if (!existsSync(path)) throw new Error(`${path} does not exist: ${hint}`);
 }
 
-export async function startStack(): Promise<Stack> {
+/** Imports a Hugging Face directory into the store under `dataDir` as the ML service lays it out. */
+async function importModel(dataDir: string, dir: string, name: string): Promise<void> {
+  await new Promise<void>((done, fail) => {
+    execFile(
+      cliBin,
+      ["--store", join(dataDir, "artifacts"), "import-hf", dir, "--name", name, "--kind", "text-encoder"],
+      { timeout: 120_000 },
+      (error, _stdout, stderr) => (error ? fail(new Error(`strata import-hf failed: ${stderr || error.message}`)) : done()),
+    );
+  });
+}
+
+export interface StackOptions {
+  /** Import all-MiniLM-L6-v2 as `minilm` before the ML service starts. */
+  withMiniLM?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   requireFile(mlBin, "build it with `cargo build -p strata-ml` or set STRATA_ML_BIN");
   requireFile(apiBin, "build it with `cargo build -p strata-api` or set STRATA_API_BIN");
   requireFile(webServer, "build the app with `pnpm build`");
+  if (options.withMiniLM) {
+    requireFile(cliBin, "build it with `cargo build -p strata-cli` or set STRATA_CLI_BIN");
+    requireFile(join(minilmDir, "model.safetensors"), "run tools/setup (it fetches MiniLM from PyPI) or set STRATA_MINILM_DIR");
+  }
 
   const dataDir = await mkdtemp(join(tmpdir(), "strata-e2e-"));
   const [mlPort, apiPort, webPort] = [await freePort(), await freePort(), await freePort()];
@@ -107,6 +135,7 @@ export async function startStack(): Promise<Stack> {
   };
 
   try {
+    if (options.withMiniLM) await importModel(dataDir, minilmDir, "minilm");
     const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir], `http://127.0.0.1:${mlPort}`);
     started.push(ml);
     const api = start(
@@ -127,7 +156,7 @@ export async function startStack(): Promise<Stack> {
       NEXT_TELEMETRY_DISABLED: "1",
     });
     started.push(web);
-    await waitFor(web, "/");
+    await waitFor(web, "/signin");
     return { ml, api, web, stop };
   } catch (error) {
     await stop();

@@ -1,6 +1,6 @@
-import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { resultsDir, startStack, type Stack } from "./stack";
+import { screenshot, signIn } from "./helpers";
+import { startStack, type Stack } from "./stack";
 
 // One stack for the file; the tests run in order because later ones take services down.
 test.describe.configure({ mode: "serial" });
@@ -18,53 +18,93 @@ test.afterAll(async () => {
 /** The ML service card; Next.js adds a role=alert route announcer of its own, so look only here. */
 const mlCard = (page: Page) => page.getByRole("region", { name: "ML service" });
 
-async function screenshot(page: Page, name: string) {
-  await page.screenshot({ path: join(resultsDir, "screenshots", `${name}.png`), fullPage: true });
-}
-
-test("the System page shows what the ML service reports", async ({ page }) => {
+test("the overview shows what the ML service reports", async ({ page }) => {
   // Ask the API directly, so the page is checked against the running service, not a fixture.
   const direct = await fetch(`${stack.api.url}/v1/system`);
   expect(direct.status).toBe(200);
   const system = (await direct.json()) as {
     api_version: string;
-    ml: { service: string; version: string; device: string; cuda_compiled: boolean; model_kinds: string[] };
+    ml: {
+      service: string;
+      version: string;
+      device: string;
+      cuda_compiled: boolean;
+      device_note: string;
+      model_kinds: string[];
+    };
   };
 
-  await page.goto(stack.web.url);
-  await expect(page.getByRole("heading", { level: 1, name: "System" })).toBeVisible();
+  await signIn(page, stack);
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
   await expect(mlCard(page).getByText("Online", { exact: true })).toBeVisible();
   await expect(page.getByTestId("ml-service")).toHaveText(system.ml.service);
   await expect(page.getByTestId("ml-version")).toHaveText(system.ml.version);
   await expect(page.getByTestId("ml-device")).toHaveText(system.ml.device);
   await expect(page.getByTestId("ml-cuda")).toHaveText(system.ml.cuda_compiled ? "yes" : "no");
+  if (system.ml.device_note) {
+    await expect(page.getByTestId("ml-device-note")).toHaveText(system.ml.device_note);
+  } else {
+    await expect(page.getByTestId("ml-device-note")).toHaveCount(0);
+  }
   await expect(page.getByTestId("api-version")).toHaveText(system.api_version);
   await expect(page.getByTestId("ml-uptime")).toHaveText(/^\d+ (s|min|h|d)\b/);
   for (const kind of system.ml.model_kinds) {
     await expect(page.getByTestId("ml-model-kinds")).toContainText(kind);
   }
+  // A fresh stack: nothing stored yet, and the counts say so.
+  await expect(page.getByTestId("stat-datasets")).toHaveText("0");
+  await expect(page.getByTestId("stat-models")).toHaveText("0");
   await expect(mlCard(page).getByRole("alert")).toHaveCount(0);
-  await screenshot(page, "system-online");
+  await expect(page.getByTestId("api-banner")).toHaveCount(0);
+  await screenshot(page, "overview");
 });
 
-test("the System page says the ML service is unavailable once strata-ml is gone", async ({ page }) => {
+test("without a session, pages send you to sign-in and back", async ({ page }) => {
+  await page.goto(`${stack.web.url}/models`);
+  await expect(page).toHaveURL(/\/signin\?next=%2Fmodels$/);
+  await signIn(page, stack, "/models");
+  await expect(page).toHaveURL(`${stack.web.url}/models`);
+  // Signing out ends the session: the next page asks again.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await page.goto(`${stack.web.url}/datasets`);
+  await expect(page).toHaveURL(/\/signin\?next=%2Fdatasets$/);
+});
+
+test("the overview says the ML service is unavailable once strata-ml is gone", async ({ page }) => {
+  await signIn(page, stack);
   await stack.ml.kill();
 
-  await page.goto(stack.web.url);
+  await page.reload();
   const alert = mlCard(page).getByRole("alert");
   await expect(alert).toContainText("ML service unavailable");
   await expect(alert).toContainText("Start strata-ml");
   await expect(mlCard(page).getByText("Unavailable", { exact: true })).toBeVisible();
   await expect(page.getByTestId("ml-device")).toHaveCount(0);
-  await screenshot(page, "system-ml-unavailable");
+  await expect(page.getByTestId("api-banner")).toContainText("ML service unavailable");
+  await screenshot(page, "overview-ml-unavailable");
 });
 
-test("the System page says the API is unreachable once strata-api is gone", async ({ page }) => {
+test("every page says the API is unreachable once strata-api is gone", async ({ page }) => {
+  await signIn(page, stack);
   await stack.api.kill();
 
-  await page.goto(stack.web.url);
+  await page.reload();
   const alert = mlCard(page).getByRole("alert");
   await expect(alert).toContainText("API unreachable");
   await expect(alert).toContainText("STRATA_API_URL");
-  await screenshot(page, "system-api-unreachable");
+  await expect(page.getByTestId("api-banner")).toContainText("API unreachable");
+  await screenshot(page, "overview-api-unreachable");
+
+  await page.goto(`${stack.web.url}/models`);
+  await expect(page.getByTestId("api-banner")).toContainText("API unreachable");
+  await expect(page.getByRole("region", { name: "Registry" }).getByRole("alert")).toContainText("API unreachable");
+  await screenshot(page, "models-api-unreachable");
+
+  // Signing in needs the API too, and says so instead of failing silently.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Password").fill("whatever");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "API unreachable" })).toBeVisible();
+  await screenshot(page, "signin-api-unreachable");
 });

@@ -117,3 +117,94 @@ describe("proxyToApi", () => {
     expect(logged[0]).toContain("ECONNREFUSED");
   });
 });
+
+describe("proxyToApi and the session cookie", () => {
+  it("turns the session cookie into a bearer token and never forwards the cookie", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+    const request = new Request("http://web.test/api/v1/models", {
+      headers: { cookie: "theme=dark; strata_session=jwt%2Etoken; other=1" },
+    });
+
+    await proxyToApi(request, { base: upstream.base });
+
+    expect(upstream.seen[0]?.headers.authorization).toBe("Bearer jwt.token");
+    expect(upstream.seen[0]?.headers.cookie).toBeUndefined();
+  });
+
+  it("keeps an Authorization header the caller sent itself", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200);
+      res.end();
+    });
+    await proxyToApi(
+      new Request("http://web.test/api/v1/models", { headers: { authorization: "Bearer own", cookie: "strata_session=cookie" } }),
+      { base: upstream.base },
+    );
+    expect(upstream.seen[0]?.headers.authorization).toBe("Bearer own");
+  });
+
+  it("ends the session when the API rejects its token", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(401, { "content-type": "application/problem+json" });
+      res.end(JSON.stringify({ type: "https://strata.dev/problems/unauthenticated", title: "Unauthenticated", status: 401 }));
+    });
+
+    const withCookie = await proxyToApi(new Request("http://web.test/api/v1/models", { headers: { cookie: "strata_session=old" } }), {
+      base: upstream.base,
+    });
+    expect(withCookie.status).toBe(401);
+    expect(withCookie.headers.get("set-cookie")).toMatch(/^strata_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
+
+    const without = await proxyToApi(new Request("http://web.test/api/v1/models"), { base: upstream.base });
+    expect(without.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("refuses a state-changing request from another origin before it reaches the API", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200);
+      res.end();
+    });
+    const forged = new Request("http://web.test/api/v1/models/digits/aliases/production", {
+      method: "PUT",
+      headers: { origin: "http://evil.test", cookie: "strata_session=jwt", host: "web.test" },
+      body: "{}",
+    });
+
+    const response = await proxyToApi(forged, { base: upstream.base });
+
+    expect(response.status).toBe(403);
+    await expect(response.json()).resolves.toMatchObject({ type: "https://strata.dev/problems/cross-origin" });
+    expect(upstream.seen).toHaveLength(0);
+
+    const sameOrigin = new Request("http://web.test/api/v1/models/digits/aliases/production", {
+      method: "PUT",
+      headers: { origin: "http://web.test", host: "web.test" },
+      body: "{}",
+    });
+    expect((await proxyToApi(sameOrigin, { base: upstream.base })).status).toBe(200);
+  });
+
+  it("streams server-sent events as they come, marked no-transform", async () => {
+    let finish!: () => void;
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.write("id: 1\nevent: state\ndata: {}\n\n");
+      finish = () => res.end("id: 2\nevent: state\ndata: {}\n\n");
+    });
+
+    const response = await proxyToApi(new Request("http://web.test/api/v1/training-jobs/j/events"), { base: upstream.base });
+
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-transform");
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    // The first event arrives while the upstream is still open: nothing buffers the stream.
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain("id: 1");
+    finish();
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toContain("id: 2");
+  });
+});

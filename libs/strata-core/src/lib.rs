@@ -1,8 +1,9 @@
 //! strata-core: the ML core of strata, on candle.
 //!
-//! Model kinds ([`kinds`]: `mlp-classifier`, `text-encoder`, `text-classifier`) behind the
-//! [`ModelKind`] trait and its [`Registry`]; the training engine ([`train`]: AdamW, warm-up,
-//! clipping, early stopping, checkpoints and exact resume, cancellation, progress events);
+//! Model kinds ([`kinds`]: `mlp-classifier`, `text-encoder`, `text-classifier`,
+//! `text-ngram-classifier`) behind the [`ModelKind`] trait and its [`Registry`]; the training
+//! engine ([`train`]: AdamW, warm-up, clipping, early stopping, checkpoints and exact resume,
+//! cancellation, progress events);
 //! batched inference with schema checks ([`Model::predict`]); metrics ([`metrics`]); and device
 //! selection ([`device`], the only place a device is chosen).
 //!
@@ -19,7 +20,7 @@ pub mod schema;
 pub mod tensors;
 pub mod train;
 
-pub use device::{Device, DeviceSpec};
+pub use device::{Device, DeviceSpec, Resolved};
 pub use error::{CoreError, Result};
 pub use kinds::{
     Model, ModelFiles, ModelKind, Registry, TrainRequest, TrainedModel, evaluate_model,

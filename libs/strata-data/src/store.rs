@@ -195,7 +195,7 @@ pub trait ArtifactStore: Send + Sync {
     /// Versions of `name` in `class`, sorted by version (natural order: `v2` before `v10`).
     fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError>;
 
-    /// Names in `class`, sorted.
+    /// Names in `class` that have at least one version, sorted.
     fn names(&self, class: ArtifactClass) -> Result<Vec<String>, StoreError>;
 
     /// Removes an artifact; readers see it whole or not at all.
@@ -430,7 +430,16 @@ impl ArtifactStore for FsArtifactStore {
     }
 
     fn names(&self, class: ArtifactClass) -> Result<Vec<String>, StoreError> {
-        self.list_dir(&self.root.join(class.dir()))
+        let dir = self.root.join(class.dir());
+        // Deleting the last version leaves the name's directory; removing it there could race a
+        // writer putting a new version, so empty names are skipped here instead.
+        let mut names = Vec::new();
+        for name in self.list_dir(&dir)? {
+            if !self.list_dir(&dir.join(&name))?.is_empty() {
+                names.push(name);
+            }
+        }
+        Ok(names)
     }
 
     fn delete(&self, key: &ArtifactKey) -> Result<(), StoreError> {

@@ -147,6 +147,8 @@ fn delete_removes_whole_artifact_and_reopen_clears_staging() {
     store.delete(&key).unwrap();
     assert!(matches!(store.get(&key), Err(StoreError::NotFound(_))));
     assert!(matches!(store.delete(&key), Err(StoreError::NotFound(_))));
+    // With its last version gone, the name is gone from listings too.
+    assert!(store.names(ArtifactClass::Model).unwrap().is_empty());
 
     // A crash mid-write leaves a staging dir; the next open removes it and the key stays free.
     let debris = dir.path().join(".staging/4000000000-crashed");

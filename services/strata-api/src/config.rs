@@ -19,9 +19,14 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// URL of the ML service's gRPC endpoint.
+    /// URL of the ML service's gRPC endpoint: `http://` (plaintext) or `https://` (TLS).
     #[arg(long, env = "STRATA_ML_URL", default_value = "http://127.0.0.1:50051")]
     pub ml_url: String,
+
+    /// PEM CA certificate that signed the ML service's TLS certificate (for an `https://`
+    /// `--ml-url`); without it, https URLs are checked against the system's trust store.
+    #[arg(long, env = "STRATA_ML_CA")]
+    pub ml_ca: Option<PathBuf>,
 
     /// Deadline for one call to the ML service, in milliseconds.
     #[arg(long, env = "STRATA_ML_TIMEOUT_MS", default_value_t = 10_000)]

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// The request body exceeds its limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The path exists, but not for this method; `allow` lists the methods it has.
+    #[error("{detail}")]
+    MethodNotAllowed { allow: &'static str, detail: String },
     /// A bug or misconfiguration of this server; details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -79,6 +82,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",
+            ),
+            ApiError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +122,13 @@ impl ApiError {
                     "ml-timeout",
                     "ML service timed out",
                 ),
+                // tonic reports its own client-side deadline (the `--ml-timeout-ms` of every
+                // call) as CANCELLED "Timeout expired": a timeout, not an unavailable service.
+                Code::Cancelled if is_client_timeout(status) => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "ml-timeout",
+                    "ML service timed out",
+                ),
                 Code::Unimplemented => (
                     StatusCode::NOT_IMPLEMENTED,
                     "not-implemented",
@@ -145,6 +160,18 @@ impl ApiError {
     }
 }
 
+/// Whether `status` is tonic's client-side timeout rather than a cancellation by the server.
+fn is_client_timeout(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    status.message() == tonic::TimeoutExpired(()).to_string()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
@@ -153,15 +180,51 @@ impl IntoResponse for ApiError {
         } else {
             tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
         }
-        let unauthenticated = matches!(self, ApiError::Unauthenticated(_));
         let mut response = problem.into_response();
-        if unauthenticated {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"strata\""),
-            );
+        match self {
+            ApiError::Unauthenticated(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"strata\""),
+                );
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
         }
         response
+    }
+}
+
+impl Problem {
+    /// A problem for `status` with a slug derived from its reason phrase (`Not Found` →
+    /// `not-found`): for failures the framework and tower layers answer without a handler.
+    pub fn for_status(
+        status: StatusCode,
+        detail: Option<String>,
+        instance: Option<String>,
+    ) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug: String = title
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        Problem {
+            type_: format!("{PROBLEM_TYPE_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            instance,
+        }
     }
 }
 
@@ -206,6 +269,14 @@ mod tests {
     }
 
     #[test]
+    fn the_clients_own_deadline_is_a_timeout_not_an_outage() {
+        let timeout = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(timeout.code(), tonic::Code::Cancelled);
+        assert_eq!(ApiError::Ml(timeout).problem().status, 504);
+        assert_eq!(status_of(tonic::Code::Cancelled), 503);
+    }
+
+    #[test]
     fn upstream_failures_are_never_500() {
         for code in [
             tonic::Code::Unknown,
@@ -214,6 +285,15 @@ mod tests {
         ] {
             assert_eq!(status_of(code), 502, "{code:?}");
         }
+    }
+
+    #[test]
+    fn framework_statuses_get_slugs_from_their_reason() {
+        let p = Problem::for_status(StatusCode::METHOD_NOT_ALLOWED, None, None);
+        assert_eq!(p.type_, "https://strata.dev/problems/method-not-allowed");
+        assert_eq!(p.title, "Method Not Allowed");
+        let p = Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE, None, None);
+        assert_eq!(p.type_, "https://strata.dev/problems/payload-too-large");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use config::Config;
-pub use state::{AppState, MlClient};
+pub use state::{AppState, MlClient, MlClientError};
 
 /// The OpenAPI document, generated from the handlers' annotations.
 #[derive(OpenApi)]
@@ -68,6 +68,7 @@ pub use state::{AppState, MlClient};
         routes::datasets::DatasetSchema,
         routes::datasets::DatasetUploadMetadata,
         routes::datasets::ColumnInfo,
+        routes::datasets::ColumnStats,
         routes::jobs::CreateTrainingJob,
         routes::jobs::Hyperparameters,
         routes::jobs::JobState,
@@ -75,6 +76,7 @@ pub use state::{AppState, MlClient};
         routes::jobs::TrainingJobList,
         routes::jobs::TrainingProgress,
         routes::jobs::TrainingEvent,
+        routes::jobs::TrainingEventStream,
         routes::models::Model,
         routes::models::ModelList,
         routes::models::ModelVersion,
@@ -85,7 +87,7 @@ pub use state::{AppState, MlClient};
         routes::inference::EmbeddingsRequest,
         routes::inference::EmbeddingsResponse,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Tokens and identities"),
         (name = "datasets", description = "Parquet datasets"),
@@ -113,6 +115,100 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Responses that come from layers around the handlers rather than from one handler, added to
+/// every operation they can happen on: 413 from the body limit (operations with a body), 429
+/// from the per-caller rate limit (all), and 502, 503 and 504 where the operation calls the ML
+/// service (everything under `/v1/` but `/v1/auth/`).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, Ref, RefOr, ResponseBuilder, header::HeaderBuilder, schema::Type,
+        };
+        let problem = |description: &str, retry_after: bool| {
+            let mut response = ResponseBuilder::new().description(description).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if retry_after {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(utoipa::openapi::schema::Object::with_type(
+                            Type::String,
+                        )))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build(),
+                );
+            }
+            RefOr::T(response.build())
+        };
+        let shared = [
+            (
+                "413",
+                "PayloadTooLarge",
+                "The request body is over its limit",
+                false,
+                false,
+            ),
+            (
+                "429",
+                "RateLimited",
+                "Too many requests from this caller",
+                true,
+                false,
+            ),
+            ("502", "MlError", "The ML service failed", false, true),
+            (
+                "503",
+                "MlUnavailable",
+                "The ML service is unavailable",
+                true,
+                true,
+            ),
+            (
+                "504",
+                "MlTimeout",
+                "The ML service did not answer in time",
+                false,
+                true,
+            ),
+        ];
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, description, retry_after, _) in shared {
+            components
+                .responses
+                .insert(name.to_owned(), problem(description, retry_after));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let calls_ml = path.starts_with("/v1/") && !path.starts_with("/v1/auth/");
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                for (code, name, _, _, ml_only) in shared {
+                    if (ml_only && !calls_ml) || (code == "413" && !has_body) {
+                        continue;
+                    }
+                    operation
+                        .responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
     }
 }
 
@@ -145,13 +241,17 @@ pub fn router(state: AppState, config: &Config) -> Router {
         // `POST {id}:cancel` arrives here as one path segment; the handler reads the action.
         .route(
             "/v1/training-jobs/{id}",
-            get(routes::jobs::get).post(routes::jobs::post_action),
+            get(routes::jobs::get)
+                .post(routes::jobs::post_action)
+                .options(routes::jobs::options),
         )
         .route("/v1/training-jobs/{id}/events", get(routes::jobs::events))
         .route("/v1/models", get(routes::models::list))
         .route(
             "/v1/models/{name}",
-            get(routes::models::get).post(routes::models::post_action),
+            get(routes::models::get)
+                .post(routes::models::post_action)
+                .options(routes::models::options),
         )
         .route(
             "/v1/models/{name}/aliases/{alias}",
@@ -184,7 +284,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         // Inside the request-id layers, so metrics and handlers see the id.
         .layer(axum::middleware::from_fn(middleware::record_metrics))
-        .layer(cors(config))
+        .layer(tower::util::option_layer(cors(config)))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.max_concurrent_requests,
@@ -193,13 +293,17 @@ pub fn router(state: AppState, config: &Config) -> Router {
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout(),
         ))
+        .layer(axum::middleware::from_fn(
+            middleware::problem_for_bare_errors,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-/// CORS for the configured origins only; with none configured, no CORS headers at all.
-fn cors(config: &Config) -> tower_http::cors::CorsLayer {
+/// CORS for the configured origins only. With none configured there is no CORS layer at all:
+/// it would answer every OPTIONS request itself, hiding the `Allow` the routes give.
+fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<axum::http::HeaderValue> = config
         .cors_origins
@@ -207,9 +311,9 @@ fn cors(config: &Config) -> tower_http::cors::CorsLayer {
         .filter_map(|o| o.trim().parse().ok())
         .collect();
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([
             axum::http::Method::GET,
@@ -223,7 +327,8 @@ fn cors(config: &Config) -> tower_http::cors::CorsLayer {
         ])
         .expose_headers([axum::http::HeaderName::from_static(
             middleware::REQUEST_ID_HEADER,
-        )])
+        )]);
+    Some(layer)
 }
 
 /// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
@@ -263,7 +368,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout())?;
+    let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
     let app = router(AppState::new(ml, authenticator(config)?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
     // Connect info gives the rate limiter the client address of anonymous callers.

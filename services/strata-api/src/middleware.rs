@@ -133,3 +133,39 @@ pub async fn rate_limit(
         }
     }
 }
+
+/// Turns error responses that did not come from a handler (axum's 405 and path rejections,
+/// tower-http's 413 and 504, ...) into problem+json, so every error a client sees has the same
+/// shape. Responses that are already problem+json pass through untouched.
+pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Bodies of these responses are one-line plain-text reasons; a larger one is not a reason.
+    let detail = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) if !bytes.is_empty() && parts.headers.get(header::CONTENT_ENCODING).is_none() => {
+            Some(String::from_utf8_lossy(&bytes).trim().to_owned())
+        }
+        _ => None,
+    };
+    let mut problem = crate::error::Problem::for_status(status, detail, Some(path)).into_response();
+    // Keep what the other layers said (Allow, Retry-After, CORS, ...), but not the old body's.
+    let own: Vec<_> = problem.headers().keys().cloned().collect();
+    for (name, value) in &parts.headers {
+        let body_header = [header::CONTENT_LENGTH, header::CONTENT_ENCODING].contains(name);
+        if !body_header && !own.contains(name) {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    problem
+}

@@ -1,5 +1,6 @@
 //! The one shared state of the API, built once in [`AppState::new`] and passed with `with_state`.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use strata_proto::strata::ml::v1::inference_service_client::InferenceServiceClie
 use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
 use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
 use strata_proto::strata::ml::v1::training_service_client::TrainingServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::auth::Authenticator;
@@ -35,25 +36,59 @@ pub struct MlClient {
     channel: Channel,
 }
 
-/// The ML service URL could not be parsed.
+/// The ML service's address or TLS settings are unusable; the API refuses to start.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid ML service URL {url:?}: {source}")]
-pub struct InvalidMlUrl {
-    url: String,
-    source: tonic::transport::Error,
+pub enum MlClientError {
+    #[error("invalid ML service URL {url:?}: {source}")]
+    InvalidUrl {
+        url: String,
+        source: tonic::transport::Error,
+    },
+    #[error("cannot read the ML service's CA certificate {path}: {source}")]
+    ReadCa {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TLS settings for the ML service: {0}")]
+    Tls(#[source] tonic::transport::Error),
+    #[error("a CA certificate for the ML service is set, but its URL {0:?} is not https://")]
+    CaWithoutHttps(String),
 }
 
 impl MlClient {
     /// Prepares a channel without connecting, so the API starts (and reports not-ready) while the
     /// ML service is still down; every call then carries `timeout` as its gRPC deadline.
-    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, InvalidMlUrl> {
-        let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|source| InvalidMlUrl {
+    ///
+    /// An `https://` URL is verified against `ca` (a PEM file) if given, else against the
+    /// operating system's trust store.
+    pub fn connect_lazy(
+        url: &str,
+        timeout: Duration,
+        ca: Option<&Path>,
+    ) -> Result<Self, MlClientError> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|source| MlClientError::InvalidUrl {
                 url: url.to_owned(),
                 source,
             })?
             .connect_timeout(Duration::from_secs(2).min(timeout))
             .timeout(timeout);
+        let https = endpoint.uri().scheme_str() == Some("https");
+        if https {
+            let tls = match ca {
+                Some(path) => {
+                    let pem = std::fs::read(path).map_err(|source| MlClientError::ReadCa {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                }
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            endpoint = endpoint.tls_config(tls).map_err(MlClientError::Tls)?;
+        } else if ca.is_some() {
+            return Err(MlClientError::CaWithoutHttps(url.to_owned()));
+        }
         Ok(Self {
             channel: endpoint.connect_lazy(),
         })

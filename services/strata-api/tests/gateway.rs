@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{dead_addr, start_api, start_ml, temp_dir};
+use common::{dead_addr, start_api, start_api_at, start_ml, start_ml_with, temp_dir, test_pki};
 use serde_json::Value;
 
 #[tokio::test]
@@ -31,6 +31,7 @@ async fn system_info_travels_http_to_grpc_and_back() {
     );
     assert_eq!(body["ml"]["device"], "cpu");
     assert_eq!(body["ml"]["cuda_compiled"], false);
+    assert_eq!(body["ml"]["device_note"], "", "cpu was asked for and used");
     assert!(body["ml"]["uptime_seconds"].is_u64());
 
     let ready = http
@@ -39,6 +40,7 @@ async fn system_info_travels_http_to_grpc_and_back() {
         .await
         .expect("GET /readyz");
     assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.expect("text"), "ready\ndevice: cpu\n");
 
     // Both services count what just happened, labelled by route / RPC.
     let api_metrics = http
@@ -63,6 +65,45 @@ async fn system_info_travels_http_to_grpc_and_back() {
     assert!(
         ml_metrics.contains(r#"strata_grpc_requests_total{service="strata.ml.v1.SystemService",method="GetSystemInfo",code="Ok"}"#),
         "{ml_metrics}"
+    );
+
+    api.stop().await;
+    ml.stop().await;
+}
+
+/// `--device auto` on a machine (or build) without CUDA serves on the CPU, and both the system
+/// info and every readiness probe say why, so the fallback is never silent.
+#[tokio::test]
+async fn auto_device_fallback_shows_in_system_info_and_readiness() {
+    let (ml_dir, api_dir) = (temp_dir(), temp_dir());
+    let ml = start_ml_with(ml_dir.path(), &["--device", "auto"]).await;
+    let api = start_api(ml.addr, api_dir.path()).await;
+    let http = reqwest::Client::new();
+
+    let body: Value = http
+        .get(format!("http://{}/v1/system", api.addr))
+        .send()
+        .await
+        .expect("GET /v1/system")
+        .json()
+        .await
+        .expect("JSON body");
+    assert_eq!(body["ml"]["device"], "cpu");
+    let note = body["ml"]["device_note"].as_str().expect("device_note");
+    assert!(
+        note.starts_with("auto: ") && note.ends_with("; using cpu"),
+        "{note}"
+    );
+
+    let ready = http
+        .get(format!("http://{}/readyz", api.addr))
+        .send()
+        .await
+        .expect("GET /readyz");
+    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        ready.text().await.expect("text"),
+        format!("ready\ndevice: cpu\ndevice_note: {note}\n")
     );
 
     api.stop().await;
@@ -107,6 +148,78 @@ async fn ml_service_down_is_503_problem_with_retry_after() {
         "liveness never depends on the ML service"
     );
     api.stop().await;
+}
+
+#[tokio::test]
+async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
+    let (ml_dir, api_dir, pki_dir) = (temp_dir(), temp_dir(), temp_dir());
+    let pki = test_pki(&pki_dir.path().join("ml"));
+    let other = test_pki(&pki_dir.path().join("other"));
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 temp dir").to_owned();
+    let ml = start_ml_with(
+        ml_dir.path(),
+        &["--tls-cert", &path(&pki.cert), "--tls-key", &path(&pki.key)],
+    )
+    .await;
+    let https = format!("https://127.0.0.1:{}", ml.addr.port());
+    let http = reqwest::Client::new();
+    let ready = |api: std::net::SocketAddr| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{api}/readyz"))
+                .send()
+                .await
+                .expect("GET /readyz")
+                .status()
+        }
+    };
+
+    let api = start_api_at(
+        &https,
+        api_dir.path(),
+        &["--dev", "--ml-ca", &path(&pki.ca)],
+    )
+    .await;
+    assert_eq!(ready(api.addr).await, 200, "TLS with the ML service's CA");
+    let system: Value = http
+        .get(format!("http://{}/v1/system", api.addr))
+        .send()
+        .await
+        .expect("GET /v1/system")
+        .json()
+        .await
+        .expect("JSON body");
+    assert_eq!(system["ml"]["service"], "strata-ml");
+    api.stop().await;
+
+    // Trusting another CA, or speaking plaintext to the TLS port, is never ready.
+    let wrong_ca = start_api_at(
+        &https,
+        api_dir.path(),
+        &["--dev", "--ml-ca", &path(&other.ca)],
+    )
+    .await;
+    assert_eq!(
+        ready(wrong_ca.addr).await,
+        503,
+        "a certificate from another CA"
+    );
+    wrong_ca.stop().await;
+    let plaintext = start_api_at(&format!("http://{}", ml.addr), api_dir.path(), &["--dev"]).await;
+    assert_eq!(ready(plaintext.addr).await, 503, "plaintext to a TLS port");
+    plaintext.stop().await;
+
+    // A CA for a plaintext URL is a configuration mistake, refused at start.
+    let refused = strata_api::MlClient::connect_lazy(
+        &format!("http://{}", ml.addr),
+        std::time::Duration::from_secs(1),
+        Some(&pki.ca),
+    );
+    assert!(matches!(
+        refused,
+        Err(strata_api::MlClientError::CaWithoutHttps(_))
+    ));
+    ml.stop().await;
 }
 
 #[tokio::test]
@@ -251,5 +364,97 @@ async fn cors_only_for_configured_origins_and_responses_are_compressed() {
         .await
         .expect("GET /openapi.json");
     assert_eq!(spec.headers()["content-encoding"], "gzip");
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service() {
+    let api_dir = temp_dir();
+    // Nothing listens behind it: every answer below comes from the API itself.
+    let api = start_api(dead_addr().await, api_dir.path()).await;
+    let base = format!("http://{}", api.addr);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    let token = token["access_token"].as_str().expect("access_token");
+    let send = |method: &str, path: &str| {
+        http.request(method.parse().expect("method"), format!("{base}{path}"))
+            .bearer_auth(token)
+    };
+    let problem = |response: &reqwest::Response, status: u16| {
+        assert_eq!(response.status(), status, "{}", response.url());
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{}",
+            response.url()
+        );
+    };
+    let allow = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // `{id}:action` paths share a route with `{id}`; each still has only its own methods.
+    for (method, path, allowed) in [
+        ("POST", "/v1/models/digits", "GET,HEAD"),
+        ("GET", "/v1/models/digits:predict", "POST"),
+        ("POST", "/v1/training-jobs/job-1", "GET,HEAD"),
+        ("GET", "/v1/training-jobs/job-1:cancel", "POST"),
+    ] {
+        let response = send(method, path).send().await.expect("request");
+        problem(&response, 405);
+        assert_eq!(allow(&response), allowed, "{method} {path}");
+    }
+    let options = send("OPTIONS", "/v1/models/digits:predict")
+        .send()
+        .await
+        .expect("OPTIONS");
+    assert_eq!(allow(&options), "POST,OPTIONS");
+    // The framework's own 405 is a problem too.
+    let patch = send("PATCH", "/v1/datasets").send().await.expect("PATCH");
+    problem(&patch, 405);
+    assert!(allow(&patch).contains("GET"), "{}", allow(&patch));
+
+    for path in [
+        "/v1/datasets?page_size=0",
+        "/v1/models?page_size=501",
+        "/v1/training-jobs?page_size=100000",
+    ] {
+        problem(&send("GET", path).send().await.expect("list"), 400);
+    }
+    let bad_resume = send("GET", "/v1/training-jobs/job-1/events")
+        .header("last-event-id", "-1")
+        .send()
+        .await
+        .expect("events");
+    problem(&bad_resume, 400);
+    for hyperparameters in [
+        serde_json::json!({"epochs": 0}),
+        serde_json::json!({"batch_size": 0}),
+        serde_json::json!({"learning_rate": 0.0}),
+    ] {
+        let body = serde_json::json!({
+            "model_name": "digits", "kind": "mlp-classifier", "dataset_id": "ds-1",
+            "hyperparameters": hyperparameters,
+        });
+        let response = send("POST", "/v1/training-jobs")
+            .json(&body)
+            .send()
+            .await
+            .expect("create");
+        problem(&response, 400);
+    }
     api.stop().await;
 }

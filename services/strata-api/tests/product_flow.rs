@@ -123,6 +123,29 @@ async fn token_upload_train_watch_promote_predict_embed() {
     let dataset: Value = uploaded.json().await.expect("dataset JSON");
     assert_eq!(dataset["num_rows"], 1797);
     assert_eq!(dataset["classes"].as_array().map(Vec::len), Some(10));
+    // The stats the web app shows: rows per class, and each pixel's range (0..16 in the sample).
+    let counts: Vec<u64> = dataset["class_counts"]
+        .as_array()
+        .expect("class_counts")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(counts.len(), 10);
+    assert_eq!(counts.iter().sum::<u64>(), 1797);
+    let pixel = dataset["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["name"] == "pixel_4_4")
+        .expect("a pixel column");
+    let (min, max) = (
+        pixel["stats"]["min"].as_f64(),
+        pixel["stats"]["max"].as_f64(),
+    );
+    assert!(
+        min.is_some_and(|m| m >= 0.0) && max.is_some_and(|m| m <= 16.0 && m > 0.0),
+        "{pixel}"
+    );
 
     // A bad upload is a clear 400, and nothing is stored.
     let bad = reqwest::multipart::Form::new()
@@ -156,6 +179,29 @@ async fn token_upload_train_watch_promote_predict_embed() {
         .await
         .expect("JSON");
     assert_eq!(listed["datasets"].as_array().map(Vec::len), Some(1));
+
+    // The spec does not order form parts, so `file` first works too (spooled, then streamed).
+    let bytes =
+        std::fs::read(repo_file("libs/strata-data/samples/digits.parquet")).expect("digits");
+    let file_first = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
+        )
+        .text(
+            "metadata",
+            json!({"name": "digits-again", "schema": {"label_column": "label"}}).to_string(),
+        );
+    let again = http
+        .post(format!("{base}/v1/datasets"))
+        .bearer_auth(&token)
+        .multipart(file_first)
+        .send()
+        .await
+        .expect("upload, file first");
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.expect("dataset JSON");
+    assert_eq!(again["sha256"], dataset["sha256"], "the same bytes arrived");
 
     // Train, following the job's events live until the stream ends.
     let created = http

@@ -123,7 +123,7 @@ pub struct SchemaArgs {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Model kind: mlp-classifier or text-classifier.
+    /// Model kind, as the core's registry names it (e.g. mlp-classifier); an unknown one lists all.
     #[arg(long, env = "STRATA_TRAIN_KIND")]
     pub kind: String,
     /// Parquet file (a dataset the ML service stored lives at STORE/datasets/ID/v1/data.parquet).

@@ -72,11 +72,13 @@ impl Drop for QueueSlot {
     }
 }
 
-/// Batch size and wait bound of one batcher.
+/// Batch size, wait bound and request size bound of one batcher.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
     pub max_batch: usize,
     pub max_wait: Duration,
+    /// Most inputs one request may carry; above `max_batch` it runs as several batches.
+    pub max_request: usize,
 }
 
 struct Request<I, O> {
@@ -116,41 +118,58 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         Batcher { tx, limit, config }
     }
 
-    /// Runs `items` in some batch and returns their outputs. INVALID_ARGUMENT for more than
-    /// `max_batch` items, RESOURCE_EXHAUSTED when the queue is full, DEADLINE_EXCEEDED when
-    /// `deadline` passes first.
+    /// Runs `items` in some batch (a request above `max_batch` items in several) and returns
+    /// their outputs in order. INVALID_ARGUMENT for more than `max_request` items,
+    /// RESOURCE_EXHAUSTED when the queue has no room for the whole request, DEADLINE_EXCEEDED
+    /// when `deadline` passes first.
     pub async fn submit(&self, items: Vec<I>, deadline: Option<Instant>) -> ServiceResult<Vec<O>> {
-        if items.len() > self.config.max_batch {
+        if items.len() > self.config.max_request {
             return Err(ServiceError::InvalidArgument(format!(
                 "{} inputs in one request; this server accepts at most {}",
                 items.len(),
-                self.config.max_batch
+                self.config.max_request
             )));
         }
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let slot = self.limit.try_acquire().ok_or_else(|| {
-            ServiceError::ResourceExhausted(format!(
-                "the inference queue is full ({} requests waiting); retry with backoff",
-                self.limit.max
-            ))
-        })?;
-        let (reply, answer) = oneshot::channel();
-        let request = Request {
-            items,
-            deadline,
-            enqueued: Instant::now(),
-            reply,
-            _slot: slot,
-        };
-        self.tx
-            .send(request)
-            .map_err(|_| ServiceError::Unavailable("the model is being unloaded; retry".into()))?;
+        // Every part takes its queue slot up front: a request is queued whole or refused whole.
+        let parts = items.len().div_ceil(self.config.max_batch.max(1));
+        let slots = (0..parts)
+            .map(|_| self.limit.try_acquire())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                ServiceError::ResourceExhausted(format!(
+                    "the inference queue is full ({} requests waiting); retry with backoff",
+                    self.limit.max
+                ))
+            })?;
+        let mut rest = items;
+        let mut answers = Vec::with_capacity(parts);
+        for slot in slots {
+            let tail = rest.split_off(rest.len().min(self.config.max_batch));
+            let (reply, answer) = oneshot::channel();
+            let request = Request {
+                items: std::mem::replace(&mut rest, tail),
+                deadline,
+                enqueued: Instant::now(),
+                reply,
+                _slot: slot,
+            };
+            self.tx.send(request).map_err(|_| {
+                ServiceError::Unavailable("the model is being unloaded; retry".into())
+            })?;
+            answers.push(answer);
+        }
         let answer = async {
-            answer
-                .await
-                .unwrap_or_else(|_| Err(ServiceError::Internal("the batch worker stopped".into())))
+            let mut outputs = Vec::new();
+            for answer in answers {
+                let part = answer.await.unwrap_or_else(|_| {
+                    Err(ServiceError::Internal("the batch worker stopped".into()))
+                })?;
+                outputs.extend(part);
+            }
+            Ok(outputs)
         };
         match deadline {
             Some(at) => tokio::time::timeout_at(at, answer)
@@ -290,6 +309,7 @@ mod tests {
         let config = BatchConfig {
             max_batch: 8,
             max_wait: Duration::from_millis(20),
+            max_request: 8,
         };
         let batcher = Batcher::spawn(
             config,
@@ -318,6 +338,7 @@ mod tests {
         let config = BatchConfig {
             max_batch: 4,
             max_wait: Duration::from_millis(1),
+            max_request: 8,
         };
         let limit = QueueLimit::new(2);
         let batcher = Batcher::spawn(
@@ -348,7 +369,7 @@ mod tests {
             matches!(refused, Err(ServiceError::ResourceExhausted(_))),
             "{refused:?}"
         );
-        let too_big = batcher.submit(vec![1; 5], None).await;
+        let too_big = batcher.submit(vec![1; 9], None).await;
         assert!(
             matches!(too_big, Err(ServiceError::InvalidArgument(_))),
             "{too_big:?}"
@@ -361,11 +382,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_above_the_batch_size_runs_as_several_batches_in_order() {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let config = BatchConfig {
+            max_batch: 4,
+            max_wait: Duration::from_millis(1),
+            max_request: 16,
+        };
+        let limit = QueueLimit::new(8);
+        let batcher = Batcher::spawn(
+            config,
+            limit.clone(),
+            doubling(sizes.clone(), Duration::ZERO),
+        );
+        let out = batcher
+            .submit((0..10).collect(), None)
+            .await
+            .expect("split request");
+        assert_eq!(out, (0..10).map(|x| 2 * x).collect::<Vec<u32>>());
+        let ran = sizes.lock().expect("sizes").clone();
+        assert!(ran.iter().all(|&s| s <= 4), "{ran:?}");
+        assert_eq!(ran.iter().sum::<usize>(), 10);
+        // Parts need a slot each: 9 parts of one never fit a queue of 8, and leave no slot held.
+        let narrow = Batcher::spawn(
+            BatchConfig {
+                max_batch: 1,
+                ..config
+            },
+            limit.clone(),
+            doubling(sizes, Duration::ZERO),
+        );
+        let refused = narrow.submit((0..9).collect(), None).await;
+        assert!(
+            matches!(refused, Err(ServiceError::ResourceExhausted(_))),
+            "{refused:?}"
+        );
+        assert_eq!(limit.waiting(), 0);
+    }
+
+    #[tokio::test]
     async fn an_expired_deadline_answers_deadline_exceeded() {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let config = BatchConfig {
             max_batch: 4,
             max_wait: Duration::from_millis(1),
+            max_request: 4,
         };
         let batcher = Batcher::spawn(
             config,

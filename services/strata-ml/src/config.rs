@@ -65,9 +65,15 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_upload_bytes: u64,
 
-    /// Most inputs the server runs through a model at once; also the largest request accepted.
+    /// Most inputs the server runs through a model at once; larger requests run as several
+    /// batches.
     #[arg(long, env = "STRATA_ML_MAX_BATCH_SIZE", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_batch_size: u32,
+
+    /// Most inputs one Predict or Embed request may carry (OpenAI's embeddings limit by
+    /// default); larger requests get INVALID_ARGUMENT.
+    #[arg(long, env = "STRATA_ML_MAX_REQUEST_INPUTS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_request_inputs: u32,
 
     /// How long the first request of a batch may wait for others to join it, in milliseconds.
     #[arg(long, env = "STRATA_ML_MAX_BATCH_WAIT_MS", default_value_t = 5)]
@@ -85,6 +91,15 @@ pub struct Config {
     /// Training jobs that may wait in the queue; beyond it CreateTrainingJob gets RESOURCE_EXHAUSTED.
     #[arg(long, env = "STRATA_ML_JOB_QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub job_queue_depth: u32,
+
+    /// PEM certificate chain to serve gRPC over TLS (with `--tls-key`); without both, plaintext
+    /// (for loopback or a service mesh that encrypts for you).
+    #[arg(long, env = "STRATA_ML_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "STRATA_ML_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Memory budget of loaded models, in bytes (least recently used ones are unloaded first).
     #[arg(long, env = "STRATA_ML_MODEL_CACHE_BYTES", default_value_t = 2 * 1024 * 1024 * 1024)]

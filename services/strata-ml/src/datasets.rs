@@ -324,7 +324,9 @@ impl DatasetApi {
         }
         let datasets = self.datasets.clone();
         tokio::task::spawn_blocking(move || {
-            let result = datasets.ingest(&temp.0, &meta);
+            let result = datasets
+                .ingest(&temp.0, &meta)
+                .map_err(|e| e.hide_path(&temp.0, "the uploaded file"));
             drop(temp);
             result
         })

@@ -38,6 +38,27 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl ServiceError {
+    /// The same error with every mention of `path` replaced by `name`: callers learn which of
+    /// their inputs is wrong, not where the server keeps its scratch files.
+    pub fn hide_path(self, path: &std::path::Path, name: &str) -> Self {
+        let path = path.display().to_string();
+        let hide = |m: String| m.replace(&path, name);
+        use ServiceError::*;
+        match self {
+            InvalidArgument(m) => InvalidArgument(hide(m)),
+            NotFound(m) => NotFound(hide(m)),
+            FailedPrecondition(m) => FailedPrecondition(hide(m)),
+            AlreadyExists(m) => AlreadyExists(hide(m)),
+            ResourceExhausted(m) => ResourceExhausted(hide(m)),
+            DeadlineExceeded(m) => DeadlineExceeded(hide(m)),
+            DataLoss(m) => DataLoss(hide(m)),
+            Unavailable(m) => Unavailable(hide(m)),
+            Internal(m) => Internal(hide(m)),
+        }
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         let msg = e.to_string();

@@ -899,6 +899,10 @@ fn train(
     Ok((manifest.key.version, convert::metrics(&trained.test)))
 }
 
+/// Most hidden layers, and most units in one, of an `mlp-classifier`.
+const MAX_HIDDEN_LAYERS: usize = 16;
+const MAX_LAYER_WIDTH: u32 = 65_536;
+
 /// The engine's configuration from the contract's hyperparameters (zero means the default).
 pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<TrainConfig> {
     let d = TrainConfig::default();
@@ -934,8 +938,17 @@ pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<Trai
             hp.encoder_learning_rate
         ));
     }
-    if hp.hidden_layers.contains(&0) {
-        return bad("hidden_layers widths must be at least 1".into());
+    // Bounded so one request cannot ask for a model that does not fit in memory.
+    if hp.hidden_layers.len() > MAX_HIDDEN_LAYERS
+        || hp
+            .hidden_layers
+            .iter()
+            .any(|&w| w == 0 || w > MAX_LAYER_WIDTH)
+    {
+        return bad(format!(
+            "hidden_layers: at most {MAX_HIDDEN_LAYERS} layers of 1-{MAX_LAYER_WIDTH} units, got {:?}",
+            hp.hidden_layers
+        ));
     }
     let batch_size = if hp.batch_size == 0 {
         d.batch_size
@@ -1031,6 +1044,14 @@ mod tests {
             },
             pb::Hyperparameters {
                 hidden_layers: vec![0],
+                ..Default::default()
+            },
+            pb::Hyperparameters {
+                hidden_layers: vec![u32::MAX],
+                ..Default::default()
+            },
+            pb::Hyperparameters {
+                hidden_layers: vec![8; 17],
                 ..Default::default()
             },
             pb::Hyperparameters {

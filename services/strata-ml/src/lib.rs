@@ -32,7 +32,7 @@ mod training;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
-use strata_core::{Device, DeviceSpec, Registry};
+use strata_core::{DeviceSpec, Registry};
 use strata_data::{ArtifactStore, FsArtifactStore, ObjectArtifactStore};
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetServiceServer;
 use strata_proto::strata::ml::v1::inference_service_server::InferenceServiceServer;
@@ -41,6 +41,8 @@ use strata_proto::strata::ml::v1::system_service_server::SystemServiceServer;
 use strata_proto::strata::ml::v1::training_service_server::TrainingServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::transport::{Identity, ServerTlsConfig};
 
 pub use config::Config;
 pub use system::SystemInfoService;
@@ -55,7 +57,8 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("device: {0}")]
+    /// The requested device cannot be used (the core's one-line `device: ...` message).
+    #[error(transparent)]
     Device(#[from] strata_core::CoreError),
     #[error("cannot open the data directory: {0}")]
     Storage(String),
@@ -63,20 +66,34 @@ pub enum ServeError {
     Metadata(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("TLS: {0}")]
+    Tls(#[source] tonic::transport::Error),
+    #[error("cannot read TLS {what} {path}: {source}")]
+    TlsFile {
+        what: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("metrics endpoint failed: {0}")]
     Metrics(#[from] std::io::Error),
 }
 
-/// Serves the ML service on `listener` (gRPC) and `metrics_listener` (HTTP `/metrics`) until
-/// `shutdown` resolves; then stops taking calls, ends watch streams, checkpoints running jobs
-/// (they resume at the next start) and drains in-flight calls.
+/// Serves the ML service on `listener` (gRPC, over TLS when `--tls-cert`/`--tls-key` are set)
+/// and `metrics_listener` (HTTP `/metrics`) until `shutdown` resolves; then reports every
+/// service NOT_SERVING, stops taking calls, ends watch streams, checkpoints running jobs (they
+/// resume at the next start) and drains in-flight calls.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (device, device_name) = resolve_device(&config.device)?;
+    let resolved = resolve_device(&config.device)?;
+    let device_name = strata_core::device::label(&resolved.device);
+    let device_note = resolved.fallback.unwrap_or_default();
+    tracing::info!(device = %device_name, requested = %config.device, note = %device_note, "compute device");
+    // Before anything else starts: a bad certificate must stop the server, not the first call.
+    let tls = tls_config(config)?;
     let storage = |e: &dyn std::fmt::Display| {
         ServeError::Storage(format!("{}: {e}", config.data_dir.display()))
     };
@@ -94,13 +111,14 @@ pub async fn serve(
     let batch = batcher::BatchConfig {
         max_batch: config.max_batch_size as usize,
         max_wait: config.max_batch_wait(),
+        max_request: config.max_request_inputs as usize,
     };
     let queue = batcher::QueueLimit::new(config.inference_queue_depth as usize);
     let registry = Arc::new(registry::ModelRegistry::new(
         store.clone(),
         meta.clone(),
         kinds,
-        device,
+        resolved.device,
         batch,
         queue,
         config.model_cache_bytes,
@@ -144,21 +162,11 @@ pub async fn serve(
             .into_future(),
     );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<SystemServiceServer<SystemInfoService>>()
-        .await;
-    health_reporter
-        .set_serving::<DatasetServiceServer<datasets::DatasetApi>>()
-        .await;
-    health_reporter
-        .set_serving::<TrainingServiceServer<training::TrainingApi>>()
-        .await;
-    health_reporter
-        .set_serving::<ModelServiceServer<models::ModelApi>>()
-        .await;
-    health_reporter
-        .set_serving::<InferenceServiceServer<inference::InferenceApi>>()
-        .await;
+    for service in HEALTH_SERVICES {
+        health_reporter
+            .set_service_status(service, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -173,16 +181,24 @@ pub async fn serve(
         async move {
             shutdown.await;
             tracing::info!("shutting down: draining calls and checkpointing running jobs");
-            health
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
+            // Every service, not only the server as a whole: probes and load balancers may
+            // watch one service by name, and must stop routing to it before the drain starts.
+            for service in HEALTH_SERVICES {
+                health
+                    .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
             jobs.shutdown().await;
         }
     };
 
-    let system = SystemInfoService::new(device_name, model_kinds);
+    let system = SystemInfoService::new(device_name, model_kinds).with_device_note(device_note);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
-    let served = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls).map_err(ServeError::Tls)?;
+    }
+    let served = server
         .layer(TelemetryLayer)
         .add_service(health_service)
         .add_service(reflection)
@@ -249,16 +265,43 @@ async fn open_metadata(config: &Config) -> Result<Arc<dyn strata_meta::MetadataS
     Ok(Arc::new(meta))
 }
 
-/// The device models run on, and its name as GetSystemInfo reports it. The core decides (and
-/// logs) what `auto` means.
-fn resolve_device(requested: &str) -> Result<(Device, String), ServeError> {
-    let device = requested.parse::<DeviceSpec>()?.resolve()?;
-    let name = match device.location() {
-        candle_core::DeviceLocation::Cpu => "cpu".to_owned(),
-        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
-        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+/// The gRPC services whose health `grpc.health.v1` reports, by name; `""` is the server as a whole.
+const HEALTH_SERVICES: [&str; 6] = [
+    "",
+    <SystemServiceServer<SystemInfoService> as NamedService>::NAME,
+    <DatasetServiceServer<datasets::DatasetApi> as NamedService>::NAME,
+    <TrainingServiceServer<training::TrainingApi> as NamedService>::NAME,
+    <ModelServiceServer<models::ModelApi> as NamedService>::NAME,
+    <InferenceServiceServer<inference::InferenceApi> as NamedService>::NAME,
+];
+
+/// The server's TLS identity when `--tls-cert` and `--tls-key` are given (clap requires both).
+fn tls_config(config: &Config) -> Result<Option<ServerTlsConfig>, ServeError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
     };
-    Ok((device, name))
+    let read = |what, path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|source| ServeError::TlsFile {
+            what,
+            path: path.clone(),
+            source,
+        })
+    };
+    let tls = ServerTlsConfig::new().identity(Identity::from_pem(
+        read("certificate", cert)?,
+        read("key", key)?,
+    ));
+    // Building the acceptor parses both files, so a bad pair fails here, at start-up.
+    tonic::transport::Server::builder()
+        .tls_config(tls.clone())
+        .map_err(ServeError::Tls)?;
+    Ok(Some(tls))
+}
+
+/// The device models run on, resolved once at start-up by the core (the one place that knows
+/// `cpu`, `cuda[:N]` and `auto`); an `auto` fallback to the CPU comes with its reason.
+fn resolve_device(requested: &str) -> Result<strata_core::Resolved, ServeError> {
+    Ok(requested.parse::<DeviceSpec>()?.resolve_explained()?)
 }
 
 #[cfg(test)]
@@ -266,19 +309,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_builds_serve_on_cpu_and_refuse_cuda_clearly() {
-        assert_eq!(
-            resolve_device("cpu").ok().map(|d| d.1).as_deref(),
-            Some("cpu")
-        );
-        assert_eq!(
-            resolve_device("auto").ok().map(|d| d.1).as_deref(),
-            Some("cpu")
-        );
+    fn devices_resolve_through_the_core() {
+        let cpu = resolve_device("cpu").expect("cpu always resolves");
+        assert!(cpu.device.is_cpu() && cpu.fallback.is_none());
+        let err = resolve_device("tpu").expect_err("not a device");
+        assert!(err.to_string().starts_with("device: `tpu`"), "{err}");
         if !cfg!(feature = "cuda") {
+            let auto = resolve_device("auto").expect("auto falls back");
+            assert!(auto.device.is_cpu());
+            assert_eq!(
+                auto.fallback.as_deref(),
+                Some("auto: this build has no CUDA support; using cpu")
+            );
             let err = resolve_device("cuda:0").expect_err("no CUDA in this build");
-            assert!(err.to_string().contains("cuda:0"), "{err}");
+            assert!(err.to_string().starts_with("device: cuda:0"), "{err}");
         }
-        assert!(resolve_device("tpu").is_err());
     }
 }

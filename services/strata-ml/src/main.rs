@@ -4,8 +4,20 @@ use anyhow::Context;
 use clap::Parser;
 use strata_ml::Config;
 
+// A failure ends as one line on stderr, never a Debug dump or a backtrace, e.g. a GPU that is not
+// there: "strata-ml: device: cuda:0 unavailable: no NVIDIA driver found, ...".
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata-ml: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let config = Config::parse();
     strata_runtime::init_logging(config.log_format);
     let listener = tokio::net::TcpListener::bind(config.listen)

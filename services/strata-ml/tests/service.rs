@@ -27,6 +27,8 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         &[
             "--max-batch-size",
             "64",
+            "--max-request-inputs",
+            "100",
             "--max-upload-bytes",
             &limit,
             "--job-queue-depth",
@@ -333,17 +335,22 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         label_column: "label".into(),
         ..Default::default()
     };
-    assert_eq!(
-        code(
-            upload(
-                &mut c,
-                "junk",
-                label.clone(),
-                b"not parquet at all".to_vec()
-            )
-            .await
-        ),
-        Code::InvalidArgument
+    let junk = upload(
+        &mut c,
+        "junk",
+        label.clone(),
+        b"not parquet at all".to_vec(),
+    )
+    .await
+    .expect_err("not Parquet");
+    assert_eq!(junk.code(), Code::InvalidArgument);
+    // The caller learns what is wrong with its file, not where the server spooled it.
+    assert!(
+        junk.message()
+            .starts_with("the uploaded file is not a readable Parquet file")
+            && !junk.message().contains(dir.path().to_str().expect("utf-8")),
+        "{}",
+        junk.message()
     );
     let wrong = pb::DatasetSchema {
         label_column: "no_such_column".into(),
@@ -468,13 +475,24 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         code(c.inference.predict(predict("digits", short)).await),
         Code::InvalidArgument
     );
-    let too_many: Vec<pb::FeatureVector> = rows
-        .iter()
-        .take(65)
-        .map(|r| pb::FeatureVector { values: r.clone() })
-        .collect();
+    // Above the batch size a request runs as several batches, in order; above the request
+    // limit it is refused.
+    let rows_of = |n: usize| -> Vec<pb::FeatureVector> {
+        rows.iter()
+            .take(n)
+            .map(|r| pb::FeatureVector { values: r.clone() })
+            .collect()
+    };
+    let split = c
+        .inference
+        .predict(predict("digits", rows_of(100)))
+        .await
+        .expect("a request of two batches")
+        .into_inner();
+    assert_eq!(split.predictions.len(), 100);
+    assert_eq!(split.predictions[..64], predicted.predictions[..]);
     assert_eq!(
-        code(c.inference.predict(predict("digits", too_many)).await),
+        code(c.inference.predict(predict("digits", rows_of(101))).await),
         Code::InvalidArgument
     );
     assert_eq!(
@@ -604,6 +622,131 @@ async fn imported_text_encoder_embeds_through_the_batcher() {
     };
     assert_eq!(
         code(c.inference.predict(predict).await),
+        Code::InvalidArgument
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fine_tunes_a_text_classifier_from_an_imported_encoder_and_predicts_with_it() {
+    let Some(minilm) = minilm_dir() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]).await;
+    let mut c = server.clients().await;
+    c.models
+        .import_model(pb::ImportModelRequest {
+            name: "minilm".into(),
+            kind: "text-encoder".into(),
+            path: minilm.to_str().expect("utf-8 path").into(),
+        })
+        .await
+        .expect("import MiniLM");
+    let bytes = std::fs::read(support_requests_path()).expect("support requests sample");
+    let schema = pb::DatasetSchema {
+        text_column: "text".into(),
+        label_column: "topic".into(),
+        ..Default::default()
+    };
+    let ds = upload(&mut c, "support", schema, bytes)
+        .await
+        .expect("upload support requests");
+    assert_eq!(
+        (ds.num_rows, ds.classes.as_slice()),
+        (
+            240,
+            ["account", "billing", "shipping", "technical"]
+                .map(String::from)
+                .as_slice()
+        )
+    );
+
+    // Head-only: MiniLM embeds the 240 texts once, then only the linear head trains (fast).
+    let job = c
+        .training
+        .create_training_job(pb::CreateTrainingJobRequest {
+            model_name: "topics".into(),
+            kind: "text-classifier".into(),
+            dataset_id: ds.id.clone(),
+            hyperparameters: Some(pb::Hyperparameters {
+                epochs: 60,
+                batch_size: 16,
+                learning_rate: 0.05,
+                early_stopping_patience: 10,
+                seed: 7,
+                ..Default::default()
+            }),
+            base_model: "minilm@latest".into(),
+        })
+        .await
+        .expect("create fine-tuning job")
+        .into_inner();
+    let events = watch_to_end(&mut c, &job.id, 0).await;
+    let done = c
+        .training
+        .get_training_job(pb::GetTrainingJobRequest { id: job.id.clone() })
+        .await
+        .expect("get job")
+        .into_inner();
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded),
+        "{}",
+        done.error
+    );
+    let accuracy = done.test_metrics.map(|m| m.accuracy).unwrap_or_default();
+    assert!(
+        accuracy >= 0.8,
+        "test accuracy {accuracy} (4 balanced classes)"
+    );
+
+    let model = c
+        .models
+        .get_model(pb::GetModelRequest {
+            name: "topics".into(),
+        })
+        .await
+        .expect("model")
+        .into_inner();
+    let version = &model.versions[0];
+    assert_eq!(
+        (version.kind.as_str(), version.base_model.as_str()),
+        ("text-classifier", "minilm@v1")
+    );
+    assert!(
+        version.io_schema_json.contains("\"text\""),
+        "{}",
+        version.io_schema_json
+    );
+
+    let predicted = c
+        .inference
+        .predict(pb::PredictRequest {
+            model: "topics".into(),
+            features: vec![],
+            texts: vec![
+                "I was billed twice, please refund one of the charges".into(),
+                "my parcel never showed up".into(),
+            ],
+        })
+        .await
+        .expect("predict")
+        .into_inner();
+    let labels: Vec<&str> = predicted
+        .predictions
+        .iter()
+        .map(|p| p.label.as_str())
+        .collect();
+    assert_eq!(labels, ["billing", "shipping"]);
+    // A text model refuses feature vectors.
+    let features = pb::PredictRequest {
+        model: "topics".into(),
+        features: vec![pb::FeatureVector {
+            values: vec![0.0; 4],
+        }],
+        texts: vec![],
+    };
+    assert_eq!(
+        code(c.inference.predict(features).await),
         Code::InvalidArgument
     );
     server.stop().await;

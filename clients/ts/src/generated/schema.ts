@@ -100,8 +100,10 @@ export interface paths {
         get: operations["listDatasets"];
         put?: never;
         /**
-         * Uploads a Parquet dataset (trainer). The file is streamed to the ML service, which validates
-         *     it against the declared schema before it becomes visible.
+         * Uploads a Parquet dataset (trainer) as a form of two parts: `metadata` (JSON) and `file`
+         *     (the Parquet file). With `metadata` first the file is streamed straight to the ML service;
+         *     a `file` sent first is spooled to disk until `metadata` arrives. The ML service validates the
+         *     file against the declared schema before it becomes visible.
          */
         post: operations["uploadDataset"];
         delete?: never;
@@ -333,20 +335,43 @@ export interface components {
             name: string;
             nullable: boolean;
             numeric: boolean;
+            stats?: components["schemas"]["ColumnStats"] | null;
+        };
+        /** @description Statistics of one numeric column over every row. */
+        ColumnStats: {
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            mean: number;
+            /** Format: double */
+            min: number;
+            /** Format: double */
+            stddev: number;
         };
         /** @description Body of `POST /v1/training-jobs`. */
         CreateTrainingJob: {
-            /** @description For fine-tuning: `name`, `name@version` or `name@alias`. */
+            /**
+             * @description For fine-tuning: `name`, `name@version` or `name@alias`.
+             * @example minilm
+             */
             base_model?: string | null;
             dataset_id: string;
             hyperparameters?: components["schemas"]["Hyperparameters"];
-            /** @description A model kind, e.g. `mlp-classifier` (see `GET /v1/system`). */
+            /**
+             * @description A model kind, e.g. `mlp-classifier` (see `GET /v1/system`).
+             * @example mlp-classifier
+             */
             kind: string;
-            /** @description The model the job makes a new version of. */
+            /**
+             * @description The model the job makes a new version of: 1-128 of `[A-Za-z0-9._-]`, not starting with `.`.
+             * @example digits
+             */
             model_name: string;
         };
         /** @description A stored dataset. */
         Dataset: {
+            /** @description Rows per class, in class-index order; empty for unlabelled data. */
+            class_counts: number[];
             /** @description Class names in class-index order. */
             classes: string[];
             columns: components["schemas"]["ColumnInfo"][];
@@ -389,7 +414,10 @@ export interface components {
         /** @description The `metadata` part of an upload. */
         DatasetUploadMetadata: {
             description?: string;
-            /** @description 1-128 characters of `[A-Za-z0-9._-]`. */
+            /**
+             * @description 1-128 characters of `[A-Za-z0-9._-]`, not starting with `.`.
+             * @example digits
+             */
             name: string;
             schema: components["schemas"]["DatasetSchema"];
         };
@@ -400,7 +428,7 @@ export interface components {
             /** @description Always `embedding`. */
             object: string;
         };
-        /** @description One string or a list of strings. */
+        /** @description One string or a list of 1-2048 strings (OpenAI's limit). */
         EmbeddingInput: string | string[];
         /** @description A vector as JSON numbers or base64. */
         EmbeddingVector: number[] | string;
@@ -410,7 +438,10 @@ export interface components {
             dimensions?: number | null;
             encoding_format?: components["schemas"]["EncodingFormat"];
             input: components["schemas"]["EmbeddingInput"];
-            /** @description A registered embedding model: `name`, `name@version` or `name@alias`. */
+            /**
+             * @description A registered embedding model: `name`, `name@version` or `name@alias`.
+             * @example minilm
+             */
             model: string;
             /** @description Accepted for compatibility and ignored. */
             user?: string | null;
@@ -456,6 +487,7 @@ export interface components {
             early_stopping_patience?: number | null;
             /**
              * Format: double
+             * @description Learning rate of the encoder with `full_fine_tune` (default learning_rate / 10).
              * @default null
              */
             encoder_learning_rate?: number | null;
@@ -470,7 +502,7 @@ export interface components {
              */
             full_fine_tune?: boolean | null;
             /**
-             * @description Hidden layer widths (mlp-classifier).
+             * @description Hidden layer widths (mlp-classifier): at most 16 layers of 1-65536 units.
              * @default null
              */
             hidden_layers?: number[] | null;
@@ -493,11 +525,13 @@ export interface components {
             seed?: number | null;
             /**
              * Format: double
+             * @description Fraction held out for the test metrics (default 0.1).
              * @default null
              */
             test_fraction?: number | null;
             /**
              * Format: double
+             * @description Fraction held out for validation (default 0.1); with `test_fraction` below 1.
              * @default null
              */
             validation_fraction?: number | null;
@@ -578,9 +612,9 @@ export interface components {
         };
         /** @description Body of `POST /v1/models/{name}:predict`: features or texts, as the model's schema says. */
         PredictRequest: {
-            /** @description Feature vectors, for models with a features input. */
+            /** @description Feature vectors, for models with a features input (at most 2048). */
             features?: number[][];
-            /** @description Texts, for models with a text input. */
+            /** @description Texts, for models with a text input (at most 2048). */
             texts?: string[];
         };
         /** @description Predictions, in input order. */
@@ -625,7 +659,10 @@ export interface components {
         Role: "viewer" | "trainer" | "admin";
         /** @description Body of `PUT /v1/models/{name}/aliases/{alias}`. */
         SetAlias: {
-            /** @description The version the alias points at. */
+            /**
+             * @description The version the alias points at.
+             * @example v1
+             */
             version: string;
         };
         /** @description The API's and the ML service's versions and capabilities. */
@@ -665,6 +702,21 @@ export interface components {
              */
             sequence: number;
             time?: string | null;
+        };
+        TrainingEventStream: {
+            data: string;
+            /** @enum {string} */
+            event: "state" | "progress" | "checkpoint" | "message";
+            /** @description The event's sequence number: send it back as Last-Event-ID to resume */
+            id?: string;
+            retry?: number;
+        } | {
+            data: string;
+            /** @enum {string} */
+            event: "error";
+            /** @description The event's sequence number: send it back as Last-Event-ID to resume */
+            id?: string;
+            retry?: number;
         };
         /** @description A training job. */
         TrainingJob: {
@@ -712,13 +764,64 @@ export interface components {
             validation?: components["schemas"]["Metrics"] | null;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The ML service failed */
+        MlError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The ML service did not answer in time */
+        MlTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The ML service is unavailable */
+        MlUnavailable: {
+            headers: {
+                /** @description Seconds to wait before retrying */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is over its limit */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests from this caller */
+        RateLimited: {
+            headers: {
+                /** @description Seconds to wait before retrying */
+                "Retry-After"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type ColumnInfo = components['schemas']['ColumnInfo'];
+export type ColumnStats = components['schemas']['ColumnStats'];
 export type CreateTrainingJob = components['schemas']['CreateTrainingJob'];
 export type Dataset = components['schemas']['Dataset'];
 export type DatasetList = components['schemas']['DatasetList'];
@@ -750,9 +853,15 @@ export type SystemInfo = components['schemas']['SystemInfo'];
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
 export type TrainingEvent = components['schemas']['TrainingEvent'];
+export type TrainingEventStream = components['schemas']['TrainingEventStream'];
 export type TrainingJob = components['schemas']['TrainingJob'];
 export type TrainingJobList = components['schemas']['TrainingJobList'];
 export type TrainingProgress = components['schemas']['TrainingProgress'];
+export type ResponseMlError = components['responses']['MlError'];
+export type ResponseMlTimeout = components['responses']['MlTimeout'];
+export type ResponseMlUnavailable = components['responses']['MlUnavailable'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
+export type ResponseRateLimited = components['responses']['RateLimited'];
 export type $defs = Record<string, never>;
 export interface operations {
     healthz: {
@@ -773,6 +882,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     readyz: {
@@ -793,6 +903,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The ML service is not ready */
             503: {
                 headers: {
@@ -833,6 +944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     listPrincipals: {
@@ -871,6 +983,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
         };
     };
     createToken: {
@@ -913,14 +1026,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
         };
     };
     listDatasets: {
         parameters: {
             query?: {
-                /** @description At most this many results (server default 50, capped at 500). */
+                /** @description At most this many results, 1-500 (default 50). */
                 page_size?: number;
-                /** @description `next_page_token` of the previous page. */
+                /**
+                 * @description `next_page_token` of the previous page, as it was returned (a token from elsewhere is a
+                 *     400).
+                 */
                 page_token?: string;
             };
             header?: never;
@@ -938,6 +1056,15 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetList"];
                 };
             };
+            /** @description Bad page size or page token */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -947,6 +1074,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     uploadDataset: {
@@ -1007,6 +1138,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
             /** @description ML service unavailable */
             503: {
                 headers: {
@@ -1016,6 +1149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            504: components["responses"]["MlTimeout"];
         };
     };
     getDataset: {
@@ -1039,6 +1173,15 @@ export interface operations {
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
+            /** @description Not a valid dataset id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -1057,6 +1200,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     deleteDataset: {
@@ -1077,6 +1224,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not a valid dataset id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing or invalid token */
             401: {
@@ -1105,6 +1261,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     createEmbeddings: {
@@ -1129,7 +1289,7 @@ export interface operations {
                     "application/json": components["schemas"]["EmbeddingsResponse"];
                 };
             };
-            /** @description Bad input or not an embedding model */
+            /** @description Bad input, a `dimensions` the model does not have, or not an embedding model */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1156,6 +1316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Inference queue full */
             429: {
                 headers: {
@@ -1165,14 +1326,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     listModels: {
         parameters: {
             query?: {
-                /** @description At most this many results (server default 50, capped at 500). */
+                /** @description At most this many results, 1-500 (default 50). */
                 page_size?: number;
-                /** @description `next_page_token` of the previous page. */
+                /**
+                 * @description `next_page_token` of the previous page, as it was returned (a token from elsewhere is a
+                 *     400).
+                 */
                 page_token?: string;
             };
             header?: never;
@@ -1190,6 +1357,15 @@ export interface operations {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
+            /** @description Bad page size or page token */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -1199,6 +1375,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     getModel: {
@@ -1206,7 +1386,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Model name */
+                /**
+                 * @description Model name
+                 * @example digits
+                 */
                 name: string;
             };
             cookie?: never;
@@ -1220,6 +1403,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Not a valid model name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid token */
@@ -1240,6 +1432,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     setModelAlias: {
@@ -1247,9 +1443,15 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Model name */
+                /**
+                 * @description Model name
+                 * @example digits
+                 */
                 name: string;
-                /** @description Alias, e.g. production */
+                /**
+                 * @description Alias: 1-64 of `[a-z0-9-]`, not `latest` nor version-like (`v1`)
+                 * @example production
+                 */
                 alias: string;
             };
             cookie?: never;
@@ -1269,7 +1471,7 @@ export interface operations {
                     "application/json": components["schemas"]["Model"];
                 };
             };
-            /** @description Invalid alias */
+            /** @description Invalid model name or alias */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1305,6 +1507,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     deleteModelVersion: {
@@ -1312,9 +1519,15 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Model name */
+                /**
+                 * @description Model name
+                 * @example digits
+                 */
                 name: string;
-                /** @description Version */
+                /**
+                 * @description Version, e.g. `v2`
+                 * @example v1
+                 */
                 version: string;
             };
             cookie?: never;
@@ -1327,6 +1540,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not a valid model name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing or invalid token */
             401: {
@@ -1364,6 +1586,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     predict: {
@@ -1371,7 +1597,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `name`, `name@version` or `name@alias` */
+                /**
+                 * @description `name`, `name@version` or `name@alias`
+                 * @example digits@production
+                 */
                 name: string;
             };
             cookie?: never;
@@ -1391,7 +1620,7 @@ export interface operations {
                     "application/json": components["schemas"]["PredictResponse"];
                 };
             };
-            /** @description Inputs do not fit the model */
+            /** @description Invalid model reference, or inputs that do not fit the model */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1418,6 +1647,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Inference queue full */
             429: {
                 headers: {
@@ -1427,6 +1657,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     getSystemInfo: {
@@ -1447,6 +1680,8 @@ export interface operations {
                     "application/json": components["schemas"]["SystemInfo"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
             /** @description The ML service is unavailable */
             503: {
                 headers: {
@@ -1458,12 +1693,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            504: components["responses"]["MlTimeout"];
         };
     };
     listTrainingJobs: {
         parameters: {
             query?: {
+                /** @description At most this many results, 1-500 (default 50). */
                 page_size?: number;
+                /**
+                 * @description `next_page_token` of the previous page, as it was returned (a token from elsewhere is a
+                 *     400).
+                 */
                 page_token?: string;
                 /** @description Only jobs in this state. */
                 state?: components["schemas"]["JobState"];
@@ -1485,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingJobList"];
                 };
             };
-            /** @description Bad filter */
+            /** @description Bad filter, page size or page token */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1503,6 +1744,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     createTrainingJob: {
@@ -1527,7 +1772,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingJob"];
                 };
             };
-            /** @description Bad kind, dataset or hyperparameters */
+            /** @description Bad name, kind, dataset or hyperparameters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1563,6 +1808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description Job queue full */
             429: {
                 headers: {
@@ -1572,6 +1818,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     getTrainingJob: {
@@ -1613,14 +1862,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     watchTrainingJob: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Resume after this event */
-                "Last-Event-ID"?: number | null;
+                /** @description Resume after this event sequence number */
+                "Last-Event-ID"?: number;
             };
             path: {
                 /** @description Job id */
@@ -1630,13 +1883,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An event stream; each event's data is a TrainingEvent */
+            /** @description An event stream: `state`, `progress` and `checkpoint` events carry a TrainingEvent, an `error` event a Problem */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["TrainingEvent"];
+                    "text/event-stream": components["schemas"]["TrainingEventStream"];
+                };
+            };
+            /** @description Last-Event-ID is not a sequence number */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid token */
@@ -1657,6 +1919,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     cancelTrainingJob: {
@@ -1716,6 +1982,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
 }

@@ -11,21 +11,7 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>
-        <header className="topbar">
-          <div className="topbar-inner">
-            <a className="brand" href="/">
-              strata
-            </a>
-            <nav aria-label="Main">
-              <a href="/" aria-current="page">
-                System
-              </a>
-            </nav>
-          </div>
-        </header>
-        <main className="page">{children}</main>
-      </body>
+      <body>{children}</body>
     </html>
   );
 }

@@ -1,5 +1,8 @@
 import type { SystemInfo } from "@strata/client";
-import { formatUptime, type ErrorView } from "../lib/system-view";
+import type { ErrorView } from "../lib/errors";
+import { formatUptime } from "../lib/format";
+import { ErrorPanel } from "./ErrorPanel";
+import { Fact } from "./Fact";
 
 export type SystemState =
   | { status: "loading" }
@@ -45,6 +48,8 @@ function SystemDetails({ info }: { info: SystemInfo }) {
       <Fact label="Service" testId="ml-service" value={ml.service} />
       <Fact label="Version" testId="ml-version" value={ml.version} />
       <Fact label="Device" testId="ml-device" value={ml.device} />
+      {/* Only after a fallback (`--device auto` found no usable GPU): a CPU-served GPU deployment must show. */}
+      {ml.device_note ? <Fact label="Device note" testId="ml-device-note" value={ml.device_note} /> : null}
       <Fact label="CUDA compiled" testId="ml-cuda" value={ml.cuda_compiled ? "yes" : "no"} />
       <Fact label="Uptime" testId="ml-uptime" value={formatUptime(ml.uptime_seconds)} />
       <div className="fact">
@@ -65,25 +70,5 @@ function SystemDetails({ info }: { info: SystemInfo }) {
       </div>
       <Fact label="API version" testId="api-version" value={info.api_version} />
     </dl>
-  );
-}
-
-function Fact({ label, value, testId }: { label: string; value: string; testId: string }) {
-  return (
-    <div className="fact">
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{value}</dd>
-    </div>
-  );
-}
-
-export function ErrorPanel({ error }: { error: ErrorView }) {
-  return (
-    <div className="error-panel" role="alert" data-kind={error.kind}>
-      <h3>{error.title}</h3>
-      <p>{error.message}</p>
-      {error.detail ? <p className="error-detail">{error.detail}</p> : null}
-      <p className="muted">{error.hint}</p>
-    </div>
   );
 }

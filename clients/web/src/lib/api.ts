@@ -3,7 +3,10 @@ import { API_PREFIX } from "./config";
 
 let browserClient: StrataClient | undefined;
 
-/** The client the browser uses: same origin, through the `/api` proxy route. */
+/**
+ * The client the browser uses: same origin, through the `/api` proxy route, which adds the
+ * session's bearer token from its httpOnly cookie (so this client never holds one).
+ */
 export function apiClient(): StrataClient {
   browserClient ??= createStrataClient({ baseUrl: API_PREFIX });
   return browserClient;

@@ -2,9 +2,12 @@
  * Forwards `/api/*` requests from the browser to the strata API, so the page talks only to its own
  * origin (no CORS, one URL to expose). The API's address is read at request time, from
  * STRATA_API_URL, so one build runs against any API: a container gets it from its environment.
+ * The session cookie becomes the `Authorization: Bearer` header here (see session.ts); the cookie
+ * itself never reaches the API.
  */
 
-import { API_PREFIX, API_UNREACHABLE_PROBLEM, DEFAULT_API_URL } from "./config";
+import { API_PREFIX, DEFAULT_API_URL } from "./config";
+import { clearedSessionCookie, crossOriginProblem, isSameOrigin, sessionToken, unreachableProblem } from "./session";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not be forwarded; `host`
 // must name the upstream, which fetch sets itself.
@@ -42,21 +45,12 @@ function forwardedHeaders(headers: Headers, drop: Set<string>): Headers {
   return out;
 }
 
+// The browser's cookies are for this app; the API authenticates with the bearer header alone.
+const REQUEST_DROP = new Set([...HOP_BY_HOP, "cookie"]);
 // fetch decodes compressed bodies, so the upstream's encoding and length no longer describe them.
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length"]);
 
-/** A problem+json answer for when the API cannot be reached at all. */
-export function unreachableProblem(): Response {
-  return Response.json(
-    {
-      type: API_UNREACHABLE_PROBLEM,
-      title: "API unreachable",
-      status: 502,
-      detail: "The web server could not reach the strata API.",
-    },
-    { status: 502, headers: { "content-type": "application/problem+json", "cache-control": "no-store" } },
-  );
-}
+export { unreachableProblem };
 
 export interface ProxyOptions {
   base?: string;
@@ -66,16 +60,21 @@ export interface ProxyOptions {
 }
 
 export async function proxyToApi(request: Request, options: ProxyOptions = {}): Promise<Response> {
+  if (!isSameOrigin(request)) return crossOriginProblem();
   const base = options.base ?? apiBaseUrl();
   const doFetch = options.fetch ?? fetch;
   const target = upstreamUrl(request.url, base);
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const headers = forwardedHeaders(request.headers, REQUEST_DROP);
+  // A caller that brings its own credentials (an API key's token from a script) keeps them.
+  const token = headers.has("authorization") ? undefined : sessionToken(request);
+  if (token) headers.set("authorization", `Bearer ${token}`);
 
   let upstream: Response;
   try {
     upstream = await doFetch(target, {
       method: request.method,
-      headers: forwardedHeaders(request.headers, HOP_BY_HOP),
+      headers,
       // Streamed, not buffered: uploads and server-sent events pass straight through.
       ...(hasBody ? { body: request.body, duplex: "half" } : {}),
       redirect: "manual",
@@ -89,9 +88,18 @@ export async function proxyToApi(request: Request, options: ProxyOptions = {}): 
     return unreachableProblem();
   }
 
+  const responseHeaders = forwardedHeaders(upstream.headers, RESPONSE_DROP);
+  if (responseHeaders.get("content-type")?.startsWith("text/event-stream")) {
+    // Events must reach the browser as they happen: no compression or buffering on the way.
+    responseHeaders.set("cache-control", "no-cache, no-transform");
+    responseHeaders.set("x-accel-buffering", "no");
+  }
+  // The API no longer accepts the session's token (expired, or a restarted --dev API with a new
+  // key): end the session so the next page load asks to sign in instead of failing again.
+  if (upstream.status === 401 && token) responseHeaders.append("set-cookie", clearedSessionCookie(request));
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,
-    headers: forwardedHeaders(upstream.headers, RESPONSE_DROP),
+    headers: responseHeaders,
   });
 }

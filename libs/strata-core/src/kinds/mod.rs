@@ -3,11 +3,13 @@
 //! Adding a kind: write a module here with a type implementing [`ModelKind`] and list it in
 //! [`Registry::builtin`]. Nothing else in the workspace changes: the CLI and the services find
 //! kinds by name through the registry, and every kind declares its own [`IoSchema`].
+//! docs/add-a-model-kind.md walks through it; [`text_ngram`] is the worked example.
 
 pub mod bert;
 pub mod mlp;
 pub mod text_classifier;
 pub mod text_encoder;
+pub mod text_ngram;
 
 use std::path::Path;
 
@@ -83,6 +85,7 @@ impl Registry {
                 Box::new(mlp::MlpClassifier),
                 Box::new(text_encoder::TextEncoderKind),
                 Box::new(text_classifier::TextClassifierKind),
+                Box::new(text_ngram::TextNgramClassifier),
             ],
         }
     }

@@ -22,10 +22,70 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// At most this many results (server default 50, capped at 500).
+    /// At most this many results, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
-    /// `next_page_token` of the previous page.
+    /// `next_page_token` of the previous page, as it was returned (a token from elsewhere is a
+    /// 400).
     pub page_token: Option<String>,
+}
+
+/// Largest `page_size` of a listing.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+impl PageParams {
+    /// The page size for the ML service (0 = its default), refusing values outside 1-500.
+    pub fn size(&self) -> Result<u32, ApiError> {
+        page_size(self.page_size)
+    }
+}
+
+/// Checks an optional `page_size` against 1-500; 0 means the ML service's default.
+pub fn page_size(size: Option<u32>) -> Result<u32, ApiError> {
+    match size {
+        None => Ok(0),
+        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "page_size must be 1-{MAX_PAGE_SIZE}, got {n}"
+        ))),
+    }
+}
+
+/// `{id}:action` paths (`:cancel`, `:predict`) share an axum route with `{id}`, since routes
+/// cannot end a parameter with a suffix; which methods a path has follows from its last segment.
+pub fn allowed_methods(segment: &str, action: &str) -> &'static str {
+    if segment.ends_with(action) {
+        "POST"
+    } else {
+        "GET,HEAD"
+    }
+}
+
+/// The 405 for a method a custom-method path does not have.
+pub fn method_not_allowed(method: &str, segment: &str, action: &str) -> ApiError {
+    let allow = allowed_methods(segment, action);
+    let hint = if allow == "POST" {
+        String::new()
+    } else {
+        format!("; the action is POST {segment}{action}")
+    };
+    ApiError::MethodNotAllowed {
+        allow,
+        detail: format!("{method} is not allowed here (allowed: {allow}){hint}"),
+    }
+}
+
+/// Answers `OPTIONS` on a custom-method path with the methods that path really has.
+pub fn options_for(segment: &str, action: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [(
+            axum::http::header::ALLOW,
+            format!("{},OPTIONS", allowed_methods(segment, action)),
+        )],
+    )
+        .into_response()
 }
 
 /// The gRPC "empty means last page" token as an optional JSON field.

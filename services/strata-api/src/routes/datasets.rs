@@ -36,7 +36,8 @@ pub struct DatasetSchema {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetUploadMetadata {
-    /// 1-128 characters of `[A-Za-z0-9._-]`.
+    /// 1-128 characters of `[A-Za-z0-9._-]`, not starting with `.`.
+    #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", example = "digits")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -60,6 +61,17 @@ pub struct ColumnInfo {
     pub data_type: String,
     pub nullable: bool,
     pub numeric: bool,
+    /// Value statistics over every row; present for the declared feature columns.
+    pub stats: Option<ColumnStats>,
+}
+
+/// Statistics of one numeric column over every row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ColumnStats {
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub stddev: f64,
 }
 
 /// A stored dataset.
@@ -76,6 +88,8 @@ pub struct Dataset {
     pub columns: Vec<ColumnInfo>,
     /// Class names in class-index order.
     pub classes: Vec<String>,
+    /// Rows per class, in class-index order; empty for unlabelled data.
+    pub class_counts: Vec<u64>,
     /// RFC 3339.
     pub created_at: Option<String>,
 }
@@ -104,9 +118,16 @@ impl From<pb::Dataset> for Dataset {
                     data_type: c.data_type,
                     nullable: c.nullable,
                     numeric: c.numeric,
+                    stats: c.stats.map(|s| ColumnStats {
+                        min: s.min,
+                        max: s.max,
+                        mean: s.mean,
+                        stddev: s.stddev,
+                    }),
                 })
                 .collect(),
             classes: d.classes,
+            class_counts: d.class_counts,
             created_at: timestamp(d.created_at),
         }
     }
@@ -123,8 +144,63 @@ pub struct DatasetList {
 /// Chunks sent to the ML service; the multipart body is forwarded as it arrives.
 const CHUNK_BYTES: usize = 1024 * 1024;
 
-/// Uploads a Parquet dataset (trainer). The file is streamed to the ML service, which validates
-/// it against the declared schema before it becomes visible.
+/// Where the Parquet bytes come from: the form part itself while it arrives (metadata came
+/// first), or the spool file it was written to (the file came first).
+enum FileSource<'a> {
+    Live(axum::extract::multipart::Field<'a>),
+    Spooled(tokio::fs::File),
+}
+
+impl FileSource<'_> {
+    async fn next_chunk(&mut self) -> Result<Option<axum::body::Bytes>, ApiError> {
+        match self {
+            FileSource::Live(field) => field.chunk().await.map_err(form_error),
+            FileSource::Spooled(file) => {
+                use tokio::io::AsyncReadExt;
+                let mut buffer = Vec::with_capacity(CHUNK_BYTES);
+                let n = file
+                    .read_buf(&mut buffer)
+                    .await
+                    .map_err(|e| ApiError::Internal(format!("reading the upload spool: {e}")))?;
+                Ok((n > 0).then(|| buffer.into()))
+            }
+        }
+    }
+}
+
+/// A multipart error: too large (the body limit) or malformed.
+fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(e.body_text())
+    } else {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+fn parse_metadata(bytes: &[u8]) -> Result<DatasetUploadMetadata, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("metadata: {e}")))
+}
+
+/// Writes a `file` part that arrived before `metadata` to an anonymous temporary file (gone
+/// when closed), so memory stays bounded whatever the part order.
+async fn spool(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<tokio::fs::File, ApiError> {
+    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    let io = |e: std::io::Error| ApiError::Internal(format!("spooling the upload: {e}"));
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(io)?);
+    while let Some(bytes) = field.chunk().await.map_err(form_error)? {
+        file.write_all(&bytes).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    file.rewind().await.map_err(io)?;
+    Ok(file)
+}
+
+/// Uploads a Parquet dataset (trainer) as a form of two parts: `metadata` (JSON) and `file`
+/// (the Parquet file). With `metadata` first the file is streamed straight to the ML service;
+/// a `file` sent first is spooled to disk until `metadata` arrives. The ML service validates the
+/// file against the declared schema before it becomes visible.
 #[utoipa::path(
     post, path = "/v1/datasets", operation_id = "uploadDataset", tag = "datasets",
     security(("bearer" = [])),
@@ -145,23 +221,37 @@ pub async fn upload(
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<Dataset>), ApiError> {
     caller.require(Role::Trainer)?;
-    let bad = |m: String| ApiError::BadRequest(m);
-    let first = form.next_field().await.map_err(|e| bad(e.body_text()))?;
-    let first = first.ok_or_else(|| bad("empty form: send `metadata` then `file`".to_owned()))?;
-    if first.name() != Some("metadata") {
-        return Err(bad(
-            "the first form part must be `metadata` (JSON), then `file`".to_owned(),
-        ));
-    }
-    let metadata_bytes = first.bytes().await.map_err(|e| bad(e.body_text()))?;
-    let metadata: DatasetUploadMetadata =
-        serde_json::from_slice(&metadata_bytes).map_err(|e| bad(format!("metadata: {e}")))?;
-    let mut file = form
+    let bad = |m: &str| ApiError::BadRequest(m.to_owned());
+    const PARTS: &str = "send two form parts: `metadata` (JSON) and `file` (Parquet)";
+    let first = form
         .next_field()
         .await
-        .map_err(|e| bad(e.body_text()))?
-        .filter(|f| f.name() == Some("file"))
-        .ok_or_else(|| bad("the second form part must be `file` (the Parquet file)".to_owned()))?;
+        .map_err(form_error)?
+        .ok_or_else(|| bad(PARTS))?;
+    let (metadata, mut file) = match first.name() {
+        Some("metadata") => {
+            let metadata = parse_metadata(&first.bytes().await.map_err(form_error)?)?;
+            let file = form
+                .next_field()
+                .await
+                .map_err(form_error)?
+                .filter(|f| f.name() == Some("file"))
+                .ok_or_else(|| bad(PARTS))?;
+            (metadata, FileSource::Live(file))
+        }
+        Some("file") => {
+            let spooled = spool(first).await?;
+            let metadata = form
+                .next_field()
+                .await
+                .map_err(form_error)?
+                .filter(|f| f.name() == Some("metadata"))
+                .ok_or_else(|| bad(PARTS))?;
+            let metadata = parse_metadata(&metadata.bytes().await.map_err(form_error)?)?;
+            (metadata, FileSource::Spooled(spooled))
+        }
+        _ => return Err(bad(PARTS)),
+    };
 
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::UploadDatasetRequest>(4);
     let schema = metadata.schema;
@@ -191,13 +281,7 @@ pub async fn upload(
             return Ok(());
         }
         let mut buffer = Vec::with_capacity(CHUNK_BYTES);
-        while let Some(bytes) = file.chunk().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(e.body_text())
-            } else {
-                bad(e.body_text())
-            }
-        })? {
+        while let Some(bytes) = file.next_chunk().await? {
             buffer.extend_from_slice(&bytes);
             if buffer.len() >= CHUNK_BYTES {
                 let chunk = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES));
@@ -235,6 +319,7 @@ pub async fn upload(
     security(("bearer" = [])), params(PageParams),
     responses(
         (status = 200, description = "A page of datasets", body = DatasetList),
+        (status = 400, description = "Bad page size or page token", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -249,7 +334,7 @@ pub async fn list(
         .ml
         .datasets()
         .list_datasets(ctx.grpc(pb::ListDatasetsRequest {
-            page_size: page.page_size.unwrap_or_default(),
+            page_size: page.size()?,
             page_token: page.page_token.unwrap_or_default(),
         }))
         .await?
@@ -263,9 +348,10 @@ pub async fn list(
 /// Returns one dataset with its schema and columns.
 #[utoipa::path(
     get, path = "/v1/datasets/{id}", operation_id = "getDataset", tag = "datasets",
-    security(("bearer" = [])), params(("id" = String, Path, description = "Dataset id")),
+    security(("bearer" = [])), params(("id" = String, Path, description = "Dataset id", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
     responses(
         (status = 200, description = "The dataset", body = Dataset),
+        (status = 400, description = "Not a valid dataset id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dataset", body = Problem, content_type = "application/problem+json"),
     )
@@ -289,9 +375,10 @@ pub async fn get(
 /// Deletes a dataset (admin). Models trained from it keep working.
 #[utoipa::path(
     delete, path = "/v1/datasets/{id}", operation_id = "deleteDataset", tag = "datasets",
-    security(("bearer" = [])), params(("id" = String, Path, description = "Dataset id")),
+    security(("bearer" = [])), params(("id" = String, Path, description = "Dataset id", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a valid dataset id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such dataset", body = Problem, content_type = "application/problem+json"),

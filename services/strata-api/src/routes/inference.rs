@@ -14,13 +14,38 @@ use crate::middleware::RequestContext;
 use crate::routes::common::ApiJson;
 use crate::state::AppState;
 
-/// One string or a list of strings.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// One string or a list of 1-2048 strings (OpenAI's limit).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum EmbeddingInput {
     One(String),
     Many(Vec<String>),
 }
+
+/// Most texts in one request, as OpenAI documents for its embeddings endpoint.
+const MAX_INPUTS: usize = 2048;
+
+// By hand: the derive cannot put item bounds on one variant of an untagged enum.
+impl utoipa::PartialSchema for EmbeddingInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        OneOfBuilder::new()
+            .description(Some(
+                "One string or a list of 1-2048 strings (OpenAI's limit).",
+            ))
+            .item(text())
+            .item(
+                ArrayBuilder::new()
+                    .items(text())
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_INPUTS)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for EmbeddingInput {}
 
 /// How vectors are encoded in the response.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -37,12 +62,17 @@ pub enum EncodingFormat {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EmbeddingsRequest {
     /// A registered embedding model: `name`, `name@version` or `name@alias`.
+    #[schema(
+        pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(@[a-z0-9-]{1,64})?$",
+        example = "minilm"
+    )]
     pub model: String,
     pub input: EmbeddingInput,
     #[serde(default)]
     pub encoding_format: EncodingFormat,
     /// Accepted for compatibility; must equal the model's dimension if given.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 18446744073709551615_u64)]
     pub dimensions: Option<usize>,
     /// Accepted for compatibility and ignored.
     #[serde(default)]
@@ -90,7 +120,7 @@ pub struct EmbeddingsResponse {
     security(("bearer" = [])), request_body = EmbeddingsRequest,
     responses(
         (status = 200, description = "Embeddings, in input order", body = EmbeddingsResponse),
-        (status = 400, description = "Bad input or not an embedding model", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input, a `dimensions` the model does not have, or not an embedding model", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Inference queue full", body = Problem, content_type = "application/problem+json"),

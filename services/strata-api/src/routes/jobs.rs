@@ -16,37 +16,72 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::middleware::RequestContext;
-use crate::routes::common::{ApiJson, ApiQuery, Metrics, next_page, timestamp};
+use crate::routes::common::{
+    ApiJson, ApiQuery, Metrics, method_not_allowed, next_page, options_for, page_size, timestamp,
+};
 use crate::state::AppState;
 
 /// Knobs of the training engine; every field is optional (the kind's default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Hyperparameters {
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
     pub epochs: Option<u32>,
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
     pub batch_size: Option<u32>,
+    #[schema(exclusive_minimum = 0)]
     pub learning_rate: Option<f64>,
+    #[schema(minimum = 0)]
     pub weight_decay: Option<f64>,
+    #[schema(maximum = 4294967295_u64)]
     pub warmup_steps: Option<u32>,
     /// Global gradient-norm clip.
+    #[schema(minimum = 0)]
     pub max_grad_norm: Option<f64>,
     /// Stop after this many epochs without a better validation loss.
+    #[schema(maximum = 4294967295_u64)]
     pub early_stopping_patience: Option<u32>,
+    #[schema(maximum = 4294967295_u64)]
     pub checkpoint_every_steps: Option<u32>,
     /// Equal seeds give equal metrics.
+    #[schema(maximum = 18446744073709551615_u64)]
     pub seed: Option<u64>,
-    /// Hidden layer widths (mlp-classifier).
+    /// Hidden layer widths (mlp-classifier): at most 16 layers of 1-65536 units.
+    #[schema(max_items = 16)]
     pub hidden_layers: Option<Vec<u32>>,
     /// Fine-tune the whole encoder, not only the head (text-classifier).
     pub full_fine_tune: Option<bool>,
+    /// Learning rate of the encoder with `full_fine_tune` (default learning_rate / 10).
+    #[schema(minimum = 0)]
     pub encoder_learning_rate: Option<f64>,
+    /// Fraction held out for validation (default 0.1); with `test_fraction` below 1.
+    #[schema(minimum = 0, exclusive_maximum = 1)]
     pub validation_fraction: Option<f64>,
+    /// Fraction held out for the test metrics (default 0.1).
+    #[schema(minimum = 0, exclusive_maximum = 1)]
     pub test_fraction: Option<f64>,
 }
 
 impl Hyperparameters {
-    fn into_pb(self) -> pb::Hyperparameters {
-        pb::Hyperparameters {
+    /// The contract's message, where 0 means "the kind's default". Here that is `null`, so a
+    /// 0 where the schema asks for a positive value is refused rather than read as "default".
+    fn into_pb(self) -> Result<pb::Hyperparameters, ApiError> {
+        let positive = |name: &str, zero: bool| {
+            if zero {
+                Err(ApiError::BadRequest(format!(
+                    "hyperparameters.{name} must be positive; leave it out for the default"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        positive("epochs", self.epochs == Some(0))?;
+        positive("batch_size", self.batch_size == Some(0))?;
+        positive(
+            "learning_rate",
+            self.learning_rate.is_some_and(|lr| lr <= 0.0),
+        )?;
+        Ok(pb::Hyperparameters {
             epochs: self.epochs.unwrap_or_default(),
             batch_size: self.batch_size.unwrap_or_default(),
             learning_rate: self.learning_rate.unwrap_or_default(),
@@ -61,7 +96,7 @@ impl Hyperparameters {
             encoder_learning_rate: self.encoder_learning_rate.unwrap_or_default(),
             validation_fraction: self.validation_fraction.unwrap_or_default(),
             test_fraction: self.test_fraction.unwrap_or_default(),
-        }
+        })
     }
 
     fn from_pb(h: pb::Hyperparameters) -> Self {
@@ -90,15 +125,22 @@ impl Hyperparameters {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTrainingJob {
-    /// The model the job makes a new version of.
+    /// The model the job makes a new version of: 1-128 of `[A-Za-z0-9._-]`, not starting with `.`.
+    #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", example = "digits")]
     pub model_name: String,
     /// A model kind, e.g. `mlp-classifier` (see `GET /v1/system`).
+    #[schema(pattern = r"^[a-z0-9-]{1,64}$", example = "mlp-classifier")]
     pub kind: String,
+    #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
     pub dataset_id: String,
     #[serde(default)]
     pub hyperparameters: Hyperparameters,
     /// For fine-tuning: `name`, `name@version` or `name@alias`.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(@[a-z0-9-]{1,64})?$",
+        example = "minilm"
+    )]
     pub base_model: Option<String>,
 }
 
@@ -221,7 +263,11 @@ pub struct TrainingJobList {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
+    /// At most this many results, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<u32>,
+    /// `next_page_token` of the previous page, as it was returned (a token from elsewhere is a
+    /// 400).
     pub page_token: Option<String>,
     /// Only jobs in this state.
     pub state: Option<JobState>,
@@ -235,7 +281,7 @@ pub struct JobFilter {
     security(("bearer" = [])), request_body = CreateTrainingJob,
     responses(
         (status = 201, description = "Queued", body = TrainingJob),
-        (status = 400, description = "Bad kind, dataset or hyperparameters", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad name, kind, dataset or hyperparameters", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role too low", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Dataset or base model not found", body = Problem, content_type = "application/problem+json"),
@@ -256,7 +302,7 @@ pub async fn create(
             model_name: body.model_name,
             kind: body.kind,
             dataset_id: body.dataset_id,
-            hyperparameters: Some(body.hyperparameters.into_pb()),
+            hyperparameters: Some(body.hyperparameters.into_pb()?),
             base_model: body.base_model.unwrap_or_default(),
         }))
         .await?
@@ -270,7 +316,7 @@ pub async fn create(
     security(("bearer" = [])), params(JobFilter),
     responses(
         (status = 200, description = "A page of jobs", body = TrainingJobList),
-        (status = 400, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad filter, page size or page token", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -286,7 +332,7 @@ pub async fn list(
         .training()
         .list_training_jobs(
             ctx.grpc(pb::ListTrainingJobsRequest {
-                page_size: filter.page_size.unwrap_or_default(),
+                page_size: page_size(filter.page_size)?,
                 page_token: filter.page_token.unwrap_or_default(),
                 state: filter
                     .state
@@ -316,10 +362,13 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     ctx: RequestContext,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path(id): Path<String>,
 ) -> Result<Json<TrainingJob>, ApiError> {
-    caller.require(Role::Viewer)?;
+    if id.ends_with(CANCEL) {
+        return Err(method_not_allowed("GET", &id, CANCEL));
+    }
+    caller?.require(Role::Viewer)?;
     let job = state
         .ml
         .training()
@@ -327,6 +376,14 @@ pub async fn get(
         .await?
         .into_inner();
     Ok(Json(job.into()))
+}
+
+/// The action suffix of `POST /v1/training-jobs/{id}:cancel`.
+const CANCEL: &str = ":cancel";
+
+/// `OPTIONS /v1/training-jobs/{id}` and `…/{id}:cancel`.
+pub async fn options(Path(id): Path<String>) -> axum::response::Response {
+    options_for(&id, CANCEL)
 }
 
 /// `POST /v1/training-jobs/{id}:cancel` (the custom-method style of Google's API design guide).
@@ -344,15 +401,13 @@ pub async fn get(
 pub async fn post_action(
     State(state): State<AppState>,
     ctx: RequestContext,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path(id_action): Path<String>,
 ) -> Result<Json<TrainingJob>, ApiError> {
-    let Some(id) = id_action.strip_suffix(":cancel") else {
-        return Err(ApiError::NotFound(format!(
-            "no action in {id_action:?}; did you mean {id_action}:cancel?"
-        )));
+    let Some(id) = id_action.strip_suffix(CANCEL) else {
+        return Err(method_not_allowed("POST", &id_action, CANCEL));
     };
-    caller.require(Role::Trainer)?;
+    caller?.require(Role::Trainer)?;
     let job = state
         .ml
         .training()
@@ -374,6 +429,60 @@ pub struct TrainingEvent {
     pub job: Option<TrainingJob>,
 }
 
+/// One event of `GET /v1/training-jobs/{id}/events`, described the way OpenAPI 3.2 describes
+/// server-sent events (and schemathesis checks them): the event's fields, with `data` a JSON
+/// document of the schema its `event` name says.
+pub struct TrainingEventStream;
+
+impl utoipa::PartialSchema for TrainingEventStream {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref, Type};
+        let event = |names: &[&str], data: &str, description: &str| {
+            ObjectBuilder::new()
+                .description(Some(description))
+                .property(
+                    "event",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(names.iter().copied())),
+                )
+                .required("event")
+                .property(
+                    "id",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^[0-9]+$"))
+                        .description(Some(
+                            "The event's sequence number: send it back as Last-Event-ID to resume",
+                        )),
+                )
+                .property(
+                    "data",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type("application/json")
+                        .content_schema(Some(Ref::from_schema_name(data))),
+                )
+                .required("data")
+                .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
+        };
+        OneOfBuilder::new()
+            .item(event(
+                &["state", "progress", "checkpoint", "message"],
+                "TrainingEvent",
+                "The job changed state, made progress or wrote a checkpoint",
+            ))
+            .item(event(
+                &["error"],
+                "Problem",
+                "The ML service ended the stream with an error; reconnect with Last-Event-ID",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TrainingEventStream {}
+
 fn sse_event(event: pb::TrainingEvent) -> Event {
     let kind = match &event.event {
         Some(pb::training_event::Event::StateChanged(_)) => "state",
@@ -391,7 +500,16 @@ fn sse_event(event: pb::TrainingEvent) -> Event {
         .id(event.sequence.to_string())
         .event(kind)
         .json_data(&data)
-        .unwrap_or_else(|_| Event::default().event("error").data("unserializable event"))
+        .unwrap_or_else(|e| error_event(&ApiError::Internal(format!("unserializable event: {e}"))))
+}
+
+/// An `error` event: the problem+json body the same failure would have as a response.
+fn error_event(error: &ApiError) -> Event {
+    let problem = error.problem();
+    Event::default()
+        .event("error")
+        .json_data(&problem)
+        .unwrap_or_else(|_| Event::default().event("error").data(problem.title))
 }
 
 /// Follows a job live as Server-Sent Events until it ends; reconnect with `Last-Event-ID` to
@@ -401,10 +519,11 @@ fn sse_event(event: pb::TrainingEvent) -> Event {
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Job id"),
-        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event sequence number", nullable = false, maximum = 18446744073709551615_u64),
     ),
     responses(
-        (status = 200, description = "An event stream; each event's data is a TrainingEvent", body = TrainingEvent, content_type = "text/event-stream"),
+        (status = 200, description = "An event stream: `state`, `progress` and `checkpoint` events carry a TrainingEvent, an `error` event a Problem", body = TrainingEventStream, content_type = "text/event-stream"),
+        (status = 400, description = "Last-Event-ID is not a sequence number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
     )
@@ -437,9 +556,7 @@ pub async fn events(
     let events = stream.map(|item| {
         Ok(match item {
             Ok(event) => sse_event(event),
-            Err(status) => Event::default()
-                .event("error")
-                .data(status.message().to_owned()),
+            Err(status) => error_event(&ApiError::Ml(status)),
         })
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::middleware::RequestContext;
-use crate::routes::common::{ApiJson, ApiQuery, Metrics, PageParams, next_page, timestamp};
+use crate::routes::common::{
+    ApiJson, ApiQuery, Metrics, PageParams, method_not_allowed, next_page, options_for, timestamp,
+};
 use crate::state::AppState;
 
 /// One immutable version of a model.
@@ -85,6 +87,7 @@ pub struct ModelList {
     security(("bearer" = [])), params(PageParams),
     responses(
         (status = 200, description = "A page of models", body = ModelList),
+        (status = 400, description = "Bad page size or page token", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -99,7 +102,7 @@ pub async fn list(
         .ml
         .models()
         .list_models(ctx.grpc(pb::ListModelsRequest {
-            page_size: page.page_size.unwrap_or_default(),
+            page_size: page.size()?,
             page_token: page.page_token.unwrap_or_default(),
         }))
         .await?
@@ -113,9 +116,11 @@ pub async fn list(
 /// Returns a model with all its versions.
 #[utoipa::path(
     get, path = "/v1/models/{name}", operation_id = "getModel", tag = "models",
-    security(("bearer" = [])), params(("name" = String, Path, description = "Model name")),
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Model name", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", example = "digits")),
     responses(
         (status = 200, description = "The model", body = Model),
+        (status = 400, description = "Not a valid model name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
     )
@@ -123,10 +128,13 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     ctx: RequestContext,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path(name): Path<String>,
 ) -> Result<Json<Model>, ApiError> {
-    caller.require(Role::Viewer)?;
+    if name.ends_with(PREDICT) {
+        return Err(method_not_allowed("GET", &name, PREDICT));
+    }
+    caller?.require(Role::Viewer)?;
     let model = state
         .ml
         .models()
@@ -141,6 +149,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct SetAlias {
     /// The version the alias points at.
+    #[schema(pattern = r"^v[0-9]{1,9}$", example = "v1")]
     pub version: String,
 }
 
@@ -148,11 +157,14 @@ pub struct SetAlias {
 #[utoipa::path(
     put, path = "/v1/models/{name}/aliases/{alias}", operation_id = "setModelAlias", tag = "models",
     security(("bearer" = [])),
-    params(("name" = String, Path, description = "Model name"), ("alias" = String, Path, description = "Alias, e.g. production")),
+    params(
+        ("name" = String, Path, description = "Model name", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", example = "digits"),
+        ("alias" = String, Path, description = "Alias: 1-64 of `[a-z0-9-]`, not `latest` nor version-like (`v1`)", pattern = r"^(?!latest$)(?!v[0-9]+$)[a-z0-9-]{1,64}$", example = "production"),
+    ),
     request_body = SetAlias,
     responses(
         (status = 200, description = "The model with the alias moved", body = Model),
-        (status = 400, description = "Invalid alias", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid model name or alias", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role too low", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such model or version", body = Problem, content_type = "application/problem+json"),
@@ -183,9 +195,13 @@ pub async fn set_alias(
 #[utoipa::path(
     delete, path = "/v1/models/{name}/versions/{version}", operation_id = "deleteModelVersion", tag = "models",
     security(("bearer" = [])),
-    params(("name" = String, Path, description = "Model name"), ("version" = String, Path, description = "Version")),
+    params(
+        ("name" = String, Path, description = "Model name", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", example = "digits"),
+        ("version" = String, Path, description = "Version, e.g. `v2`", pattern = r"^v[0-9]{1,9}$", example = "v1"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a valid model name", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such version", body = Problem, content_type = "application/problem+json"),
@@ -207,15 +223,25 @@ pub async fn delete_version(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The action suffix of `POST /v1/models/{name}:predict`.
+const PREDICT: &str = ":predict";
+
+/// `OPTIONS /v1/models/{name}` and `…/{name}:predict`.
+pub async fn options(Path(name): Path<String>) -> axum::response::Response {
+    options_for(&name, PREDICT)
+}
+
 /// Body of `POST /v1/models/{name}:predict`: features or texts, as the model's schema says.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
-    /// Feature vectors, for models with a features input.
+    /// Feature vectors, for models with a features input (at most 2048).
     #[serde(default)]
+    #[schema(max_items = 2048)]
     pub features: Vec<Vec<f32>>,
-    /// Texts, for models with a text input.
+    /// Texts, for models with a text input (at most 2048).
     #[serde(default)]
+    #[schema(max_items = 2048)]
     pub texts: Vec<String>,
 }
 
@@ -241,11 +267,11 @@ pub struct PredictResponse {
 #[utoipa::path(
     post, path = "/v1/models/{name}:predict", operation_id = "predict", tag = "models",
     security(("bearer" = [])),
-    params(("name" = String, Path, description = "`name`, `name@version` or `name@alias`")),
+    params(("name" = String, Path, description = "`name`, `name@version` or `name@alias`", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(@[a-z0-9-]{1,64})?$", example = "digits@production")),
     request_body = PredictRequest,
     responses(
         (status = 200, description = "Predictions", body = PredictResponse),
-        (status = 400, description = "Inputs do not fit the model", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid model reference, or inputs that do not fit the model", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Inference queue full", body = Problem, content_type = "application/problem+json"),
@@ -254,16 +280,16 @@ pub struct PredictResponse {
 pub async fn post_action(
     State(state): State<AppState>,
     ctx: RequestContext,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path(name_action): Path<String>,
-    ApiJson(body): ApiJson<PredictRequest>,
+    body: Result<ApiJson<PredictRequest>, ApiError>,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    let Some(model) = name_action.strip_suffix(":predict") else {
-        return Err(ApiError::NotFound(format!(
-            "no action in {name_action:?}; did you mean {name_action}:predict?"
-        )));
+    // The route decides before the body: a POST without `:predict` is the wrong method.
+    let Some(model) = name_action.strip_suffix(PREDICT) else {
+        return Err(method_not_allowed("POST", &name_action, PREDICT));
     };
-    caller.require(Role::Viewer)?;
+    caller?.require(Role::Viewer)?;
+    let ApiJson(body) = body?;
     let response = state
         .ml
         .inference()

@@ -30,6 +30,11 @@ pub struct MlServiceInfo {
     pub device: String,
     /// Whether the ML service was built with CUDA support.
     pub cuda_compiled: bool,
+    /// Why `device` is not what was asked: set when the ML service was started with
+    /// `--device auto` and fell back to the CPU, e.g. `auto: cuda:0 unavailable: no NVIDIA
+    /// driver found, only the CUDA stub library (CUDA_ERROR_STUB_LIBRARY); using cpu`. Empty when
+    /// the requested device is used.
+    pub device_note: String,
     /// Seconds since the ML service started.
     #[schema(minimum = 0)]
     pub uptime_seconds: u64,
@@ -63,6 +68,7 @@ pub async fn get_system_info(
             version: info.version,
             device: info.device,
             cuda_compiled: info.cuda_compiled,
+            device_note: info.device_note,
             uptime_seconds: info.uptime_seconds,
             model_kinds: info.model_kinds,
         },

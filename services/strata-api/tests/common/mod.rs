@@ -34,17 +34,24 @@ impl Server {
 }
 
 pub async fn start_ml(data_dir: &std::path::Path) -> Server {
+    start_ml_with(data_dir, &[]).await
+}
+
+/// Starts the ML service with extra command-line flags (e.g. `--device auto`).
+pub async fn start_ml_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind ml");
     let addr = listener.local_addr().expect("ml addr");
     let metrics_listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind ml metrics");
     let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
-    let config = strata_ml::Config::parse_from([
+    let mut args = vec![
         "strata-ml",
         "--data-dir",
         data_dir.to_str().expect("utf-8 temp dir"),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let config = strata_ml::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         strata_ml::serve(&config, listener, metrics_listener, async {
@@ -72,9 +79,14 @@ pub async fn start_api_with(
     state_dir: &std::path::Path,
     extra: &[&str],
 ) -> Server {
+    start_api_at(&format!("http://{ml_addr}"), state_dir, extra).await
+}
+
+/// Starts the API in front of the ML service at `ml_url`, with extra command-line flags.
+pub async fn start_api_at(ml_url: &str, state_dir: &std::path::Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
     let addr = listener.local_addr().expect("api addr");
-    let ml_url = format!("http://{ml_addr}");
+    let ml_url = ml_url.to_owned();
     let users_file: PathBuf = state_dir.join("users.json");
     let mut args = vec![
         "strata-api".to_owned(),
@@ -116,4 +128,45 @@ pub async fn dead_addr() -> SocketAddr {
 
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("create temp dir")
+}
+
+/// A CA and a server certificate it signed for `127.0.0.1` and `localhost`, written as PEM files
+/// (`ca.pem`, `server.pem`, `server.key`) into `dir`; made fresh by each test.
+pub struct TestPki {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn test_pki(dir: &std::path::Path) -> TestPki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "strata test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("server key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params")
+        .signed_by(&key, &issuer)
+        .expect("server certificate");
+    std::fs::create_dir_all(dir).expect("pki dir");
+    let pki = TestPki {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    };
+    std::fs::write(&pki.ca, ca_cert.pem()).expect("write CA");
+    std::fs::write(&pki.cert, cert.pem()).expect("write certificate");
+    std::fs::write(&pki.key, key.serialize_pem()).expect("write key");
+    pki
 }
