@@ -1,10 +1,12 @@
 //! strata-testkit: the real servers that tests of the scale-out backends run against, each on a
 //! free loopback port in a temporary directory and stopped when dropped: PostgreSQL from the
-//! distribution's binaries ([`Postgres`]) and the S3-protocol server `s3s-fs` ([`S3Server`]).
+//! distribution's binaries ([`Postgres`]) and the S3-protocol server of the `s3s-fs` crate, run
+//! in this process ([`S3Server`]).
 //!
-//! A server whose binaries are missing makes `start` return `None` after printing a
+//! When PostgreSQL's binaries are missing, [`Postgres::start`] returns `None` after printing a
 //! `SKIP:` line saying what to install, so a developer without them still gets a green run; with
 //! `CI` set it panics instead, because CI installs them (`tools/setup`) and must never skip.
+//! The S3 server is compiled in and never missing.
 //!
 //! Invariant: test support only. No product crate depends on it except as a dev-dependency, and
 //! it never reaches past loopback.
@@ -209,14 +211,17 @@ impl Drop for Postgres {
     }
 }
 
-/// An S3-protocol server of its own: the `s3s-fs` binary (crates.io, installed by tools/setup
-/// into `.cache/tools/bin`) serving a temporary directory on a free loopback port, with one
-/// bucket and a random key pair; killed on drop.
+/// An S3-protocol server of its own, in this process: the `s3s-fs` library (crates.io) serving
+/// a temporary directory over hyper on a free loopback port, on a runtime thread of its own,
+/// with one bucket and a random key pair (requests are signed, as real S3 wants); stopped on
+/// drop. In-process because it then builds with the workspace's hyper and tokio instead of a
+/// separate `cargo install`, and can never be missing.
 pub struct S3Server {
-    child: std::process::Child,
     port: u16,
     access_key: String,
     secret_key: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -224,37 +229,13 @@ pub struct S3Server {
 pub const BUCKET: &str = "strata-test";
 
 impl S3Server {
-    /// `STRATA_S3S_FS`, else `<workspace>/.cache/tools/bin/s3s-fs`, else `s3s-fs` on the PATH.
-    fn find_bin() -> Option<PathBuf> {
-        if let Some(p) = std::env::var_os("STRATA_S3S_FS") {
-            return Some(PathBuf::from(p)).filter(|p| p.is_file());
-        }
-        let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/tools/bin/s3s-fs");
-        if cached.is_file() {
-            return Some(cached);
-        }
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("s3s-fs"))
-                .find(|p| p.is_file())
-        })
-    }
-
-    /// Starts a server, or returns None (after a SKIP line) when `s3s-fs` is not installed.
-    pub fn start() -> Option<S3Server> {
-        let Some(bin) = Self::find_bin() else {
-            missing(
-                "the S3-protocol server s3s-fs",
-                "run tools/setup, or `cargo install --locked s3s-fs --version 0.14.1 --features binary`, or set STRATA_S3S_FS",
-            );
-            return None;
-        };
+    /// Starts a server; it accepts connections once this returns.
+    pub fn start() -> S3Server {
         let dir = tempfile::Builder::new()
             .prefix("strata-s3-")
             .tempdir()
             .expect("temp dir");
         std::fs::create_dir_all(dir.path().join(BUCKET)).expect("bucket dir");
-        let port = free_port();
         let nonce = format!(
             "{:x}",
             std::time::SystemTime::now()
@@ -264,31 +245,61 @@ impl S3Server {
                 ^ u128::from(std::process::id())
         );
         let (access_key, secret_key) = (format!("AK{nonce}"), format!("SK{nonce}"));
-        let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", &access_key, "--secret-key", &secret_key])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start s3s-fs");
-        let server = S3Server {
-            child,
+        let service = {
+            let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs root");
+            let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+            builder.set_auth(s3s::auth::SimpleAuth::from_single(
+                access_key.clone(),
+                secret_key.clone(),
+            ));
+            builder.build()
+        };
+        // Bound here, before the thread starts: the port is ours, and listening, on return.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("s3s-fs".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("s3 server runtime");
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    let http = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    loop {
+                        let socket = tokio::select! {
+                            accepted = listener.accept() => match accepted {
+                                Ok((socket, _)) => socket,
+                                Err(_) => continue,
+                            },
+                            _ = &mut stopped => break,
+                        };
+                        let conn = http
+                            .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
+                            .into_owned();
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        });
+                    }
+                });
+                // Dropping the runtime ends the open connections' tasks.
+            })
+            .expect("s3 server thread");
+        S3Server {
             port,
             access_key,
             secret_key,
+            stop: Some(stop),
+            thread: Some(thread),
             _dir: dir,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "s3s-fs did not listen on port {port} within 20 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Some(server)
     }
 
     pub fn endpoint(&self) -> String {
@@ -318,7 +329,11 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
