@@ -1,5 +1,7 @@
 //! Scale-out: replicas of the real `strata-ml` binary on loopback share a PostgreSQL database
-//! (the job queue) and one data directory (the artifact store). Replica A starts a long job and
+//! (the job queue) and an S3-protocol server (the artifact store: datasets, checkpoints, models),
+//! both started by strata-testkit; each replica has its own data directory for scratch files
+//! only. Replica A starts a long job and
 //! is SIGKILLed after its first checkpoint; two replicas B and C (a survivor and A's
 //! replacement, under a new name as a new pod would be) take five more jobs from the shared
 //! queue, and one of them resumes the long job from its checkpoint once A's lease expires. Every
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::*;
-use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, FsArtifactStore};
+use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, ObjectArtifactStore};
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
 use strata_testkit::free_port;
@@ -33,7 +35,14 @@ impl Drop for Replica {
     }
 }
 
-fn spawn(name: &str, data_dir: &Path, metadata_url: &str) -> Replica {
+/// The shared parts every replica is pointed at.
+struct Shared {
+    metadata_url: String,
+    artifact_url: String,
+    s3_options: Vec<(String, String)>,
+}
+
+fn spawn(name: &str, data_dir: &Path, shared: &Shared) -> Replica {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_strata-ml"))
         .args([
@@ -43,8 +52,10 @@ fn spawn(name: &str, data_dir: &Path, metadata_url: &str) -> Replica {
             "127.0.0.1:0",
         ])
         .args(["--replica-id", name, "--job-lease-secs", LEASE_SECS])
-        .args(["--metadata-url", metadata_url, "--data-dir"])
-        .arg(data_dir)
+        .args(["--metadata-url", &shared.metadata_url])
+        .args(["--artifact-url", &shared.artifact_url, "--data-dir"])
+        .arg(data_dir.join(name))
+        .envs(shared.s3_options.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -67,11 +78,16 @@ async fn two_replicas_share_one_queue_and_a_killed_replicas_job_resumes_on_the_o
     let Some(pg) = strata_testkit::Postgres::start() else {
         return;
     };
-    let url = pg.database();
+    let s3 = strata_testkit::S3Server::start();
+    let shared = Shared {
+        metadata_url: pg.database(),
+        artifact_url: s3.url("replicas"),
+        s3_options: s3.options(),
+    };
     let dir = tempfile::tempdir().expect("temp dir");
 
     // The long job goes in while only replica A is up, so A runs it.
-    let mut a = spawn("replica-a", dir.path(), &url);
+    let mut a = spawn("replica-a", dir.path(), &shared);
     let mut ca = Clients::connect(a.addr).await;
     let ds = upload_digits(&mut ca).await;
     let mut req = mlp_job("long", &ds.id, 30);
@@ -113,8 +129,8 @@ async fn two_replicas_share_one_queue_and_a_killed_replicas_job_resumes_on_the_o
     drop(watch);
 
     // Two replicas share the queue; five more jobs arrive through both.
-    let b = spawn("replica-b", dir.path(), &url);
-    let c = spawn("replica-c", dir.path(), &url);
+    let b = spawn("replica-b", dir.path(), &shared);
+    let c = spawn("replica-c", dir.path(), &shared);
     let mut cb = Clients::connect(b.addr).await;
     let mut cc = Clients::connect(c.addr).await;
     let mut jobs = vec![long.clone()];
@@ -195,7 +211,8 @@ async fn two_replicas_share_one_queue_and_a_killed_replicas_job_resumes_on_the_o
     );
 
     // Exactly one model version per job, made by that job, verified byte for byte.
-    let store = FsArtifactStore::open(dir.path().join("artifacts")).expect("shared store");
+    let store = ObjectArtifactStore::open_with(&shared.artifact_url, shared.s3_options.clone())
+        .expect("shared store");
     let (rows, labels) = digits_rows();
     for job in &jobs {
         let model = cb
