@@ -277,7 +277,11 @@ impl S3Server {
                         let socket = tokio::select! {
                             accepted = listener.accept() => match accepted {
                                 Ok((socket, _)) => socket,
-                                Err(_) => continue,
+                                // Out of file descriptors, say: back off instead of spinning.
+                                Err(_) => {
+                                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                                    continue;
+                                }
                             },
                             _ = &mut stopped => break,
                         };
