@@ -252,7 +252,10 @@ impl S3Server {
                 access_key.clone(),
                 secret_key.clone(),
             ));
-            builder.build()
+            AtomicCreate {
+                service: builder.build(),
+                creates: Default::default(),
+            }
         };
         // Bound here, before the thread starts: the port is ours, and listening, on return.
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -339,5 +342,36 @@ impl Drop for S3Server {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// s3s-fs checks `If-None-Match: *` and then writes, so two racing conditional PUTs of one key
+/// can both succeed; S3 decides them atomically (one wins, the other gets 412). Conditional PUTs
+/// therefore go one at a time here, so the server behaves like the S3 the store is written for.
+#[derive(Clone)]
+struct AtomicCreate {
+    service: s3s::service::S3Service,
+    creates: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for AtomicCreate {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let conditional = req.method() == http::Method::PUT
+            && req.headers().contains_key(http::header::IF_NONE_MATCH);
+        let (service, creates) = (self.service.clone(), self.creates.clone());
+        Box::pin(async move {
+            let _one_at_a_time = if conditional {
+                Some(creates.lock_owned().await)
+            } else {
+                None
+            };
+            hyper::service::Service::call(&service, req).await
+        })
     }
 }
