@@ -168,7 +168,10 @@ fn large_files_stream_from_disk(store: &dyn ArtifactStore) {
 /// Writes around the store (as a crashed or hostile writer would) through its object store.
 fn raw(store: &ObjectArtifactStore) -> (Arc<dyn ObjectStore>, ObjectPath, tokio::runtime::Runtime) {
     let (objects, prefix) = store.object_store();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // Multi-threaded: the HTTP client pools connections across runtimes, and a connection
+    // opened here must keep being driven when the store's own runtime reuses it.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
