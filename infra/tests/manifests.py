@@ -88,8 +88,9 @@ def web_pages(root: Path) -> set[str]:
     app = root / "clients" / "web" / "src" / "app"
     pages = set()
     for f in app.rglob("page.tsx"):
-        rel = f.parent.relative_to(app).as_posix()
-        pages.add("/" if rel == "." else "/" + rel)
+        # Route groups, `(name)` folders, organise files without being part of the URL.
+        parts = [p for p in f.parent.relative_to(app).parts if not (p.startswith("(") and p.endswith(")"))]
+        pages.add("/" + "/".join(parts))
     return pages
 
 

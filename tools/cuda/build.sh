@@ -9,6 +9,12 @@
 #
 #   tools/cuda/build.sh [extra cargo args, e.g. --message-format=json]
 #   tools/cuda/build.sh --check     kernels compiled, the rest only `cargo check`ed (no link)
+#
+# STRATA_CUDA_PROFILE=dev builds the debug profile instead (what CI's `cuda` stage does): the
+# kernels are the same nvcc output, and Cargo's build dir is shared with the CPU build in
+# target/, so every dependency whose features do not change with `cuda` is reused from
+# `cargo test --workspace` instead of compiled again (about half the stage's time). Only the
+# final binaries go to target/cuda/debug, so they never replace the CPU ones.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -20,8 +26,14 @@ source "$here/env.sh"
 # nvcc jobs in parallel; cudaforge's default is half the cores.
 export CUDAFORGE_THREADS=${CUDAFORGE_THREADS:-$(nproc)}
 export CARGO_TARGET_DIR=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}
+profile=${STRATA_CUDA_PROFILE:-release}
+case "$profile" in
+    release) ;;
+    dev) export CARGO_BUILD_BUILD_DIR=${CARGO_BUILD_BUILD_DIR:-$repo/target} ;;
+    *) echo "tools/cuda/build.sh: STRATA_CUDA_PROFILE is release or dev, not '$profile'" >&2; exit 2 ;;
+esac
 
-args=(--release --locked
+args=(--profile "$profile" --locked
     -p strata-core -p strata-ml -p strata-cli
     --features strata-core/gpu,strata-ml/cuda,strata-cli/cuda
     --lib --bins --test gpu --bench device_throughput)

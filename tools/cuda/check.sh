@@ -10,6 +10,8 @@
 #                                  no smoke test)
 #   STRATA_API_BIN=path            a web API binary (any build) for the /readyz and /v1/system
 #                                  part of the smoke test; skipped without it
+#   STRATA_CUDA_PROFILE=dev        debug build sharing compiled dependencies with the CPU build
+#                                  (see build.sh); what tools/test's `cuda` stage uses
 #
 # The build has its own target dir (target/cuda), so it never replaces the CPU binaries; CI
 # keeps it between runs like target/ itself. CUDAFORGE_THREADS (default: all cores) bounds the
@@ -27,7 +29,10 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 
 "$here/build.sh"
-echo "--- cuda: release build in $((SECONDS - start)) s"
-bin=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}/release
+profile=${STRATA_CUDA_PROFILE:-release}
+echo "--- cuda: $profile build in $((SECONDS - start)) s"
+dir=release
+[ "$profile" = release ] || dir=debug
+bin=${STRATA_CUDA_TARGET_DIR:-$repo/target/cuda}/$dir
 # The binaries need libcuda.so.1: with no driver here, tools/cuda/run lends them the stub.
 "$here/smoke.sh" "$bin" "${STRATA_API_BIN:-}"

@@ -32,6 +32,9 @@ describe("toDigitGrid", () => {
       expect((row[3] ?? 0) + (row[4] ?? 0)).toBeGreaterThan(0);
     }
     expect(Math.max(...grid.flat())).toBeLessThanOrEqual(16);
+    // As thick as the sample's pen: its "1"s fill the two middle blocks of a row almost fully
+    // (about 16 + 16), where the unthickened stroke gave about 8 + 8.
+    for (const row of grid.slice(1, 7)) expect((row[3] ?? 0) + (row[4] ?? 0)).toBeGreaterThanOrEqual(20);
   });
 
   it("counts a fully inked square as 16 in every block, the sample's maximum", () => {

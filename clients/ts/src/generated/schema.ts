@@ -28,7 +28,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the ML service answers its gRPC health check with SERVING. */
+        /**
+         * Readiness: the ML service answers its gRPC health check with SERVING.
+         * @description The plain-text body is `ready`, then `device: <device>` and, when the ML service fell back from what was asked (an
+         *     `auto` start on a machine without a usable GPU), `device_note: <why>`, so a GPU deployment
+         *     that silently serves on its CPU shows in every probe.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -568,6 +573,13 @@ export interface components {
             cuda_compiled: boolean;
             /** @description Compute device models run on, e.g. `cpu` or `cuda:0`. */
             device: string;
+            /**
+             * @description Why `device` is not what was asked: set when the ML service was started with
+             *     `--device auto` and fell back to the CPU, e.g. `auto: cuda:0 unavailable: no NVIDIA
+             *     driver found, only the CUDA stub library (CUDA_ERROR_STUB_LIBRARY); using cpu`. Empty when
+             *     the requested device is used.
+             */
+            device_note: string;
             /** @description Model kinds the ML service can train and serve. */
             model_kinds: string[];
             /** @description Service name, e.g. `strata-ml`. */
@@ -894,7 +906,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The API can serve requests */
+            /** @description The API can serve requests. Lines: `ready`, `device: <device>` and, after a fallback, `device_note: <why>` */
             200: {
                 headers: {
                     [name: string]: unknown;

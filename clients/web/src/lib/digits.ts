@@ -4,8 +4,9 @@
  * The sample is scikit-learn's copy of UCI "optdigits": each digit was scanned to a 32x32 bitmap,
  * size-normalised and centred, then the "on" pixels of each non-overlapping 4x4 block were
  * counted (0..16). We do the same with the canvas: crop to the ink, fit its longer side into a
- * centred 32x32 square, threshold each cell, count per 4x4 block. The result lines up with the
- * training rows, so a model trained on the sample reads a drawing as it reads the data.
+ * centred 32x32 square, threshold each cell, thicken the strokes, count per 4x4 block. The result
+ * lines up with the training rows, so a model trained on the sample reads a drawing as it reads
+ * the data.
  */
 
 export const GRID = 8;
@@ -13,6 +14,13 @@ const BITMAP = 32;
 const BLOCK = BITMAP / GRID;
 /** Mean ink a 32x32 cell needs to count as "on". */
 const ON_THRESHOLD = 0.3;
+/**
+ * Cells a stroke grows by on each side once on the 32x32 bitmap. The sample's digits were written
+ * with a pen whose stroke is 6-10 of 32 cells wide once normalised (a "1" fills two blocks
+ * almost fully); a finger or mouse line scaled the same way is 3-4 cells, which a model trained
+ * on the sample reads as a faint, different digit.
+ */
+const PEN_GROWTH = 1;
 /** Ink below this does not count toward the drawing's bounding box (anti-aliasing fringe). */
 const BOUNDS_THRESHOLD = 0.1;
 
@@ -69,7 +77,7 @@ export function toDigitGrid(raster: Raster): number[][] | undefined {
   const top = cy - side / 2;
   const cell = side / BITMAP;
 
-  const grid = Array.from({ length: GRID }, () => new Array<number>(GRID).fill(0));
+  const on: boolean[] = new Array<boolean>(BITMAP * BITMAP).fill(false);
   for (let by = 0; by < BITMAP; by++) {
     for (let bx = 0; bx < BITMAP; bx++) {
       // Average the source pixels under this cell; cells smaller than a pixel take the nearest one.
@@ -85,13 +93,31 @@ export function toDigitGrid(raster: Raster): number[][] | undefined {
           if (sx >= 0 && sy >= 0 && sx < raster.width && sy < raster.height) sum += ink(raster.data, sy * raster.width + sx);
         }
       }
-      if (count > 0 && sum / count >= ON_THRESHOLD) {
-        const row = grid[Math.floor(by / BLOCK)] as number[];
-        row[Math.floor(bx / BLOCK)] = (row[Math.floor(bx / BLOCK)] as number) + 1;
-      }
+      on[by * BITMAP + bx] = count > 0 && sum / count >= ON_THRESHOLD;
+    }
+  }
+
+  const grid = Array.from({ length: GRID }, () => new Array<number>(GRID).fill(0));
+  for (let by = 0; by < BITMAP; by++) {
+    for (let bx = 0; bx < BITMAP; bx++) {
+      if (!inkedNear(on, bx, by)) continue;
+      const row = grid[Math.floor(by / BLOCK)] as number[];
+      row[Math.floor(bx / BLOCK)] = (row[Math.floor(bx / BLOCK)] as number) + 1;
     }
   }
   return grid;
+}
+
+/** Whether a bitmap cell within PEN_GROWTH cells of (x, y) is on: the thickened stroke. */
+function inkedNear(on: boolean[], x: number, y: number): boolean {
+  for (let dy = -PEN_GROWTH; dy <= PEN_GROWTH; dy++) {
+    for (let dx = -PEN_GROWTH; dx <= PEN_GROWTH; dx++) {
+      const nx = x + dx;
+      const ny = y + dy;
+      if (nx >= 0 && ny >= 0 && nx < BITMAP && ny < BITMAP && on[ny * BITMAP + nx]) return true;
+    }
+  }
+  return false;
 }
 
 const PIXEL_NAME = /^pixel_(\d+)_(\d+)$/;

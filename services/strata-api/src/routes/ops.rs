@@ -18,8 +18,9 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the ML service answers its gRPC health check with SERVING. The plain-text body is
-/// `ready`, then `device: <device>` and, when the ML service fell back from what was asked (an
+/// Readiness: the ML service answers its gRPC health check with SERVING.
+///
+/// The plain-text body is `ready`, then `device: <device>` and, when the ML service fell back from what was asked (an
 /// `auto` start on a machine without a usable GPU), `device_note: <why>`, so a GPU deployment
 /// that silently serves on its CPU shows in every probe.
 #[utoipa::path(

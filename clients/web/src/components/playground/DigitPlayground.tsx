@@ -14,7 +14,7 @@ import { HeatMap } from "../HeatMap";
 import { ModelPicker } from "./ModelPicker";
 
 const SIZE = 280;
-const STROKE = 22;
+const STROKE = 26;
 
 export function DigitPlayground({ initialModel }: { initialModel?: string | undefined }) {
   const models = useApi("digit-models", async (client, signal) => candidates((await client.listModels({ pageSize: 500, signal })).models, readsDigits));
