@@ -87,10 +87,12 @@ test("train a small model and watch the chart update live until it succeeds", as
   await expect(page.getByRole("heading", { level: 1, name: "New training job" })).toBeVisible();
   await expect(page.getByLabel("Model kind")).toHaveValue("mlp-classifier");
   await expect(page.getByLabel("Model name")).toHaveValue("digits");
-  await page.getByLabel("Epochs").fill("12");
+  // Sized to run for many seconds even on a fast machine (hidden 256 is ~4x the work of 64), so
+  // the page sees it running; with hidden 64 a quiet CI machine finished before the page loaded.
+  await page.getByLabel("Epochs").fill("16");
   await page.getByLabel("Batch size").fill("16");
   await page.getByLabel("Learning rate").fill("0.003");
-  await page.getByLabel("Hidden layers").fill("64");
+  await page.getByLabel("Hidden layers").fill("256");
   await page.getByLabel("Seed").fill("7");
   await screenshot(page, "training-new");
   await page.getByRole("button", { name: "Start training" }).click();
@@ -112,7 +114,7 @@ test("train a small model and watch the chart update live until it succeeds", as
   const accuracy = Number((await page.getByTestId("test-accuracy").textContent())?.replace("%", ""));
   expect(accuracy).toBeGreaterThan(85);
   // Every epoch's validation point is drawn.
-  await expect(page.locator('[data-series="accuracy"]').first()).toHaveAttribute("data-count", "12");
+  await expect(page.locator('[data-series="accuracy"]').first()).toHaveAttribute("data-count", "16");
   await screenshot(page, "training-done");
 });
 
