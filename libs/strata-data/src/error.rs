@@ -85,6 +85,12 @@ pub enum StoreError {
     MissingFile { key: String, file: String },
     #[error("artifact {key}: no file named `{file}`")]
     NoSuchFile { key: String, file: String },
+    /// The artifact store URL is malformed or names an unsupported scheme.
+    #[error("invalid artifact store URL: {0}")]
+    InvalidUrl(String),
+    /// A request to the object store failed (network, permissions, throttling).
+    #[error("object store: {0}")]
+    Remote(String),
 }
 
 impl StoreError {

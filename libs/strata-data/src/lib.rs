@@ -5,7 +5,8 @@
 //!   a label column), validated while streamed in record batches, and split into deterministic
 //!   train/validation/test index sets by [`split`].
 //! - [`store`]: the [`ArtifactStore`] for datasets, model versions and checkpoints, each a directory
-//!   of files plus a JSON [`Manifest`] that records the sha256 of every file.
+//!   of files plus a JSON [`Manifest`] that records the sha256 of every file: on the filesystem
+//!   ([`FsArtifactStore`], the default) or on object storage ([`object`]: S3, GCS, Azure).
 //!
 //! **Invariant:** a reader never sees a half-written artifact (writes are staged, fsynced and
 //! renamed into place) and never gets bytes whose hash differs from the manifest; bad data or a
@@ -15,12 +16,14 @@
 pub mod dataset;
 pub mod error;
 mod hash;
+pub mod object;
 pub mod split;
 pub mod store;
 
 pub use dataset::{ColumnInfo, DatasetInfo, DatasetSchema, Examples, ParquetDataset};
 pub use error::{DataError, StoreError};
 pub use hash::{sha256_bytes, sha256_file};
+pub use object::ObjectArtifactStore;
 pub use split::{SplitSpec, Splits, split};
 pub use store::{
     Artifact, ArtifactClass, ArtifactKey, ArtifactStore, FileEntry, FileSource, FsArtifactStore,

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{StoreError, sha256_bytes};
 
-const MANIFEST: &str = "manifest.json";
-const MANIFEST_SUM: &str = "manifest.sha256";
-const FORMAT: u32 = 1;
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST_SUM: &str = "manifest.sha256";
+pub(crate) const FORMAT: u32 = 1;
 
 /// What an artifact is; also its top-level directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub enum ArtifactClass {
 }
 
 impl ArtifactClass {
-    fn dir(self) -> &'static str {
+    pub(crate) fn dir(self) -> &'static str {
         match self {
             ArtifactClass::Dataset => "datasets",
             ArtifactClass::Model => "models",
@@ -59,7 +59,7 @@ impl ArtifactKey {
         }
     }
 
-    fn validate(&self) -> Result<(), StoreError> {
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
         validate_name("name", &self.name)?;
         validate_name("version", &self.version)
     }
@@ -71,7 +71,7 @@ impl std::fmt::Display for ArtifactKey {
     }
 }
 
-fn validate_name(what: &'static str, value: &str) -> Result<(), StoreError> {
+pub(crate) fn validate_name(what: &'static str, value: &str) -> Result<(), StoreError> {
     let ok = !value.is_empty()
         && value.len() <= 128
         && !value.starts_with('.')
@@ -122,6 +122,10 @@ pub struct Manifest {
     #[serde(flatten)]
     pub info: ManifestInfo,
     pub files: BTreeMap<String, FileEntry>,
+    /// Object stores: the upload folder (beside the manifest) that holds the files. The
+    /// filesystem store keeps them beside the manifest and leaves this out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// Where the bytes of a file to store come from.
@@ -140,6 +144,11 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// An artifact whose files were verified against `manifest`.
+    pub(crate) fn new(manifest: Manifest, files: BTreeMap<String, Vec<u8>>) -> Self {
+        Artifact { manifest, files }
+    }
+
     pub fn file(&self, name: &str) -> Result<&[u8], StoreError> {
         self.files
             .get(name)
@@ -166,8 +175,8 @@ impl Artifact {
     }
 }
 
-/// Storage of immutable, verified artifacts. The filesystem store is the embedded default; an
-/// object-store backend implements the same four calls.
+/// Storage of immutable, verified artifacts. The filesystem store is the embedded default;
+/// [`crate::ObjectArtifactStore`] puts the same artifacts on object storage.
 pub trait ArtifactStore: Send + Sync {
     /// Atomically creates `key` with `files`; fails with `AlreadyExists` if it exists.
     fn put(
@@ -347,6 +356,7 @@ impl ArtifactStore for FsArtifactStore {
                 created_at: Utc::now(),
                 info,
                 files: entries,
+                location: None,
             };
             let json =
                 serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {

@@ -91,7 +91,7 @@ async fn tokens_identify_callers_and_roles_are_enforced() {
     write_users(dir.path());
     let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
     let base = format!("http://{}", api.addr);
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let admin = bearer(
         &http,
@@ -178,7 +178,7 @@ async fn bad_credentials_and_bodies_are_clear_4xx() {
     let dir = temp_dir();
     let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
     let base = format!("http://{}", api.addr);
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     for body in [
         json!({"username": "admin", "password": "wrong"}),
@@ -218,7 +218,7 @@ async fn every_secured_operation_refuses_every_bad_token() {
     let dir = temp_dir();
     let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
     let base = format!("http://{}", api.addr);
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let b64 = |v: &Value| {
         use base64::Engine;

@@ -11,7 +11,7 @@ async fn system_info_travels_http_to_grpc_and_back() {
     let (ml_dir, api_dir) = (temp_dir(), temp_dir());
     let ml = start_ml(ml_dir.path()).await;
     let api = start_api(ml.addr, api_dir.path()).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let response = http
         .get(format!("http://{}/v1/system", api.addr))
@@ -78,7 +78,7 @@ async fn auto_device_fallback_shows_in_system_info_and_readiness() {
     let (ml_dir, api_dir) = (temp_dir(), temp_dir());
     let ml = start_ml_with(ml_dir.path(), &["--device", "auto"]).await;
     let api = start_api(ml.addr, api_dir.path()).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let body: Value = http
         .get(format!("http://{}/v1/system", api.addr))
@@ -114,7 +114,7 @@ async fn auto_device_fallback_shows_in_system_info_and_readiness() {
 async fn ml_service_down_is_503_problem_with_retry_after() {
     let api_dir = temp_dir();
     let api = start_api(dead_addr().await, api_dir.path()).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     for path in ["/v1/system", "/readyz"] {
         let response = http
@@ -162,7 +162,7 @@ async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
     )
     .await;
     let https = format!("https://127.0.0.1:{}", ml.addr.port());
-    let http = reqwest::Client::new();
+    let http = common::http();
     let ready = |api: std::net::SocketAddr| {
         let http = http.clone();
         async move {
@@ -226,7 +226,7 @@ async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
 async fn unknown_route_is_404_problem_and_docs_are_served() {
     let api_dir = temp_dir();
     let api = start_api(dead_addr().await, api_dir.path()).await;
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let missing = http
         .get(format!("http://{}/v1/nope", api.addr))
@@ -284,7 +284,7 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
         ],
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = http
@@ -331,7 +331,7 @@ async fn cors_only_for_configured_origins_and_responses_are_compressed() {
         &["--dev", "--cors-origins", "https://app.example.com"],
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let preflight = |origin: &'static str| {
         http.request(
             reqwest::Method::OPTIONS,
@@ -373,7 +373,7 @@ async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service(
     // Nothing listens behind it: every answer below comes from the API itself.
     let api = start_api(dead_addr().await, api_dir.path()).await;
     let base = format!("http://{}", api.addr);
-    let http = reqwest::Client::new();
+    let http = common::http();
     let token: Value = http
         .post(format!("{base}/v1/auth/token"))
         .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))

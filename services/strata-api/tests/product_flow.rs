@@ -84,7 +84,7 @@ async fn token_upload_train_watch_promote_predict_embed() {
     let ml = start_ml(ml_dir.path()).await;
     let api = start_api(ml.addr, api_dir.path()).await;
     let base = format!("http://{}", api.addr);
-    let http = reqwest::Client::new();
+    let http = common::http();
 
     let token: Value = http
         .post(format!("{base}/v1/auth/token"))

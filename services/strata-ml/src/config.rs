@@ -28,6 +28,30 @@ pub struct Config {
     #[arg(long, env = "STRATA_DATA_DIR", default_value = ".strata/data")]
     pub data_dir: PathBuf,
 
+    /// Where datasets, model versions and checkpoints live: `s3://BUCKET/PREFIX`,
+    /// `gs://BUCKET/PREFIX`, `az://CONTAINER/PREFIX` or `file:///DIR`, with credentials from the
+    /// cloud's usual variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`). Default: `<data dir>/artifacts`
+    /// on the filesystem.
+    #[arg(long, env = "STRATA_ARTIFACT_URL")]
+    pub artifact_url: Option<String>,
+
+    /// Metadata database (training jobs, their events, model aliases; also the job queue):
+    /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Replicas that share one
+    /// PostgreSQL database share one job queue. Default: `sqlite:<data dir>/meta.db`.
+    #[arg(long, env = "STRATA_METADATA_URL", hide_env_values = true)]
+    pub metadata_url: Option<String>,
+
+    /// This replica's name in job leases; replicas sharing a metadata database need different
+    /// names. A restarted replica with the same name takes back its running jobs at once.
+    /// Default: the host name (the pod name in Kubernetes).
+    #[arg(long, env = "STRATA_ML_REPLICA_ID")]
+    pub replica_id: Option<String>,
+
+    /// How long a replica's hold on a running job lasts without renewal, in seconds (renewed
+    /// every third of it). When a replica dies, another resumes its jobs after this.
+    #[arg(long, env = "STRATA_ML_JOB_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub job_lease_secs: u64,
+
     /// Compute device: `cpu`, `cuda`, `cuda:N` or `auto` (CUDA when this build and the machine
     /// have it, else CPU).
     #[arg(long, env = "STRATA_DEVICE", default_value = "cpu")]
@@ -85,5 +109,23 @@ pub struct Config {
 impl Config {
     pub fn max_batch_wait(&self) -> Duration {
         Duration::from_millis(self.max_batch_wait_ms)
+    }
+
+    pub fn job_lease(&self) -> Duration {
+        Duration::from_secs(self.job_lease_secs)
+    }
+
+    /// The replica id: the flag, else the host name, else `strata-ml`.
+    pub fn replica(&self) -> String {
+        self.replica_id
+            .clone()
+            .or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+            })
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "strata-ml".to_owned())
     }
 }

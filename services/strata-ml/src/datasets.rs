@@ -1,6 +1,6 @@
 //! `strata.ml.v1.DatasetService`: Parquet uploads become immutable dataset artifacts.
 //!
-//! An upload streams to a private file under `<data>/uploads`, bounded by the configured size,
+//! An upload streams to a private file under `<data>/uploads/<replica>`, bounded by the configured size,
 //! is validated completely through strata-data (declared columns, every value), and only then
 //! is put into the artifact store, atomically; until then no listing can see it. Its manifest
 //! keeps the resolved schema (classes filled in), column statistics and the file's sha256.
@@ -57,8 +57,9 @@ fn key(id: &str) -> ArtifactKey {
 }
 
 impl Datasets {
-    pub fn new(store: Arc<dyn ArtifactStore>, data_dir: &Path) -> std::io::Result<Self> {
-        let uploads = data_dir.join("uploads");
+    /// `uploads`: this replica's own folder for uploads in progress.
+    pub fn new(store: Arc<dyn ArtifactStore>, uploads: &Path) -> std::io::Result<Self> {
+        let uploads = uploads.to_owned();
         // Leftovers of uploads interrupted by a crash were never visible; drop them.
         if uploads.exists() {
             std::fs::remove_dir_all(&uploads)?;

@@ -6,7 +6,7 @@ use strata_core::CoreError;
 use strata_data::{DataError, StoreError};
 use tonic::{Code, Status};
 
-use crate::meta::MetaError;
+use strata_meta::MetaError;
 
 /// A failed call, already classified by what the caller can do about it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,7 +71,9 @@ impl From<StoreError> for ServiceError {
             StoreError::CorruptManifest { .. }
             | StoreError::CorruptFile { .. }
             | StoreError::MissingFile { .. } => ServiceError::DataLoss(msg),
-            StoreError::Io { .. } => ServiceError::Internal(msg),
+            StoreError::Io { .. } | StoreError::InvalidUrl(_) => ServiceError::Internal(msg),
+            // The object store may be back in a moment.
+            StoreError::Remote(_) => ServiceError::Unavailable(msg),
         }
     }
 }
@@ -106,9 +108,18 @@ impl From<CoreError> for ServiceError {
 
 impl From<MetaError> for ServiceError {
     fn from(e: MetaError) -> Self {
+        let msg = e.to_string();
         match e {
-            MetaError::Corrupt { .. } => ServiceError::DataLoss(e.to_string()),
-            MetaError::Io { .. } => ServiceError::Internal(e.to_string()),
+            MetaError::NotFound(_) => ServiceError::NotFound(msg),
+            MetaError::AlreadyExists(_) => ServiceError::AlreadyExists(msg),
+            MetaError::QueueFull(_) => ServiceError::ResourceExhausted(msg),
+            MetaError::Corrupt { .. } => ServiceError::DataLoss(msg),
+            // Another replica holds the job now; the caller may look again.
+            MetaError::LeaseLost(_) => ServiceError::Unavailable(msg),
+            _ if e.is_transient() => ServiceError::Unavailable(msg),
+            MetaError::Database(_) | MetaError::Migrate(_) | MetaError::InvalidUrl(_) => {
+                ServiceError::Internal(msg)
+            }
         }
     }
 }

@@ -1,53 +1,81 @@
-//! The job manager: training jobs from creation to a stored model version.
+//! The job manager: training jobs from creation to a stored model version, on a queue that
+//! several replicas share.
 //!
-//! States: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED. The queue is bounded (creating a
-//! job beyond it is RESOURCE_EXHAUSTED) and at most `max_concurrent` jobs run, each on a blocking
-//! thread. Every transition and every progress event is written to the [`MetadataStore`] before
-//! it is broadcast, so a watcher that replays the log and then follows the live stream misses
-//! nothing, and a restart loses nothing: queued jobs are queued again and running ones go back to
-//! the queue and resume from their last checkpoint (the core resumes a run with the same job id).
+//! States: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED. Jobs live in the metadata store
+//! (strata-meta: SQLite by default, PostgreSQL for many replicas), which is also the queue: a
+//! replica's dispatcher claims the oldest queued job atomically while it has a free slot
+//! (`max_concurrent`), and holds it with a lease that a renewal task extends every third of the
+//! lease period. Every write of a running job names that lease, so a replica that lost it (its
+//! renewals failed for two thirds of the period, or another replica took the job over) cannot
+//! change the job any more and stops the run at its next step. A replica that dies stops
+//! renewing; when its lease expires another replica claims the job and the core resumes it from
+//! its last checkpoint in the shared artifact store. A restarted replica with the same id takes
+//! back its own jobs at once.
+//!
+//! Every transition and progress event is written before anything is told about it; watchers
+//! read the log from the store, woken by this replica's writes and polling for other replicas'.
+//! The queue bound (creating a job beyond it is RESOURCE_EXHAUSTED) is checked in the store.
+//!
+//! Exactly once: the finishing transition is fenced by the lease, and a job that finds a model
+//! version already made by itself (a holder died between storing the model and recording it)
+//! adopts that version instead of training again. Cancelling a queued job is a compare-and-set
+//! in the store; a running one is flagged there and stopped by its holder.
 //!
 //! Shutdown cancels the running jobs' tokens; the core checkpoints on cancellation, and the jobs
-//! are put back to QUEUED (not CANCELLED), to resume at the next start.
+//! go back to QUEUED (releasing their leases), to be resumed by any replica.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prost::Message;
 use strata_core::train::clear_checkpoints;
 use strata_core::{CancelToken, CoreError, TrainConfig, TrainControl, TrainEvent, TrainRequest};
 use strata_data::{ArtifactStore, ParquetDataset, SplitSpec};
+use strata_meta::{Claimed, JobRow, JobStatus, Lease, MetaError, MetadataStore, Renewal};
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
 use strata_proto::strata::ml::v1::{JobState, TrainingEvent, TrainingJob};
 use strata_runtime::metrics::TRAINING_JOBS;
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::convert;
 use crate::datasets::Datasets;
 use crate::error::{ServiceError, ServiceResult};
-use crate::meta::MetadataStore;
 use crate::registry::ModelRegistry;
 
 /// Progress events are kept at most this often (plus every epoch end), so a fast job does not
 /// write an event per optimizer step.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
-struct Entry {
-    job: TrainingJob,
-    next_sequence: u64,
-    events: broadcast::Sender<TrainingEvent>,
-    cancel: Option<CancelToken>,
-    cancel_requested: bool,
+/// How often watchers look for events written by other replicas.
+const WATCH_POLL: Duration = Duration::from_millis(250);
+
+/// What the manager knows about a job it runs on this replica.
+struct Run {
+    lease: Lease,
+    job: Mutex<TrainingJob>,
+    token: CancelToken,
+    cancel_requested: AtomicBool,
+    /// The lease is gone: write nothing more for this job.
+    lost: AtomicBool,
 }
 
-struct State {
-    jobs: HashMap<String, Entry>,
-    queue: VecDeque<String>,
+impl Run {
+    fn job(&self) -> TrainingJob {
+        self.job.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn lose(&self) {
+        if !self.lost.swap(true, Ordering::SeqCst) {
+            tracing::warn!(job = %self.lease.job_id, "lost the lease on this job; stopping it here, its new holder goes on");
+        }
+        self.token.cancel();
+    }
 }
 
 struct Inner {
@@ -56,13 +84,17 @@ struct Inner {
     registry: Arc<ModelRegistry>,
     datasets: Arc<Datasets>,
     work_dir: PathBuf,
-    queue_depth: usize,
-    state: Mutex<State>,
+    limits: JobLimits,
+    running: Mutex<HashMap<String, Arc<Run>>>,
+    /// A job was created here: claim now rather than at the next poll.
     wake: Notify,
+    /// Bumped after every write of this replica; watchers re-read the log.
+    changed: watch::Sender<u64>,
     permits: Arc<Semaphore>,
     shutting_down: AtomicBool,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    runtime: tokio::runtime::Handle,
 }
 
 /// See the module docs. Cheap to clone.
@@ -71,20 +103,82 @@ pub struct JobManager {
     inner: Arc<Inner>,
 }
 
-fn is_terminal(state: i32) -> bool {
-    matches!(
-        JobState::try_from(state),
-        Ok(JobState::Succeeded | JobState::Failed | JobState::Cancelled)
-    )
-}
-
+#[derive(Debug, Clone)]
 pub struct JobLimits {
     pub max_concurrent: usize,
     pub queue_depth: usize,
+    /// This replica's name in leases; replicas sharing a metadata store need different ones.
+    pub replica: String,
+    pub lease: Duration,
+}
+
+fn status_of(state: JobState) -> JobStatus {
+    match state {
+        JobState::Running => JobStatus::Running,
+        JobState::Succeeded => JobStatus::Succeeded,
+        JobState::Failed => JobStatus::Failed,
+        JobState::Cancelled => JobStatus::Cancelled,
+        JobState::Queued | JobState::Unspecified => JobStatus::Queued,
+    }
+}
+
+fn state_of(status: JobStatus) -> JobState {
+    match status {
+        JobStatus::Queued => JobState::Queued,
+        JobStatus::Running => JobState::Running,
+        JobStatus::Succeeded => JobState::Succeeded,
+        JobStatus::Failed => JobState::Failed,
+        JobStatus::Cancelled => JobState::Cancelled,
+    }
+}
+
+/// The stored job; its state is the store's status column, which claims change first.
+fn decode_job(row: &JobRow) -> ServiceResult<TrainingJob> {
+    let mut job = TrainingJob::decode(row.record.as_slice()).map_err(|e| {
+        ServiceError::DataLoss(format!(
+            "stored record of job {} is unreadable: {e}",
+            row.id
+        ))
+    })?;
+    job.state = state_of(row.status) as i32;
+    Ok(job)
+}
+
+fn decode_event(job_id: &str, row: strata_meta::EventRow) -> ServiceResult<TrainingEvent> {
+    let mut e = TrainingEvent::decode(row.body.as_slice()).map_err(|err| {
+        ServiceError::DataLoss(format!(
+            "stored event {} of job {job_id} is unreadable: {err}",
+            row.sequence
+        ))
+    })?;
+    e.sequence = row.sequence;
+    Ok(e)
+}
+
+/// An event as stored: the job as it is now; the store numbers it.
+fn event_body(job: &TrainingJob, event: Event) -> Vec<u8> {
+    TrainingEvent {
+        sequence: 0,
+        time: convert::now(),
+        event: Some(event),
+        job: Some(job.clone()),
+    }
+    .encode_to_vec()
+}
+
+fn is_final(e: &TrainingEvent) -> bool {
+    matches!(
+        e.event,
+        Some(Event::StateChanged(s)) if JobState::try_from(s).is_ok_and(|s| status_of(s).is_terminal())
+    )
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("training job `{id}` not found"))
 }
 
 impl JobManager {
-    /// Loads every job from `meta`, re-queues unfinished ones and starts the dispatcher.
+    /// Starts the dispatcher: from now on this replica claims queued jobs.
     pub fn start(
         meta: Arc<dyn MetadataStore>,
         store: Arc<dyn ArtifactStore>,
@@ -96,8 +190,6 @@ impl JobManager {
         std::fs::create_dir_all(&work_dir).map_err(|e| {
             ServiceError::Internal(format!("cannot create {}: {e}", work_dir.display()))
         })?;
-        let mut jobs = meta.jobs()?;
-        jobs.sort_by(|a, b| a.id.cmp(&b.id));
         let manager = JobManager {
             inner: Arc::new(Inner {
                 meta,
@@ -105,74 +197,250 @@ impl JobManager {
                 registry,
                 datasets,
                 work_dir,
-                queue_depth: limits.queue_depth,
-                state: Mutex::new(State {
-                    jobs: HashMap::new(),
-                    queue: VecDeque::new(),
-                }),
-                wake: Notify::new(),
                 permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+                limits,
+                running: Mutex::new(HashMap::new()),
+                wake: Notify::new(),
+                changed: watch::channel(0).0,
                 shutting_down: AtomicBool::new(false),
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
-        {
-            let mut state = manager.inner.lock();
-            for mut job in jobs {
-                let mut next_sequence = 1;
-                if !is_terminal(job.state) {
-                    let events = manager.inner.meta.events(&job.id, 0)?;
-                    if let Some(last) = events.last() {
-                        next_sequence = last.sequence + 1;
-                        // The log is newer than the record for progress, which is not rewritten
-                        // on every event.
-                        if let Some(snapshot) = &last.job {
-                            job.progress = snapshot.progress.clone();
-                        }
-                    }
-                }
-                let id = job.id.clone();
-                let unfinished = !is_terminal(job.state);
-                state.jobs.insert(
-                    id.clone(),
-                    Entry {
-                        job,
-                        next_sequence,
-                        events: broadcast::channel(256).0,
-                        cancel: None,
-                        cancel_requested: false,
-                    },
-                );
-                if unfinished {
-                    let was_running = state.jobs[&id].job.state == JobState::Running as i32;
-                    if was_running {
-                        tracing::info!(job = %id, "job was running at the last stop; it resumes from its last checkpoint");
-                        manager
-                            .inner
-                            .transition(&mut state, &id, JobState::Queued, |_| {})?;
-                    }
-                    state.queue.push_back(id);
-                }
+        let inner = manager.inner.clone();
+        manager.inner.tasks.spawn(async move {
+            match inner.meta.expire_leases(&inner.limits.replica).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "jobs this replica ran before its restart resume from their last checkpoint"),
+                Err(e) => tracing::warn!(error = %e, "cannot release this replica's earlier leases; they expire on their own"),
             }
-            manager.inner.update_gauges(&state);
-        }
-        tokio::spawn(dispatch(manager.inner.clone()));
+            inner.update_gauges().await;
+            dispatch(inner).await
+        });
         Ok(manager)
     }
 
     /// Validates and queues a job.
-    pub fn create(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
+    pub async fn create(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return Err(ServiceError::Unavailable(
                 "the ML service is shutting down".into(),
             ));
         }
+        let inner = self.inner.clone();
+        // Reads manifests and resolves models: blocking work.
+        let job = tokio::task::spawn_blocking(move || inner.validate(req)).await??;
+        let row = JobRow {
+            id: job.id.clone(),
+            status: JobStatus::Queued,
+            model_name: job.model_name.clone(),
+            record: job.encode_to_vec(),
+        };
+        let event = event_body(&job, Event::StateChanged(JobState::Queued as i32));
+        self.inner
+            .meta
+            .create_job(&row, &event, self.inner.limits.queue_depth as u64)
+            .await?;
+        tracing::info!(job = %job.id, "training job queued");
+        self.inner.changed_here();
+        self.inner.wake.notify_one();
+        self.inner.update_gauges().await;
+        // The answer shows the job as queued, even if a replica starts it a moment later.
+        Ok(job)
+    }
+
+    pub async fn get(&self, id: &str) -> ServiceResult<TrainingJob> {
+        let row = self
+            .inner
+            .meta
+            .job(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        decode_job(&row)
+    }
+
+    /// Every job matching the filters, newest first.
+    pub async fn list(&self, state: i32, model_name: &str) -> ServiceResult<Vec<TrainingJob>> {
+        let status = JobState::try_from(state)
+            .ok()
+            .filter(|s| *s != JobState::Unspecified)
+            .map(status_of);
+        let model = (!model_name.is_empty()).then_some(model_name);
+        self.inner
+            .meta
+            .jobs(status, model)
+            .await?
+            .iter()
+            .map(decode_job)
+            .collect()
+    }
+
+    /// Cancels a queued job at once; a running one (here or on another replica) stops at its
+    /// next step and then becomes CANCELLED.
+    pub async fn cancel(&self, id: &str) -> ServiceResult<TrainingJob> {
+        // A queued job may be claimed between the two steps; then ask its holder.
+        for _ in 0..4 {
+            let mut job = self.get(id).await?;
+            match JobState::try_from(job.state) {
+                Ok(JobState::Queued) => {
+                    job.state = JobState::Cancelled as i32;
+                    job.finished_at = convert::now();
+                    let event = event_body(&job, Event::StateChanged(JobState::Cancelled as i32));
+                    let done = self
+                        .inner
+                        .meta
+                        .transition(
+                            id,
+                            JobStatus::Queued,
+                            JobStatus::Cancelled,
+                            &job.encode_to_vec(),
+                            &event,
+                        )
+                        .await?;
+                    if done.is_some() {
+                        tracing::info!(job = %id, "queued job cancelled");
+                        self.inner.changed_here();
+                        self.inner.update_gauges().await;
+                        return Ok(job);
+                    }
+                }
+                Ok(JobState::Running) => {
+                    if self.inner.meta.request_cancel(id).await? == JobStatus::Running {
+                        let local = self.inner.running_job(id);
+                        if let Some(run) = local {
+                            run.cancel_requested.store(true, Ordering::SeqCst);
+                            run.token.cancel();
+                        }
+                        tracing::info!(job = %id, "cancelling running job at its next step");
+                        return self.get(id).await;
+                    }
+                }
+                _ => {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "job {id} already ended ({})",
+                        JobState::try_from(job.state)
+                            .map(|s| s.as_str_name())
+                            .unwrap_or("unknown")
+                    )));
+                }
+            }
+        }
+        Err(ServiceError::Unavailable(format!(
+            "job {id} changed state during cancellation; retry"
+        )))
+    }
+
+    /// The job's events after `after`, then later ones as they are recorded, ending after the
+    /// final state change or when the service shuts down (an UNAVAILABLE item).
+    pub async fn watch(
+        &self,
+        id: &str,
+        after: u64,
+    ) -> ServiceResult<mpsc::Receiver<ServiceResult<TrainingEvent>>> {
+        self.get(id).await?;
+        let (tx, rx) = mpsc::channel(64);
+        let inner = self.inner.clone();
+        let id = id.to_owned();
+        let mut changed = inner.changed.subscribe();
+        tokio::spawn(async move {
+            let mut last = after;
+            loop {
+                let events = match inner.meta.events(&id, last).await {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|r| decode_event(&id, r))
+                        .collect::<ServiceResult<Vec<_>>>(),
+                    Err(e) => Err(e.into()),
+                };
+                let events = match events {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let quiet = events.is_empty();
+                for e in events {
+                    last = e.sequence;
+                    let fin = is_final(&e);
+                    if tx.send(Ok(e)).await.is_err() || fin {
+                        return;
+                    }
+                }
+                // Asked to start after the final event: nothing more will come.
+                if quiet
+                    && let Ok(Some(row)) = inner.meta.job(&id).await
+                    && row.status.is_terminal()
+                    && inner
+                        .meta
+                        .events(&id, last)
+                        .await
+                        .is_ok_and(|e| e.is_empty())
+                {
+                    return;
+                }
+                tokio::select! {
+                    _ = changed.changed() => {}
+                    _ = tokio::time::sleep(WATCH_POLL) => {}
+                    _ = tx.closed() => return,
+                    _ = inner.shutdown.cancelled() => {
+                        let _ = tx.send(Err(ServiceError::Unavailable(
+                            "the ML service is shutting down; watch again with after_sequence".into(),
+                        ))).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// Stops claiming jobs, checkpoints the running ones, puts them back in the queue and waits
+    /// for them to stop.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        self.inner.shutdown.cancel();
+        for run in self.inner.running_jobs() {
+            run.token.cancel();
+        }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        tracing::info!(
+            "job manager stopped; unfinished jobs resume on the next replica to claim them"
+        );
+    }
+}
+
+impl Inner {
+    fn running_job(&self, id: &str) -> Option<Arc<Run>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn running_jobs(&self) -> Vec<Arc<Run>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn changed_here(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Checks a request and builds the job it asks for.
+    fn validate(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
         convert::check_name("model_name", &req.model_name)?;
-        let registry = &self.inner.registry;
+        let registry = &self.registry;
         registry.kinds().get(&req.kind)?;
-        let dataset = self.inner.datasets.manifest(&req.dataset_id)?;
-        let schema = self.inner.datasets.schema(&dataset)?;
+        let dataset = self.datasets.manifest(&req.dataset_id)?;
+        let schema = self.datasets.schema(&dataset)?;
         let rows = dataset
             .info
             .extra
@@ -194,18 +462,7 @@ impl JobManager {
             let key = registry.resolve(&req.base_model)?;
             format!("{}@{}", key.name, key.version)
         };
-        let mut state = self.inner.lock();
-        let queued = state
-            .jobs
-            .values()
-            .filter(|e| e.job.state == JobState::Queued as i32)
-            .count();
-        if queued >= self.inner.queue_depth {
-            return Err(ServiceError::ResourceExhausted(format!(
-                "the training queue is full ({queued} jobs waiting); retry later"
-            )));
-        }
-        let job = TrainingJob {
+        Ok(TrainingJob {
             id: format!("job-{}", uuid::Uuid::now_v7().simple()),
             model_name: req.model_name,
             kind: req.kind,
@@ -215,324 +472,296 @@ impl JobManager {
             state: JobState::Queued as i32,
             created_at: convert::now(),
             ..Default::default()
-        };
-        let id = job.id.clone();
-        self.inner.meta.put_job(&job)?;
-        state.jobs.insert(
-            id.clone(),
-            Entry {
-                job,
-                next_sequence: 1,
-                events: broadcast::channel(256).0,
-                cancel: None,
-                cancel_requested: false,
-            },
-        );
-        self.inner.record(
-            &mut state,
-            &id,
-            Event::StateChanged(JobState::Queued as i32),
-        )?;
-        state.queue.push_back(id.clone());
-        self.inner.update_gauges(&state);
-        tracing::info!(job = %id, "training job queued");
-        // The answer shows the job as queued, even if the dispatcher starts it a moment later.
-        let queued = state.jobs[&id].job.clone();
-        drop(state);
-        self.inner.wake.notify_one();
-        Ok(queued)
+        })
     }
 
-    pub fn get(&self, id: &str) -> ServiceResult<TrainingJob> {
-        let state = self.inner.lock();
-        state
-            .jobs
-            .get(id)
-            .map(|e| e.job.clone())
-            .ok_or_else(|| not_found(id))
-    }
-
-    /// Every job matching the filters, newest first.
-    pub fn list(&self, state_filter: i32, model_name: &str) -> Vec<TrainingJob> {
-        let state = self.inner.lock();
-        let mut jobs: Vec<TrainingJob> = state
-            .jobs
-            .values()
-            .filter(|e| state_filter == JobState::Unspecified as i32 || e.job.state == state_filter)
-            .filter(|e| model_name.is_empty() || e.job.model_name == model_name)
-            .map(|e| e.job.clone())
-            .collect();
-        jobs.sort_unstable_by(|a, b| b.id.cmp(&a.id));
-        jobs
-    }
-
-    pub fn cancel(&self, id: &str) -> ServiceResult<TrainingJob> {
-        let mut state = self.inner.lock();
-        let entry = state.jobs.get_mut(id).ok_or_else(|| not_found(id))?;
-        match JobState::try_from(entry.job.state) {
-            Ok(JobState::Queued) => {
-                state.queue.retain(|q| q != id);
-                self.inner
-                    .transition(&mut state, id, JobState::Cancelled, |j| {
-                        j.finished_at = convert::now()
-                    })?;
-                self.inner.update_gauges(&state);
-                tracing::info!(job = %id, "queued job cancelled");
+    async fn update_gauges(&self) {
+        let counts = match self.meta.count_by_status().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count jobs for the metrics");
+                return;
             }
-            Ok(JobState::Running) => {
-                entry.cancel_requested = true;
-                if let Some(token) = &entry.cancel {
-                    token.cancel();
-                }
-                tracing::info!(job = %id, "cancelling running job at its next step");
-            }
-            _ => {
-                return Err(ServiceError::FailedPrecondition(format!(
-                    "job {id} already ended ({})",
-                    JobState::try_from(entry.job.state)
-                        .map(|s| s.as_str_name())
-                        .unwrap_or("unknown")
-                )));
-            }
-        }
-        Ok(state.jobs[id].job.clone())
-    }
-
-    /// Recorded events after `after` and a receiver for later ones (no gap between them), and
-    /// whether the job had already ended.
-    pub fn subscribe(
-        &self,
-        id: &str,
-        after: u64,
-    ) -> ServiceResult<(Vec<TrainingEvent>, broadcast::Receiver<TrainingEvent>, bool)> {
-        let state = self.inner.lock();
-        let entry = state.jobs.get(id).ok_or_else(|| not_found(id))?;
-        // Taken under the lock that also orders appends, so nothing falls between log and stream.
-        let rx = entry.events.subscribe();
-        let backlog = self.inner.meta.events(id, after)?;
-        Ok((backlog, rx, is_terminal(entry.job.state)))
-    }
-
-    pub fn events_after(&self, id: &str, after: u64) -> ServiceResult<Vec<TrainingEvent>> {
-        Ok(self.inner.meta.events(id, after)?)
-    }
-
-    /// Resolves when shutdown begins; watch streams end then.
-    pub fn shutting_down(&self) -> CancellationToken {
-        self.inner.shutdown.clone()
-    }
-
-    /// Stops taking jobs, checkpoints the running ones and waits for them to stop.
-    pub async fn shutdown(&self) {
-        self.inner.shutting_down.store(true, Ordering::SeqCst);
-        self.inner.shutdown.cancel();
-        {
-            let state = self.inner.lock();
-            for entry in state.jobs.values() {
-                if let Some(token) = &entry.cancel {
-                    token.cancel();
-                }
-            }
-        }
-        self.inner.tasks.close();
-        self.inner.tasks.wait().await;
-        tracing::info!("job manager stopped; unfinished jobs resume at the next start");
-    }
-}
-
-fn not_found(id: &str) -> ServiceError {
-    ServiceError::NotFound(format!("training job `{id}` not found"))
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Appends an event (with the job as it is now) to the log, then broadcasts it.
-    fn record(&self, state: &mut State, id: &str, event: Event) -> ServiceResult<()> {
-        let Some(entry) = state.jobs.get_mut(id) else {
-            return Ok(());
         };
-        let durable = matches!(event, Event::StateChanged(_) | Event::CheckpointStep(_));
-        let e = TrainingEvent {
-            sequence: entry.next_sequence,
-            time: convert::now(),
-            event: Some(event),
-            job: Some(entry.job.clone()),
-        };
-        self.meta.append_event(id, &e, durable)?;
-        entry.next_sequence += 1;
-        let _ = entry.events.send(e);
-        Ok(())
-    }
-
-    /// Changes a job's state: record first (durably), then the state-changed event.
-    fn transition(
-        &self,
-        state: &mut State,
-        id: &str,
-        to: JobState,
-        update: impl FnOnce(&mut TrainingJob),
-    ) -> ServiceResult<()> {
-        let Some(entry) = state.jobs.get_mut(id) else {
-            return Ok(());
-        };
-        entry.job.state = to as i32;
-        update(&mut entry.job);
-        self.meta.put_job(&entry.job)?;
-        self.record(state, id, Event::StateChanged(to as i32))
-    }
-
-    fn update_gauges(&self, state: &State) {
-        for s in [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Succeeded,
-            JobState::Failed,
-            JobState::Cancelled,
-        ] {
-            let n = state
-                .jobs
-                .values()
-                .filter(|e| e.job.state == s as i32)
-                .count();
-            let label = s
+        for s in JobStatus::ALL {
+            let label = state_of(s)
                 .as_str_name()
                 .trim_start_matches("JOB_STATE_")
                 .to_ascii_lowercase();
+            let n = counts.get(&s).copied().unwrap_or(0);
             metrics::gauge!(TRAINING_JOBS, "state" => label).set(n as f64);
         }
     }
 
+    /// Writes the running job's record (after `update`) with one event, under its lease. From
+    /// the training thread, which blocks on the store; a lost lease stops the run.
     fn progress(
         &self,
-        id: &str,
+        run: &Run,
         update: impl FnOnce(&mut pb::TrainingProgress),
         event: Option<Event>,
     ) {
-        let mut state = self.lock();
-        let Some(entry) = state.jobs.get_mut(id) else {
+        if run.lost.load(Ordering::SeqCst) {
             return;
+        }
+        let (record, body) = {
+            let mut job = run.job.lock().unwrap_or_else(|p| p.into_inner());
+            update(job.progress.get_or_insert_with(Default::default));
+            let event =
+                event.unwrap_or_else(|| Event::Progress(job.progress.clone().unwrap_or_default()));
+            (job.encode_to_vec(), event_body(&job, event))
         };
-        update(entry.job.progress.get_or_insert_with(Default::default));
-        let event = event
-            .unwrap_or_else(|| Event::Progress(entry.job.progress.clone().unwrap_or_default()));
-        if let Err(e) = self.record(&mut state, id, event) {
-            tracing::warn!(job = %id, error = %e, "could not record a training event");
+        let written = self.runtime.block_on(self.meta.record(
+            &run.lease,
+            JobStatus::Running,
+            &record,
+            &[body],
+        ));
+        match written {
+            Ok(_) => self.changed_here(),
+            Err(MetaError::LeaseLost(_)) => run.lose(),
+            Err(e) => {
+                tracing::warn!(job = %run.lease.job_id, error = %e, "could not record a training event")
+            }
+        }
+    }
+
+    /// Records the end of a run (or its return to the queue) under its lease.
+    async fn finish(&self, run: &Run, to: JobState, update: impl FnOnce(&mut TrainingJob)) {
+        if run.lost.load(Ordering::SeqCst) {
+            return;
+        }
+        let (record, body) = {
+            let mut job = run.job.lock().unwrap_or_else(|p| p.into_inner());
+            job.state = to as i32;
+            update(&mut job);
+            (
+                job.encode_to_vec(),
+                event_body(&job, Event::StateChanged(to as i32)),
+            )
+        };
+        match self
+            .meta
+            .record(&run.lease, status_of(to), &record, &[body])
+            .await
+        {
+            Ok(_) => self.changed_here(),
+            Err(MetaError::LeaseLost(_)) => run.lose(),
+            Err(e) => {
+                tracing::error!(job = %run.lease.job_id, error = %e, "cannot record the job's end; it is claimed again when its lease expires")
+            }
+        }
+        self.update_gauges().await;
+    }
+
+    fn clear(&self, id: &str) {
+        if let Err(e) = clear_checkpoints(&*self.store, id) {
+            tracing::warn!(job = %id, error = %e, "cannot remove the job's checkpoints");
         }
     }
 }
 
-/// Starts queued jobs while permits are free.
+/// Claims queued jobs while this replica has free slots.
 async fn dispatch(inner: Arc<Inner>) {
+    // Idle replicas look for work (new jobs, expired leases) this often.
+    let poll = (inner.limits.lease / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         let permit = tokio::select! {
             p = inner.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             _ = inner.shutdown.cancelled() => return,
         };
-        let id = loop {
-            let next = inner.lock().queue.pop_front();
-            if let Some(id) = next {
-                break id;
+        let claimed = loop {
+            if inner.shutting_down.load(Ordering::SeqCst) {
+                return;
+            }
+            match inner
+                .meta
+                .claim(&inner.limits.replica, inner.limits.lease)
+                .await
+            {
+                Ok(Some(c)) => break c,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim a training job"),
             }
             tokio::select! {
                 _ = inner.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
                 _ = inner.shutdown.cancelled() => return,
             }
         };
-        let token = CancelToken::new();
-        {
-            let mut state = inner.lock();
-            let Some(entry) = state.jobs.get_mut(&id) else {
-                continue;
-            };
-            if entry.job.state != JobState::Queued as i32 {
-                continue;
-            }
-            entry.cancel = Some(token.clone());
-            entry.cancel_requested = false;
-            let result = inner.transition(&mut state, &id, JobState::Running, |j| {
-                if j.started_at.is_none() {
-                    j.started_at = convert::now();
-                }
-            });
-            inner.update_gauges(&state);
-            if let Err(e) = result {
-                tracing::error!(job = %id, error = %e, "cannot record job start");
-                continue;
-            }
-        }
         let inner2 = inner.clone();
-        inner.tasks.spawn_blocking(move || {
-            run(&inner2, &id, token);
+        inner.tasks.spawn(async move {
+            run(&inner2, claimed).await;
             drop(permit);
-            inner2.wake.notify_one();
         });
     }
 }
 
-/// Runs one job to its end on this (blocking) thread.
-fn run(inner: &Arc<Inner>, id: &str, token: CancelToken) {
-    let job = match inner.lock().jobs.get(id) {
-        Some(e) => e.job.clone(),
-        None => return,
-    };
-    tracing::info!(job = %id, model = %job.model_name, kind = %job.kind, "training job started");
-    let dataset_file = inner.work_dir.join(format!("{id}.parquet"));
-    let outcome = train(inner, &job, &dataset_file, token);
-    let _ = std::fs::remove_file(&dataset_file);
-
-    let mut state = inner.lock();
-    let cancel_requested = state.jobs.get(id).is_some_and(|e| e.cancel_requested);
-    if let Some(entry) = state.jobs.get_mut(id) {
-        entry.cancel = None;
+/// Keeps the lease of a running job; stops the run when the lease is lost or cancelled.
+async fn renew(inner: Arc<Inner>, run: Arc<Run>) {
+    let lease = inner.limits.lease;
+    let mut last_held = Instant::now();
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match inner.meta.renew(&run.lease, lease).await {
+            Ok(Renewal::Held { cancel_requested }) => {
+                last_held = Instant::now();
+                if cancel_requested && !run.cancel_requested.swap(true, Ordering::SeqCst) {
+                    tracing::info!(job = %run.lease.job_id, "cancellation requested on another replica");
+                    run.token.cancel();
+                }
+            }
+            Ok(Renewal::Lost) => return run.lose(),
+            Err(e) => {
+                tracing::warn!(job = %run.lease.job_id, error = %e, "cannot renew the job's lease");
+                // Stop before the lease can expire and another replica start the same job.
+                if last_held.elapsed() >= lease * 2 / 3 {
+                    return run.lose();
+                }
+            }
+        }
     }
-    let result = match outcome {
+}
+
+/// Runs one claimed job to its end (or back to the queue).
+async fn run(inner: &Arc<Inner>, claimed: Claimed) {
+    let resumed = claimed.resumed();
+    let Claimed {
+        lease,
+        row,
+        cancel_requested,
+    } = claimed;
+    let id = lease.job_id.clone();
+    let mut job = match decode_job(&row) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!(job = %id, error = %e, "claimed a job whose record is unreadable; failing it");
+            let mut job = TrainingJob {
+                id: id.clone(),
+                model_name: row.model_name.clone(),
+                ..Default::default()
+            };
+            job.state = JobState::Failed as i32;
+            job.error = e.to_string();
+            let body = event_body(&job, Event::StateChanged(JobState::Failed as i32));
+            let _ = inner
+                .meta
+                .record(&lease, JobStatus::Failed, &job.encode_to_vec(), &[body])
+                .await;
+            return;
+        }
+    };
+    let mut events = Vec::new();
+    if resumed {
+        tracing::info!(job = %id, "the job's previous holder stopped renewing its lease; resuming from the last checkpoint");
+        job.state = JobState::Queued as i32;
+        events.push(event_body(
+            &job,
+            Event::StateChanged(JobState::Queued as i32),
+        ));
+    }
+    job.state = JobState::Running as i32;
+    if job.started_at.is_none() {
+        job.started_at = convert::now();
+    }
+    events.push(event_body(
+        &job,
+        Event::StateChanged(JobState::Running as i32),
+    ));
+    match inner
+        .meta
+        .record(&lease, JobStatus::Running, &job.encode_to_vec(), &events)
+        .await
+    {
+        Ok(_) => inner.changed_here(),
+        Err(e) => {
+            tracing::warn!(job = %id, error = %e, "cannot record the job's start; leaving it to the queue");
+            return;
+        }
+    }
+    let token = CancelToken::new();
+    let run = Arc::new(Run {
+        lease,
+        job: Mutex::new(job.clone()),
+        token: token.clone(),
+        cancel_requested: AtomicBool::new(cancel_requested),
+        lost: AtomicBool::new(false),
+    });
+    inner
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), run.clone());
+    inner.update_gauges().await;
+    let renewal = tokio::spawn(renew(inner.clone(), run.clone()));
+    tracing::info!(job = %id, model = %job.model_name, kind = %job.kind, replica = %inner.limits.replica, "training job started");
+
+    let outcome = if cancel_requested {
+        Err(Failure::Cancelled)
+    } else {
+        let (inner2, run2) = (inner.clone(), run.clone());
+        tokio::task::spawn_blocking(move || {
+            // A holder that died after storing the model but before recording it: adopt it.
+            if let Some(done) = inner2.registry.version_made_by(&run2.job().model_name, &run2.lease.job_id)? {
+                tracing::info!(job = %run2.lease.job_id, version = %done.0, "the job's model was already stored; adopting it");
+                return Ok(done);
+            }
+            let dataset_file = inner2.work_dir.join(format!("{}.parquet", run2.lease.job_id));
+            let outcome = train(&inner2, &run2, &dataset_file, token);
+            let _ = std::fs::remove_file(&dataset_file);
+            outcome
+        })
+        .await
+        .unwrap_or_else(|e| Err(Failure::Error(e.into())))
+    };
+    renewal.abort();
+
+    let cancel_requested = run.cancel_requested.load(Ordering::SeqCst);
+    match outcome {
+        _ if run.lost.load(Ordering::SeqCst) => {}
         Ok((version, metrics)) => {
+            inner.clear(&id);
             tracing::info!(job = %id, %version, "training job succeeded");
-            inner.transition(&mut state, id, JobState::Succeeded, |j| {
-                j.model_version = version;
-                j.test_metrics = Some(metrics);
-                j.finished_at = convert::now();
-            })
+            inner
+                .finish(&run, JobState::Succeeded, |j| {
+                    j.model_version = version;
+                    j.test_metrics = Some(metrics);
+                    j.finished_at = convert::now();
+                })
+                .await;
         }
         Err(Failure::Cancelled)
             if !cancel_requested && inner.shutting_down.load(Ordering::SeqCst) =>
         {
-            tracing::info!(job = %id, "training job checkpointed for shutdown; it resumes at the next start");
-            inner.transition(&mut state, id, JobState::Queued, |_| {})
+            tracing::info!(job = %id, "training job checkpointed for shutdown; back in the queue");
+            inner.finish(&run, JobState::Queued, |_| {}).await;
         }
         Err(Failure::Cancelled) => {
-            drop(state);
-            clear(inner, id);
-            state = inner.lock();
+            inner.clear(&id);
             tracing::info!(job = %id, "training job cancelled");
-            inner.transition(&mut state, id, JobState::Cancelled, |j| {
-                j.finished_at = convert::now()
-            })
+            inner
+                .finish(&run, JobState::Cancelled, |j| {
+                    j.finished_at = convert::now()
+                })
+                .await;
         }
         Err(Failure::Error(e)) => {
-            drop(state);
-            clear(inner, id);
-            state = inner.lock();
+            inner.clear(&id);
             tracing::warn!(job = %id, error = %e, "training job failed");
-            inner.transition(&mut state, id, JobState::Failed, |j| {
-                j.error = e.to_string();
-                j.finished_at = convert::now();
-            })
+            inner
+                .finish(&run, JobState::Failed, |j| {
+                    j.error = e.to_string();
+                    j.finished_at = convert::now();
+                })
+                .await;
         }
-    };
-    inner.update_gauges(&state);
-    if let Err(e) = result {
-        tracing::error!(job = %id, error = %e, "cannot record the job's end");
     }
-}
-
-fn clear(inner: &Inner, id: &str) {
-    if let Err(e) = clear_checkpoints(&*inner.store, id) {
-        tracing::warn!(job = %id, error = %e, "cannot remove the job's checkpoints");
-    }
+    inner
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    inner.wake.notify_one();
 }
 
 enum Failure {
@@ -552,12 +781,14 @@ impl From<CoreError> for Failure {
     }
 }
 
+/// Trains on this (blocking) thread; returns the new version and its test metrics.
 fn train(
     inner: &Arc<Inner>,
-    job: &TrainingJob,
+    run: &Arc<Run>,
     dataset_file: &std::path::Path,
     token: CancelToken,
 ) -> Result<(String, pb::Metrics), Failure> {
+    let job = run.job();
     let registry = &inner.registry;
     let kind = registry
         .kinds()
@@ -576,67 +807,64 @@ fn train(
     };
     let total_epochs = config.epochs as u32;
     let last_progress = Mutex::new(None::<Instant>);
-    let id = job.id.clone();
-    let progress = |event: &TrainEvent| {
-        let inner = inner.clone();
-        match event {
-            TrainEvent::Started {
-                total_steps,
-                resumed_from_step,
-                ..
-            } => inner.progress(
-                &id,
-                |p| {
-                    p.total_steps = *total_steps;
-                    p.total_epochs = total_epochs;
-                    p.step = resumed_from_step.unwrap_or(0);
-                },
-                None,
-            ),
-            TrainEvent::Step {
-                epoch,
-                step,
-                total_steps,
-                loss,
-                examples_per_sec,
-                eta_secs,
-                ..
-            } => {
-                let mut last = last_progress.lock().unwrap_or_else(|p| p.into_inner());
-                let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) || step == total_steps;
-                let update = |p: &mut pb::TrainingProgress| {
-                    p.epoch = *epoch as u32 + 1;
-                    p.step = *step;
-                    p.total_steps = *total_steps;
-                    p.train_loss = *loss;
-                    p.examples_per_second = *examples_per_sec;
-                    p.eta_seconds = *eta_secs;
-                };
-                if due {
-                    *last = Some(Instant::now());
-                    inner.progress(&id, update, None);
-                } else if let Some(e) = inner.lock().jobs.get_mut(&id) {
-                    update(e.job.progress.get_or_insert_with(Default::default));
-                }
+    let progress = |event: &TrainEvent| match event {
+        TrainEvent::Started {
+            total_steps,
+            resumed_from_step,
+            ..
+        } => inner.progress(
+            run,
+            |p| {
+                p.total_steps = *total_steps;
+                p.total_epochs = total_epochs;
+                p.step = resumed_from_step.unwrap_or(0);
+            },
+            None,
+        ),
+        TrainEvent::Step {
+            epoch,
+            step,
+            total_steps,
+            loss,
+            examples_per_sec,
+            eta_secs,
+            ..
+        } => {
+            let mut last = last_progress.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) || step == total_steps;
+            let update = |p: &mut pb::TrainingProgress| {
+                p.epoch = *epoch as u32 + 1;
+                p.step = *step;
+                p.total_steps = *total_steps;
+                p.train_loss = *loss;
+                p.examples_per_second = *examples_per_sec;
+                p.eta_seconds = *eta_secs;
+            };
+            if due {
+                *last = Some(Instant::now());
+                inner.progress(run, update, None);
+            } else {
+                let mut job = run.job.lock().unwrap_or_else(|p| p.into_inner());
+                update(job.progress.get_or_insert_with(Default::default));
             }
-            TrainEvent::Epoch {
-                epoch,
-                train_loss,
-                val,
-            } => inner.progress(
-                &id,
-                |p| {
-                    p.epoch = *epoch as u32 + 1;
-                    p.train_loss = *train_loss;
-                    p.validation = Some(convert::metrics(val));
-                },
-                None,
-            ),
-            TrainEvent::Checkpoint { step, .. } => {
-                inner.progress(&id, |_| {}, Some(Event::CheckpointStep(*step)))
-            }
-            TrainEvent::EarlyStopped { .. } | TrainEvent::Finished { .. } => {}
         }
+        TrainEvent::Epoch {
+            epoch,
+            train_loss,
+            val,
+        } => inner.progress(
+            run,
+            |p| {
+                p.epoch = *epoch as u32 + 1;
+                p.train_loss = *train_loss;
+                p.validation = Some(convert::metrics(val));
+            },
+            None,
+        ),
+        TrainEvent::Checkpoint { step, .. } => {
+            inner.progress(run, |_| {}, Some(Event::CheckpointStep(*step)))
+        }
+        TrainEvent::EarlyStopped { .. } | TrainEvent::Finished { .. } => {}
     };
     let request = TrainRequest {
         dataset: &dataset,
@@ -656,6 +884,10 @@ fn train(
         Err(CoreError::Cancelled { .. }) => return Err(Failure::Cancelled),
         Err(e) => return Err(e.into()),
     };
+    // Lost while finishing the last steps: the new holder stores the model, not us.
+    if run.lost.load(Ordering::SeqCst) {
+        return Err(Failure::Cancelled);
+    }
     let mut info = trained.model.info;
     if let serde_json::Value::Object(extra) = &mut info.extra {
         extra.insert("training_job_id".into(), job.id.clone().into());
@@ -664,7 +896,6 @@ fn train(
         }
     }
     let manifest = registry.put_version(&job.model_name, trained.model.files, info)?;
-    clear(inner, &job.id);
     Ok((manifest.key.version, convert::metrics(&trained.test)))
 }
 

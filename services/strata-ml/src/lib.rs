@@ -5,8 +5,10 @@
 //! listener, so they exercise exactly the server the binary runs.
 //!
 //! Layout under the data directory: `artifacts/` (the strata-data artifact store: datasets,
-//! model versions, checkpoints), `meta/` (job records, job event logs, aliases: [`meta`]),
-//! `uploads/` and `work/` (scratch files, removed at start).
+//! model versions, checkpoints; `--artifact-url` may name object storage instead), `meta.db` (the default SQLite metadata store of strata-meta:
+//! jobs, their events, aliases; `--metadata-url` may name PostgreSQL instead), `uploads/` and
+//! `work/` (scratch files, one folder per replica, emptied when it starts). Several replicas may share one data directory and one
+//! PostgreSQL database: the job queue is in the database.
 //!
 //! Architecture invariant: this crate speaks gRPC and nothing else. It depends on the contracts
 //! (`strata-proto`) and the layers below it, never on the web API or the clients. Failures
@@ -19,7 +21,7 @@ mod datasets;
 mod error;
 mod inference;
 mod jobs;
-pub mod meta;
+mod legacy;
 mod models;
 mod paging;
 mod registry;
@@ -31,7 +33,7 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use strata_core::{DeviceSpec, Registry};
-use strata_data::{ArtifactStore, FsArtifactStore};
+use strata_data::{ArtifactStore, FsArtifactStore, ObjectArtifactStore};
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetServiceServer;
 use strata_proto::strata::ml::v1::inference_service_server::InferenceServiceServer;
 use strata_proto::strata::ml::v1::model_service_server::ModelServiceServer;
@@ -60,6 +62,8 @@ pub enum ServeError {
     Device(#[from] strata_core::CoreError),
     #[error("cannot open the data directory: {0}")]
     Storage(String),
+    #[error("metadata store: {0}")]
+    Metadata(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("TLS: {0}")]
@@ -93,12 +97,15 @@ pub async fn serve(
     let storage = |e: &dyn std::fmt::Display| {
         ServeError::Storage(format!("{}: {e}", config.data_dir.display()))
     };
-    let store: Arc<dyn ArtifactStore> = Arc::new(
-        FsArtifactStore::open(config.data_dir.join("artifacts")).map_err(|e| storage(&e))?,
-    );
-    let meta: Arc<dyn meta::MetadataStore> = Arc::new(
-        meta::FsMetadataStore::open(&config.data_dir.join("meta")).map_err(|e| storage(&e))?,
-    );
+    let store: Arc<dyn ArtifactStore> = match &config.artifact_url {
+        None => Arc::new(
+            FsArtifactStore::open(config.data_dir.join("artifacts")).map_err(|e| storage(&e))?,
+        ),
+        Some(url) => Arc::new(
+            ObjectArtifactStore::open(url).map_err(|e| ServeError::Storage(e.to_string()))?,
+        ),
+    };
+    let meta = open_metadata(config).await?;
     let kinds = Arc::new(Registry::builtin());
     let model_kinds = kinds.names().into_iter().map(str::to_owned).collect();
     let batch = batcher::BatchConfig {
@@ -116,10 +123,20 @@ pub async fn serve(
         queue,
         config.model_cache_bytes,
     ));
-    let datasets = Arc::new(
-        datasets::Datasets::new(store.clone(), &config.data_dir).map_err(|e| storage(&e))?,
+    // Scratch space of this replica only: replicas sharing the data directory must not remove
+    // each other's files when they start.
+    let scratch = config.replica().replace(
+        |c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'),
+        "_",
     );
-    let work_dir = config.data_dir.join("work");
+    let datasets = Arc::new(
+        datasets::Datasets::new(
+            store.clone(),
+            &config.data_dir.join("uploads").join(&scratch),
+        )
+        .map_err(|e| storage(&e))?,
+    );
+    let work_dir = config.data_dir.join("work").join(&scratch);
     let _ = std::fs::remove_dir_all(&work_dir);
     let jobs = jobs::JobManager::start(
         meta,
@@ -130,6 +147,8 @@ pub async fn serve(
         jobs::JobLimits {
             max_concurrent: config.max_concurrent_jobs as usize,
             queue_depth: config.job_queue_depth as usize,
+            replica: config.replica(),
+            lease: config.job_lease(),
         },
     )
     .map_err(|e| storage(&e))?;
@@ -214,6 +233,36 @@ pub async fn serve(
     }
     tracing::info!("strata-ml stopped");
     Ok(())
+}
+
+/// Connects to the metadata store (SQLite in the data directory unless `--metadata-url` says
+/// otherwise), migrates it, and imports the metadata of an earlier version's `meta/` directory.
+async fn open_metadata(config: &Config) -> Result<Arc<dyn strata_meta::MetadataStore>, ServeError> {
+    let url = match &config.metadata_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| ServeError::Storage(format!("{}: {e}", config.data_dir.display())))?;
+            let dir = std::fs::canonicalize(&config.data_dir)
+                .map_err(|e| ServeError::Storage(format!("{}: {e}", config.data_dir.display())))?;
+            // `?` and `#` would end the path part of the URL.
+            let path = dir
+                .join("meta.db")
+                .display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3F")
+                .replace('#', "%23");
+            format!("sqlite:{path}")
+        }
+    };
+    let meta = strata_meta::connect(&url)
+        .await
+        .map_err(|e| ServeError::Metadata(e.to_string()))?;
+    legacy::import_if_present(&meta, &config.data_dir)
+        .await
+        .map_err(ServeError::Metadata)?;
+    Ok(Arc::new(meta))
 }
 
 /// The gRPC services whose health `grpc.health.v1` reports, by name; `""` is the server as a whole.

@@ -3,7 +3,8 @@
 //!
 //! A model reference is `name`, `name@version` or `name@alias`; `latest` always means the newest
 //! version. Alias names never look like versions (`v<digits>`), so a reference is unambiguous.
-//! Every method here blocks (file I/O, model loading); async callers use `spawn_blocking`.
+//! Every method here blocks (file I/O, model loading, metadata queries); async callers use
+//! `spawn_blocking`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use strata_runtime::metrics::MODEL_CACHE_BYTES;
 use crate::batcher::{BatchConfig, Batcher, QueueLimit};
 use crate::convert;
 use crate::error::{ServiceError, ServiceResult};
-use crate::meta::MetadataStore;
+use strata_meta::MetadataStore;
 
 pub const LATEST: &str = "latest";
 
@@ -58,6 +59,8 @@ pub struct ModelRegistry {
     queue: Arc<QueueLimit>,
     cache_limit: u64,
     cache: Mutex<Cache>,
+    /// Runs metadata queries (async) from the blocking threads this registry is called on.
+    runtime: tokio::runtime::Handle,
     /// Serialises alias changes against version deletes and loads of the same model.
     write_lock: Mutex<()>,
     load_lock: Mutex<()>,
@@ -126,9 +129,37 @@ impl ModelRegistry {
                 lru: lru::LruCache::unbounded(),
                 bytes: 0,
             }),
+            runtime: tokio::runtime::Handle::current(),
             write_lock: Mutex::new(()),
             load_lock: Mutex::new(()),
         }
+    }
+
+    fn aliases(&self, name: &str) -> ServiceResult<std::collections::BTreeMap<String, String>> {
+        Ok(self.runtime.block_on(self.meta.aliases(name))?)
+    }
+
+    /// The version of `name` that training job `job` stored, with its test metrics, if any.
+    pub fn version_made_by(
+        &self,
+        name: &str,
+        job: &str,
+    ) -> ServiceResult<Option<(String, pb::Metrics)>> {
+        for version in self.versions(name)?.into_iter().rev() {
+            let m = self
+                .store
+                .manifest(&ArtifactKey::new(ArtifactClass::Model, name, &version))?;
+            if m.info.extra.get("training_job_id").and_then(|v| v.as_str()) == Some(job) {
+                let metrics = m
+                    .info
+                    .metrics
+                    .get("test")
+                    .and_then(convert::metrics_json)
+                    .unwrap_or_default();
+                return Ok(Some((version, metrics)));
+            }
+        }
+        Ok(None)
     }
 
     pub fn kinds(&self) -> &Registry {
@@ -153,7 +184,7 @@ impl ModelRegistry {
         let version = match tag {
             None | Some(LATEST) => newest.clone(),
             Some(t) if versions.iter().any(|v| v == t) => t.to_owned(),
-            Some(t) => self.meta.aliases(name)?.get(t).cloned().ok_or_else(|| {
+            Some(t) => self.aliases(name)?.get(t).cloned().ok_or_else(|| {
                 ServiceError::NotFound(format!("model `{name}` has no version or alias `{t}`"))
             })?,
         };
@@ -214,7 +245,7 @@ impl ModelRegistry {
         Ok(pb::Model {
             name: name.to_owned(),
             versions: out,
-            aliases: self.meta.aliases(name)?.into_iter().collect(),
+            aliases: self.aliases(name)?.into_iter().collect(),
         })
     }
 
@@ -231,9 +262,8 @@ impl ModelRegistry {
                 "model `{name}` has no version `{version}`"
             )));
         }
-        let mut aliases = self.meta.aliases(name)?;
-        aliases.insert(alias.to_owned(), version.to_owned());
-        self.meta.set_aliases(name, &aliases)?;
+        self.runtime
+            .block_on(self.meta.set_alias(name, alias, version))?;
         drop(_guard);
         self.model(name)
     }
@@ -241,7 +271,7 @@ impl ModelRegistry {
     pub fn delete_version(&self, name: &str, version: &str) -> ServiceResult<()> {
         convert::check_name("model name", name)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let aliases = self.meta.aliases(name)?;
+        let aliases = self.aliases(name)?;
         let pointing: Vec<&String> = aliases
             .iter()
             .filter(|(_, v)| *v == version)

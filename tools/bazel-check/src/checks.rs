@@ -238,7 +238,7 @@ pub fn layer(pkg: &str) -> Option<(&'static str, u8)> {
     let second = pkg.split('/').nth(1).unwrap_or("");
     match (first, second) {
         ("proto", _) => Some(("contracts", 2)),
-        ("libs", "strata-data") => Some(("data", 0)),
+        ("libs", "strata-data" | "strata-meta") => Some(("data", 0)),
         ("libs", _) => Some(("core", 1)),
         ("services", "strata-ml") => Some(("ml service", 2)),
         ("services", "strata-api") => Some(("api", 3)),

@@ -242,6 +242,10 @@ async fn main() -> anyhow::Result<()> {
         })
         .await
     });
+    // strata-data turns on reqwest's rustls without a crypto provider (object_store's TLS uses
+    // ring, not reqwest's default aws-lc), and Cargo unifies that feature into every reqwest of
+    // the build: a Client then needs a process-wide provider, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.callers)
         .build()?;

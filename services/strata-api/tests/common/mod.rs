@@ -170,3 +170,12 @@ pub fn test_pki(dir: &std::path::Path) -> TestPki {
     std::fs::write(&pki.key, key.serialize_pem()).expect("write key");
     pki
 }
+
+/// An HTTP client for the API under test.
+pub fn http() -> reqwest::Client {
+    // strata-data turns on reqwest's rustls without a crypto provider (object_store's TLS uses
+    // ring, not reqwest's default aws-lc), and Cargo unifies that feature into every reqwest of
+    // the build: a Client then needs a process-wide provider, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

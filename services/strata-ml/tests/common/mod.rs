@@ -304,6 +304,10 @@ pub async fn watch_to_end(clients: &mut Clients, id: &str, after: u64) -> Vec<pb
 }
 
 pub async fn get_metric(metrics_addr: SocketAddr, name: &str) -> f64 {
+    // strata-data turns on reqwest's rustls without a crypto provider (object_store's TLS uses
+    // ring, not reqwest's default aws-lc), and Cargo unifies that feature into every reqwest of
+    // the build: a Client then needs a process-wide provider, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let body = reqwest::get(format!("http://{metrics_addr}/metrics"))
         .await
         .expect("metrics endpoint")

@@ -1,0 +1,231 @@
+//! strata-meta: the metadata store and job queue of strata.
+//!
+//! Training jobs, their event logs and model aliases live in SQL: SQLite (one file in the data
+//! directory, WAL) as the embedded default, PostgreSQL when several ML service replicas share one
+//! queue. [`connect`] picks the backend from the URL and runs the versioned migrations of
+//! `migrations/<backend>/` before anything else touches the database. Both backends run the same
+//! queries through sqlx's `Any` driver; they differ only in how a write transaction starts and in
+//! the row locks (`FOR UPDATE [SKIP LOCKED]`) that PostgreSQL needs and SQLite's single writer
+//! makes implicit.
+//!
+//! The queue: a replica [`MetadataStore::claim`]s the oldest claimable job (queued, or running
+//! with an expired lease) atomically and holds it with a [`Lease`] it renews. Every later write
+//! for that job names the lease (owner and attempt), so a replica that lost its lease can no
+//! longer change the job: at most one replica runs a job at a time, and each transition
+//! (succeeded, failed, cancelled, back to the queue) is recorded exactly once.
+//!
+//! Records and events are opaque bytes here (the ML service stores its protobuf messages); the
+//! store keeps beside them only what it filters and locks on: state, model name, lease.
+//!
+//! **Invariant:** a job's record and its events change in one transaction, and event sequence
+//! numbers are assigned here, from 1 and without gaps per job. This crate knows rows, leases and
+//! SQL; never the contracts, files, models or gRPC.
+
+mod error;
+mod sql;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use error::MetaError;
+pub use sql::{SqlMetadataStore, connect};
+
+/// Which SQL engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a metadata URL names (`sqlite:`, `postgres://`, `postgresql://`).
+    pub fn from_url(url: &str) -> Result<Self, MetaError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(MetaError::InvalidUrl(format!(
+                "unsupported scheme `{scheme}:`; use sqlite:PATH or postgres://USER@HOST/DB"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Where a job is in its life. The codes are stored, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JobStatus {
+    Queued = 1,
+    Running = 2,
+    Succeeded = 3,
+    Failed = 4,
+    Cancelled = 5,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        JobStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+/// A job as stored: what the queue needs, and the caller's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: String,
+    pub status: JobStatus,
+    pub model_name: String,
+    pub record: Vec<u8>,
+}
+
+/// One event of a job's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub sequence: u64,
+    pub body: Vec<u8>,
+}
+
+/// The right to change one running job, held by one replica until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job_id: String,
+    /// The replica holding it.
+    pub owner: String,
+    /// Increases with every claim of the job; a fencing token.
+    pub attempt: i64,
+}
+
+/// A job a replica has just claimed; its status is now RUNNING under `lease`.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub lease: Lease,
+    /// The row as it was before the claim (status QUEUED, or RUNNING for an expired lease).
+    pub row: JobRow,
+    /// Someone asked to cancel the job before this replica claimed it.
+    pub cancel_requested: bool,
+}
+
+impl Claimed {
+    /// A previous holder's lease expired: the job resumes from its last checkpoint.
+    pub fn resumed(&self) -> bool {
+        self.row.status == JobStatus::Running
+    }
+}
+
+/// What a renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// Still ours, for another lease period.
+    Held { cancel_requested: bool },
+    /// Taken over or ended: stop without writing anything more.
+    Lost,
+}
+
+/// One job of a bulk import (see [`SqlMetadataStore::import`]).
+#[derive(Debug, Clone)]
+pub struct ImportJob {
+    pub row: JobRow,
+    pub events: Vec<EventRow>,
+}
+
+/// Storage of training jobs, their event logs and model aliases; the job queue of the replicas.
+#[async_trait::async_trait]
+pub trait MetadataStore: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Adds a QUEUED job with its first event (sequence 1), unless `max_queued` jobs already
+    /// wait ([`MetaError::QueueFull`]).
+    async fn create_job(
+        &self,
+        job: &JobRow,
+        event: &[u8],
+        max_queued: u64,
+    ) -> Result<(), MetaError>;
+
+    async fn job(&self, id: &str) -> Result<Option<JobRow>, MetaError>;
+
+    /// Jobs in `status` (None: any) of `model_name` (None: any), newest (highest id) first.
+    async fn jobs(
+        &self,
+        status: Option<JobStatus>,
+        model_name: Option<&str>,
+    ) -> Result<Vec<JobRow>, MetaError>;
+
+    /// Number of jobs in each status.
+    async fn count_by_status(&self) -> Result<BTreeMap<JobStatus, u64>, MetaError>;
+
+    /// The job's events with `sequence > after`, oldest first.
+    async fn events(&self, job_id: &str, after: u64) -> Result<Vec<EventRow>, MetaError>;
+
+    /// Atomically takes the oldest queued job, or a running one whose lease expired, for
+    /// `owner`: its status becomes RUNNING under a lease of `lease` from now. The caller then
+    /// records the transition with [`MetadataStore::record`].
+    async fn claim(&self, owner: &str, lease: Duration) -> Result<Option<Claimed>, MetaError>;
+
+    /// Ends every lease `owner` holds, making its running jobs claimable at once: a replica
+    /// starting under a name knows no earlier process of that name runs anything any more.
+    async fn expire_leases(&self, owner: &str) -> Result<u64, MetaError>;
+
+    /// Extends a held lease to `duration` from now.
+    async fn renew(&self, lease: &Lease, duration: Duration) -> Result<Renewal, MetaError>;
+
+    /// Replaces the job's status and record and appends `events`, if `lease` is still held
+    /// ([`MetaError::LeaseLost`] otherwise); returns the events' sequence numbers. A status other
+    /// than RUNNING releases the lease: a QUEUED job is claimable again at once.
+    async fn record(
+        &self,
+        lease: &Lease,
+        status: JobStatus,
+        record: &[u8],
+        events: &[Vec<u8>],
+    ) -> Result<Vec<u64>, MetaError>;
+
+    /// Moves a job from `from` to `to` with a new record and one event, if it is in `from`
+    /// (compare-and-set, whoever holds it); returns the event's sequence, or None when the job
+    /// was not in `from`. Cancelling a queued job is `QUEUED → CANCELLED`.
+    async fn transition(
+        &self,
+        id: &str,
+        from: JobStatus,
+        to: JobStatus,
+        record: &[u8],
+        event: &[u8],
+    ) -> Result<Option<u64>, MetaError>;
+
+    /// Asks the holder of a running job to stop (seen at its next renewal, or by the next
+    /// claimer). Returns the job's status; only a RUNNING job is flagged.
+    async fn request_cancel(&self, id: &str) -> Result<JobStatus, MetaError>;
+
+    /// alias -> version of one model.
+    async fn aliases(&self, model: &str) -> Result<BTreeMap<String, String>, MetaError>;
+
+    /// Points `alias` of `model` at `version` (creating or moving it).
+    async fn set_alias(&self, model: &str, alias: &str, version: &str) -> Result<(), MetaError>;
+
+    /// Removes an alias; false if it did not exist.
+    async fn delete_alias(&self, model: &str, alias: &str) -> Result<bool, MetaError>;
+}
