@@ -121,6 +121,47 @@ pub(crate) fn parse_params<T: DeserializeOwned + Default>(
         .map_err(|e| CoreError::Config(format!("{kind} hyperparameters: {e}")))
 }
 
+/// What every text classifier reads from its training request, checked the same way: a text and
+/// a label column, at least two classes, a valid run configuration, then the rows and their splits.
+pub(crate) struct TextClassification {
+    pub classes: Vec<String>,
+    pub config: TrainConfig,
+    pub dataset_sha: String,
+    pub examples: strata_data::Examples,
+    pub splits: strata_data::Splits,
+}
+
+pub(crate) fn text_classification(
+    kind: &str,
+    ds: &ParquetDataset,
+    config: &TrainConfig,
+) -> Result<TextClassification> {
+    let schema = ds.schema();
+    if schema.text.is_none() || schema.label.is_none() {
+        return Err(CoreError::Config(format!(
+            "{kind} needs a text column and a label column"
+        )));
+    }
+    let classes = schema.classes.clone();
+    if classes.len() < 2 {
+        return Err(CoreError::Config(
+            "a classifier needs at least two classes".into(),
+        ));
+    }
+    let config = config.clone();
+    config.check()?;
+    let dataset_sha = ds.sha256()?;
+    let examples = ds.read_all()?;
+    let splits = strata_data::split(examples.rows, &config.split)?;
+    Ok(TextClassification {
+        classes,
+        config,
+        dataset_sha,
+        examples,
+        splits,
+    })
+}
+
 pub(crate) fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use strata_data::{Artifact, FileSource, ManifestInfo, split};
+use strata_data::{Artifact, FileSource, ManifestInfo};
 use tokenizers::Encoding;
 
 use super::bert::{parameter_names, weights_prefix};
@@ -20,8 +20,8 @@ use super::text_encoder::{
     self, CONFIG, Encoder, POOLING, PoolingConfig, TOKENIZER, WEIGHTS, encoder_from_artifact,
 };
 use super::{
-    Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint,
-    parse_params, to_json,
+    Model, ModelFiles, ModelKind, TextClassification, TrainRequest, TrainedModel,
+    class_predictions, fingerprint, parse_params, text_classification, to_json,
 };
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
@@ -171,24 +171,14 @@ impl ModelKind for TextClassifierKind {
                 base.manifest.info.kind
             )));
         }
-        let ds = req.dataset;
-        let schema = ds.schema();
-        if schema.text.is_none() || schema.label.is_none() {
-            return Err(CoreError::Config(format!(
-                "{NAME} needs a text column and a label column"
-            )));
-        }
-        let classes = schema.classes.clone();
-        if classes.len() < 2 {
-            return Err(CoreError::Config(
-                "a classifier needs at least two classes".into(),
-            ));
-        }
-        let cfg = req.config.clone();
-        cfg.check()?;
-        let dataset_sha = ds.sha256()?;
-        let examples = ds.read_all()?;
-        let splits = split(examples.rows, &cfg.split)?;
+        let schema = req.dataset.schema();
+        let TextClassification {
+            classes,
+            config: cfg,
+            dataset_sha,
+            examples,
+            splits,
+        } = text_classification(NAME, req.dataset, &req.config)?;
         let device = req.device.clone();
 
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
