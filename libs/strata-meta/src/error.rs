@@ -5,6 +5,11 @@ pub enum MetaError {
     /// may carry a password.
     #[error("invalid metadata URL: {0}")]
     InvalidUrl(String),
+    #[error("cannot create the metadata database's directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("metadata database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("metadata schema migration failed: {0}")]

@@ -1,6 +1,6 @@
 //! strata-meta: the metadata store and job queue of strata.
 //!
-//! Training jobs, their event logs and model aliases live in SQL: SQLite (one file in the data
+//! Training jobs, their event logs, model aliases, and the web API's users and API keys live in SQL: SQLite (one file in the data
 //! directory, WAL) as the embedded default, PostgreSQL when several ML service replicas share one
 //! queue. [`connect`] picks the backend from the URL and runs the versioned migrations of
 //! `migrations/<backend>/` before anything else touches the database. Both backends run the same
@@ -152,7 +152,39 @@ pub struct ImportJob {
     pub events: Vec<EventRow>,
 }
 
-/// Storage of training jobs, their event logs and model aliases; the job queue of the replicas.
+/// A user of the web API as stored. `role` is the API's name for it; this crate does not read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub name: String,
+    /// A PHC password hash string.
+    pub password_hash: String,
+    pub role: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// An API key as stored: only its digest, never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub name: String,
+    /// Hex sha256 of the key.
+    pub key_sha256: String,
+    pub role: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+}
+
+/// What [`MetadataStore::delete_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDeletion {
+    Deleted,
+    NotFound,
+    /// The user is the only one left with the protected role; nothing was deleted.
+    LastOfRole,
+}
+
+/// Storage of training jobs, their event logs and model aliases; the job queue of the replicas;
+/// the users and API keys of the web API.
 #[async_trait::async_trait]
 pub trait MetadataStore: Send + Sync {
     fn backend(&self) -> Backend;
@@ -228,4 +260,29 @@ pub trait MetadataStore: Send + Sync {
 
     /// Removes an alias; false if it did not exist.
     async fn delete_alias(&self, model: &str, alias: &str) -> Result<bool, MetaError>;
+
+    async fn user(&self, name: &str) -> Result<Option<UserRow>, MetaError>;
+
+    /// Every user, by name.
+    async fn users(&self) -> Result<Vec<UserRow>, MetaError>;
+
+    /// Adds a user; false (and nothing changed) when the name is taken. Several API replicas
+    /// may bootstrap the same admin at once: exactly one of them creates it.
+    async fn create_user(&self, user: &UserRow) -> Result<bool, MetaError>;
+
+    /// Deletes a user, unless it is the last one whose role is `keep_role` (so the API never
+    /// locks out its last admin, even with two admins deleting each other at once).
+    async fn delete_user(&self, name: &str, keep_role: &str) -> Result<UserDeletion, MetaError>;
+
+    /// The API key whose sha256 is `key_sha256`.
+    async fn api_key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKeyRow>, MetaError>;
+
+    /// Every API key, by name.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, MetaError>;
+
+    /// Adds an API key; false (and nothing changed) when its name or digest is taken.
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<bool, MetaError>;
+
+    /// Revokes an API key; false if there was none of that name.
+    async fn delete_api_key(&self, name: &str) -> Result<bool, MetaError>;
 }

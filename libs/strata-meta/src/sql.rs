@@ -10,8 +10,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
 use crate::{
-    Backend, Claimed, EventRow, ImportJob, JobRow, JobStatus, Lease, MetaError, MetadataStore,
-    Renewal,
+    ApiKeyRow, Backend, Claimed, EventRow, ImportJob, JobRow, JobStatus, Lease, MetaError,
+    MetadataStore, Renewal, UserDeletion, UserRow,
 };
 
 const QUEUED: i64 = JobStatus::Queued as i64;
@@ -26,7 +26,10 @@ pub async fn connect(url: &str) -> Result<SqlMetadataStore, MetaError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::from_url(url)?;
     let (url, max_connections) = match backend {
-        Backend::Sqlite => (sqlite_create_url(url), 4),
+        Backend::Sqlite => {
+            create_sqlite_dir(url)?;
+            (sqlite_create_url(url), 4)
+        }
         Backend::Postgres => (url.to_owned(), 8),
     };
     let mut options = AnyPoolOptions::new()
@@ -49,6 +52,24 @@ pub async fn connect(url: &str) -> Result<SqlMetadataStore, MetaError> {
     Ok(SqlMetadataStore { pool, backend })
 }
 
+/// Creates the directory an `sqlite:` URL's file goes in, as SQLite creates only the file.
+fn create_sqlite_dir(url: &str) -> Result<(), MetaError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(()); // `:memory:` and friends
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| {
+            MetaError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            }
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `sqlite:` URLs create the file unless the caller chose a mode.
 fn sqlite_create_url(url: &str) -> String {
     if url.contains("mode=") {
@@ -64,16 +85,30 @@ fn sqlite_create_url(url: &str) -> String {
 /// was released (sqlx refuses a database whose applied migration's checksum differs).
 fn migrator(backend: Backend) -> Migrator {
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "jobs, events, aliases",
-            include_str!("../migrations/sqlite/0001_jobs_events_aliases.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "jobs, events, aliases",
-            include_str!("../migrations/postgres/0001_jobs_events_aliases.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "jobs, events, aliases",
+                include_str!("../migrations/sqlite/0001_jobs_events_aliases.sql"),
+            ),
+            (
+                2,
+                "users, api keys",
+                include_str!("../migrations/sqlite/0002_principals.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "jobs, events, aliases",
+                include_str!("../migrations/postgres/0001_jobs_events_aliases.sql"),
+            ),
+            (
+                2,
+                "users, api keys",
+                include_str!("../migrations/postgres/0002_principals.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files
@@ -514,6 +549,124 @@ impl MetadataStore for SqlMetadataStore {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRow>, MetaError> {
+        sqlx::query("SELECT name, password_hash, role, created_ms FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, MetaError> {
+        let rows = sqlx::query("SELECT name, password_hash, role, created_ms FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn create_user(&self, user: &UserRow) -> Result<bool, MetaError> {
+        let done = sqlx::query(
+            "INSERT INTO users (name, password_hash, role, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(&user.role)
+        .bind(user.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user(&self, name: &str, keep_role: &str) -> Result<UserDeletion, MetaError> {
+        let mut tx = self.begin_write().await?;
+        // SQLite's immediate transaction already excludes other writers.
+        let holders_query = match self.backend {
+            Backend::Postgres => "SELECT name FROM users WHERE role = $1 FOR UPDATE",
+            Backend::Sqlite => "SELECT name FROM users WHERE role = $1",
+        };
+        let rows = sqlx::query(holders_query)
+            .bind(keep_role)
+            .fetch_all(&mut *tx)
+            .await?;
+        let holders: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        if holders.len() == 1 && holders[0] == name {
+            return Ok(UserDeletion::LastOfRole);
+        }
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(if done.rows_affected() > 0 {
+            UserDeletion::Deleted
+        } else {
+            UserDeletion::NotFound
+        })
+    }
+
+    async fn api_key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKeyRow>, MetaError> {
+        sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys WHERE key_sha256 = $1")
+        .bind(key_sha256)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(api_key_from)
+        .transpose()
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, MetaError> {
+        let rows = sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys ORDER BY name")
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(api_key_from).collect()
+    }
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<bool, MetaError> {
+        let done = sqlx::query(
+            "INSERT INTO api_keys (name, key_sha256, role, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.name)
+        .bind(&key.key_sha256)
+        .bind(&key.role)
+        .bind(key.created_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_api_key(&self, name: &str) -> Result<bool, MetaError> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn user_from(row: &AnyRow) -> Result<UserRow, MetaError> {
+    Ok(UserRow {
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: row.try_get("role")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+fn api_key_from(row: &AnyRow) -> Result<ApiKeyRow, MetaError> {
+    Ok(ApiKeyRow {
+        name: row.try_get("name")?,
+        key_sha256: row.try_get("key_sha256")?,
+        role: row.try_get("role")?,
+        created_ms: row.try_get("created_ms")?,
+    })
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_meta::{
-    EventRow, ImportJob, JobRow, JobStatus, MetaError, MetadataStore, Renewal, SqlMetadataStore,
-    connect,
+    ApiKeyRow, EventRow, ImportJob, JobRow, JobStatus, MetaError, MetadataStore, Renewal,
+    SqlMetadataStore, UserDeletion, UserRow, connect,
 };
 
 fn job(id: &str, model: &str) -> JobRow {
@@ -432,6 +432,80 @@ async fn an_import_is_idempotent_and_running_jobs_resume(url: String) {
     );
 }
 
+fn user(name: &str, role: &str) -> UserRow {
+    UserRow {
+        name: name.into(),
+        password_hash: format!("$argon2id$hash-of-{name}"),
+        role: role.into(),
+        created_ms: 1_700_000_000_000,
+    }
+}
+
+async fn users_and_api_keys(url: String) {
+    let store = Arc::new(connect(&url).await.expect("connect"));
+    // Two API replicas bootstrapping the same admin at once: exactly one creates it.
+    let mut rival = user("admin", "admin");
+    rival.password_hash = "rival".into();
+    let first = user("admin", "admin");
+    let (a, b) = tokio::join!(store.create_user(&first), store.create_user(&rival));
+    assert_ne!(a.expect("create"), b.expect("create"), "exactly one wins");
+    assert!(store.create_user(&user("ann", "trainer")).await.expect("create"));
+    let mut changed = user("ann", "admin");
+    changed.password_hash = "other".into();
+    assert!(!store.create_user(&changed).await.expect("taken"));
+    assert_eq!(
+        store.user("ann").await.expect("get"),
+        Some(user("ann", "trainer")),
+        "a taken name leaves the user as it was"
+    );
+    assert_eq!(store.user("nobody").await.expect("get"), None);
+    let names = |users: Vec<UserRow>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    assert_eq!(names(store.users().await.expect("list")), ["admin", "ann"]);
+
+    // The last admin stays; once there is another, either may go, but not both.
+    assert_eq!(
+        store.delete_user("admin", "admin").await.expect("delete"),
+        UserDeletion::LastOfRole
+    );
+    assert!(store.create_user(&user("bob", "admin")).await.expect("create"));
+    let (x, y) = tokio::join!(
+        store.delete_user("admin", "admin"),
+        store.delete_user("bob", "admin")
+    );
+    let outcomes = BTreeSet::from([format!("{:?}", x.expect("delete")), format!("{:?}", y.expect("delete"))]);
+    assert_eq!(
+        outcomes,
+        BTreeSet::from(["Deleted".to_owned(), "LastOfRole".to_owned()]),
+        "two admins deleting each other leave one"
+    );
+    assert_eq!(
+        store.delete_user("nobody", "admin").await.expect("delete"),
+        UserDeletion::NotFound
+    );
+    assert_eq!(
+        store.delete_user("ann", "admin").await.expect("delete"),
+        UserDeletion::Deleted
+    );
+
+    let key = |name: &str, digest: &str| ApiKeyRow {
+        name: name.into(),
+        key_sha256: digest.into(),
+        role: "viewer".into(),
+        created_ms: 5,
+    };
+    assert!(store.create_api_key(&key("ci", "d1")).await.expect("create"));
+    assert!(!store.create_api_key(&key("ci", "d2")).await.expect("name taken"));
+    assert!(!store.create_api_key(&key("other", "d1")).await.expect("digest taken"));
+    assert!(store.create_api_key(&key("bot", "d3")).await.expect("create"));
+    assert_eq!(store.api_key_by_hash("d1").await.expect("get"), Some(key("ci", "d1")));
+    assert_eq!(store.api_key_by_hash("d2").await.expect("get"), None);
+    let keys: Vec<_> = store.api_keys().await.expect("list").into_iter().map(|k| k.name).collect();
+    assert_eq!(keys, ["bot", "ci"]);
+    assert!(store.delete_api_key("ci").await.expect("revoke"));
+    assert!(!store.delete_api_key("ci").await.expect("gone"));
+    assert_eq!(store.api_key_by_hash("d1").await.expect("get"), None, "a revoked key is gone");
+}
+
 macro_rules! suite {
     ($url:expr, $($scenario:ident),+ $(,)?) => {{
         $(
@@ -454,6 +528,7 @@ macro_rules! all_scenarios {
             aliases_move_and_stay_per_model,
             reconnecting_keeps_data_and_migrations_run_once,
             an_import_is_idempotent_and_running_jobs_resume,
+            users_and_api_keys,
         )
     };
 }
