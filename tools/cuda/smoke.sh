@@ -72,7 +72,7 @@ echo "ok: strata-ml --device auto serves on cpu"
 [ -n "$api_bin" ] || exit 0
 [ -x "$api_bin" ] || fail "no web API binary at $api_bin"
 "$api_bin" --listen "127.0.0.1:$http" --ml-url "http://127.0.0.1:$grpc" --dev \
-    --users-file "$work/users.json" --bootstrap-admin-password "smoke-test-password" >"$work/api.log" 2>&1 &
+    --metadata-url "sqlite:$work/api/meta.db" --bootstrap-admin-password "smoke-test-password" >"$work/api.log" 2>&1 &
 api=$!
 ready=""
 for _ in $(seq 100); do

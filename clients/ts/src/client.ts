@@ -2,7 +2,10 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import { StrataApiError, StrataNetworkError } from "./errors.js";
 import { watchTrainingJob, type WatchOptions } from "./events.js";
 import type {
+  CreateApiKeyRequest,
+  CreatedApiKey,
   CreateTrainingJob,
+  CreateUserRequest,
   Dataset,
   DatasetList,
   DatasetUploadMetadata,
@@ -15,6 +18,7 @@ import type {
   PredictRequest,
   PredictResponse,
   Principal,
+  PrincipalEntry,
   SystemInfo,
   TokenRequest,
   TokenResponse,
@@ -124,6 +128,16 @@ export interface StrataClient {
   createToken(credentials: TokenRequest, init?: CallOptions): Promise<TokenResponse>;
   /** `GET /v1/auth/me`: who the current token belongs to. */
   getCurrentPrincipal(init?: CallOptions): Promise<Principal>;
+  /** `GET /v1/auth/principals` (admin): every user and API key with its role. */
+  listPrincipals(init?: CallOptions): Promise<PrincipalEntry[]>;
+  /** `POST /v1/auth/users` (admin): adds a user (password of 12-256 characters). */
+  createUser(user: CreateUserRequest, init?: CallOptions): Promise<Principal>;
+  /** `DELETE /v1/auth/users/{name}` (admin); never the last admin (409). */
+  deleteUser(name: string, init?: CallOptions): Promise<void>;
+  /** `POST /v1/auth/api-keys` (admin): the key is in the answer and nowhere else, ever. */
+  createApiKey(key: CreateApiKeyRequest, init?: CallOptions): Promise<CreatedApiKey>;
+  /** `DELETE /v1/auth/api-keys/{name}` (admin): revokes a key. */
+  deleteApiKey(name: string, init?: CallOptions): Promise<void>;
 
   /** `GET /v1/datasets`, newest first. */
   listDatasets(init?: PageOptions): Promise<DatasetList>;
@@ -208,6 +222,15 @@ export function createStrataClient(options: StrataClientOptions): StrataClient {
     createToken: (credentials, init = {}) =>
       unwrap(raw.POST("/v1/auth/token", { body: credentials, signal: init.signal })),
     getCurrentPrincipal: (init = {}) => unwrap(raw.GET("/v1/auth/me", { signal: init.signal })),
+    listPrincipals: (init = {}) => unwrap(raw.GET("/v1/auth/principals", { signal: init.signal })),
+    createUser: (user, init = {}) => unwrap(raw.POST("/v1/auth/users", { body: user, signal: init.signal })),
+    deleteUser: (name, init = {}) =>
+      unwrap(raw.DELETE("/v1/auth/users/{name}", { params: { path: { name } }, signal: init.signal })).then(() => undefined),
+    createApiKey: (key, init = {}) => unwrap(raw.POST("/v1/auth/api-keys", { body: key, signal: init.signal })),
+    deleteApiKey: (name, init = {}) =>
+      unwrap(raw.DELETE("/v1/auth/api-keys/{name}", { params: { path: { name } }, signal: init.signal })).then(
+        () => undefined,
+      ),
 
     listDatasets: (init = {}) =>
       unwrap(raw.GET("/v1/datasets", { params: { query: page(init) }, signal: init.signal })),

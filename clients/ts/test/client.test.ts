@@ -311,6 +311,32 @@ describe("endpoint helpers", () => {
     ]);
   });
 
+  it("manages users and API keys with the admin endpoints", async () => {
+    server = await startServer(async (req, res) => {
+      const body = (await readBody(req)).toString();
+      if (req.method === "DELETE") {
+        res.writeHead(204);
+        res.end();
+      } else if (req.url === "/v1/auth/api-keys") sendJson(res, 201, { ...JSON.parse(body), api_key: "strata_secret" });
+      else if (req.url === "/v1/auth/users") sendJson(res, 201, { name: JSON.parse(body).username, role: JSON.parse(body).role });
+      else sendJson(res, 200, [{ kind: "api_key", name: "ci", role: "trainer" }]);
+    });
+    const client = createStrataClient({ baseUrl: server.baseUrl });
+
+    await expect(client.createUser({ username: "ann", password: "a-long-password", role: "viewer" })).resolves.toEqual({ name: "ann", role: "viewer" });
+    await expect(client.createApiKey({ name: "ci", role: "trainer" })).resolves.toEqual({ name: "ci", role: "trainer", api_key: "strata_secret" });
+    await expect(client.listPrincipals()).resolves.toEqual([{ kind: "api_key", name: "ci", role: "trainer" }]);
+    await expect(client.deleteUser("ann")).resolves.toBeUndefined();
+    await expect(client.deleteApiKey("ci")).resolves.toBeUndefined();
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "POST /v1/auth/users",
+      "POST /v1/auth/api-keys",
+      "GET /v1/auth/principals",
+      "DELETE /v1/auth/users/ann",
+      "DELETE /v1/auth/api-keys/ci",
+    ]);
+  });
+
   it("exchanges a password for a token", async () => {
     let body = "";
     server = await startServer(async (req, res) => {

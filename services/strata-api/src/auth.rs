@@ -1,12 +1,14 @@
 //! Who is calling and what they may do: users (argon2id password hashes) and API keys (sha256)
-//! from a users file, JWTs (HS256 pinned, `exp`/`iss`/`aud` required, keys rotated by `kid`),
-//! and roles checked per route through the [`Caller`] extractor.
+//! in the metadata store (SQLite by default, PostgreSQL shared by the replicas), JWTs (HS256
+//! pinned, `exp`/`iss`/`aud` required, keys rotated by `kid`), and roles checked per route
+//! through the [`Caller`] extractor.
 //!
-//! A first start with no users file creates one holding a bootstrap `admin` whose password is
-//! either given (`STRATA_BOOTSTRAP_ADMIN_PASSWORD`) or generated and printed once.
+//! A first start on a store with no users creates a bootstrap `admin` whose password is either
+//! given (`STRATA_BOOTSTRAP_ADMIN_PASSWORD`) or generated and printed once; admins then manage
+//! users and API keys through `/v1/auth/users` and `/v1/auth/api-keys`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::Argon2;
@@ -17,6 +19,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use strata_meta::{ApiKeyRow, MetaError, MetadataStore, UserDeletion, UserRow};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -26,6 +29,14 @@ use crate::state::AppState;
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// HS256 keys shorter than the hash output weaken it; refuse them at start-up.
 const MIN_SECRET_BYTES: usize = 32;
+
+/// Whether a principal signs in with a password or an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    ApiKey,
+}
 
 /// What a caller may do. Each role includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -39,6 +50,23 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Trainer => "trainer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Role::Viewer, Role::Trainer, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
 /// Failures to set up authentication; the server refuses to start on any of them.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthSetupError {
@@ -50,21 +78,8 @@ pub enum AuthSetupError {
         "invalid STRATA_JWT_KEYS entry {0:?}: expected kid:secret with a secret of at least {MIN_SECRET_BYTES} bytes"
     )]
     InvalidKey(String),
-    #[error("cannot read users file {path}: {source}")]
-    ReadUsers {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("users file {path} is not valid: {source}")]
-    ParseUsers {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("cannot write users file {path}: {source}")]
-    WriteUsers {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("users and API keys: {0}")]
+    Store(#[from] MetaError),
     #[error("cannot hash a password: {0}")]
     Hash(String),
     #[error("the operating system has no randomness: {0}")]
@@ -142,34 +157,7 @@ pub struct Claims {
     pub exp: u64,
 }
 
-/// One user of the users file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UserRecord {
-    pub name: String,
-    /// PHC string of an argon2id hash (`$argon2id$v=19$...`).
-    pub password_hash: String,
-    pub role: Role,
-}
-
-/// One API key of the users file; keys are random, so a fast hash is enough.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiKeyRecord {
-    pub name: String,
-    /// Hex sha256 of the key.
-    pub key_sha256: String,
-    pub role: Role,
-}
-
-/// The users file (`STRATA_USERS_FILE`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct UsersFile {
-    #[serde(default)]
-    pub users: Vec<UserRecord>,
-    #[serde(default)]
-    pub api_keys: Vec<ApiKeyRecord>,
-}
-
-/// An argon2id PHC hash of `password`, for the users file.
+/// An argon2id PHC hash of `password`.
 pub fn hash_password(password: &str) -> Result<String, AuthSetupError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| AuthSetupError::Random(e.to_string()))?;
@@ -180,67 +168,40 @@ pub fn hash_password(password: &str) -> Result<String, AuthSetupError> {
         .map_err(|e| AuthSetupError::Hash(e.to_string()))
 }
 
-/// Hex sha256 of an API key, for the users file.
+/// Hex sha256 of an API key: keys are long and random, so a fast hash is enough.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Reads the users file, or creates it with a bootstrap admin if it does not exist. Returns the
-/// generated admin password when one was made, so the caller prints it exactly once.
-pub fn load_or_bootstrap(
-    path: &Path,
+/// Creates the bootstrap `admin` when the store has no users yet. Returns the generated password
+/// when this process created the admin without a given one, so the caller prints it exactly
+/// once; several replicas starting together create one admin between them.
+pub async fn bootstrap_admin(
+    store: &dyn MetadataStore,
     bootstrap_password: Option<&str>,
-) -> Result<(UsersFile, Option<String>), AuthSetupError> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let users =
-                serde_json::from_slice(&bytes).map_err(|source| AuthSetupError::ParseUsers {
-                    path: path.to_owned(),
-                    source,
-                })?;
-            Ok((users, None))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let (password, generated) = match bootstrap_password {
-                Some(p) => (p.to_owned(), None),
-                None => {
-                    let p = random_token(12)?;
-                    (p.clone(), Some(p))
-                }
-            };
-            let users = UsersFile {
-                users: vec![UserRecord {
-                    name: "admin".to_owned(),
-                    password_hash: hash_password(&password)?,
-                    role: Role::Admin,
-                }],
-                api_keys: Vec::new(),
-            };
-            write_atomically(path, &users).map_err(|source| AuthSetupError::WriteUsers {
-                path: path.to_owned(),
-                source,
-            })?;
-            Ok((users, generated))
-        }
-        Err(source) => Err(AuthSetupError::ReadUsers {
-            path: path.to_owned(),
-            source,
-        }),
+) -> Result<Option<String>, AuthSetupError> {
+    if !store.users().await?.is_empty() {
+        return Ok(None);
     }
-}
-
-/// Writes to a temporary file beside `path`, syncs it, then renames it over `path`.
-fn write_atomically(path: &Path, users: &UsersFile) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, users)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    let (password, generated) = match bootstrap_password {
+        Some(p) => (p.to_owned(), false),
+        None => (random_token(12)?, true),
+    };
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| AuthSetupError::Hash(e.to_string()))??
+    };
+    let created = store
+        .create_user(&UserRow {
+            name: "admin".to_owned(),
+            password_hash: hash,
+            role: Role::Admin.as_str().to_owned(),
+            created_ms: unix_now_ms(),
+        })
+        .await?;
+    Ok((created && generated).then_some(password))
 }
 
 /// A token as returned by `POST /v1/auth/token` (OAuth 2 token response fields).
@@ -254,14 +215,33 @@ pub struct TokenResponse {
     pub expires_in: u64,
 }
 
-/// Issues and checks tokens; checks passwords and API keys.
-#[derive(Debug, Clone)]
+/// Issues and checks tokens; checks, creates and removes users and API keys in the metadata
+/// store (shared by every API replica).
+#[derive(Clone)]
 pub struct Authenticator {
     keys: JwtKeys,
     issuer: String,
     audience: String,
     ttl_seconds: u64,
-    users: UsersFile,
+    store: Arc<dyn MetadataStore>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("keys", &self.keys)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("store", &self.store.backend())
+            .finish()
+    }
+}
+
+/// A stored role the API does not know: the database was edited by hand or by a newer version.
+fn stored_role(name: &str, role: &str) -> Result<Role, ApiError> {
+    Role::parse(role).ok_or_else(|| {
+        ApiError::Internal(format!("principal {name} has an unknown stored role {role:?}"))
+    })
 }
 
 impl Authenticator {
@@ -270,46 +250,131 @@ impl Authenticator {
         issuer: String,
         audience: String,
         ttl_seconds: u64,
-        users: UsersFile,
+        store: Arc<dyn MetadataStore>,
     ) -> Self {
         Self {
             keys,
             issuer,
             audience,
             ttl_seconds,
-            users,
+            store,
         }
     }
 
-    /// Names and roles of every user and API key, for admins.
-    pub fn principals(&self) -> Vec<(String, Role)> {
-        let users = self.users.users.iter().map(|u| (u.name.clone(), u.role));
-        let keys = self.users.api_keys.iter().map(|k| (k.name.clone(), k.role));
-        users.chain(keys).collect()
+    /// Every user, then every API key, with its role (for admins).
+    pub async fn principals(&self) -> Result<Vec<(PrincipalKind, Role, String)>, ApiError> {
+        let mut out = Vec::new();
+        for user in self.store.users().await? {
+            out.push((PrincipalKind::User, stored_role(&user.name, &user.role)?, user.name));
+        }
+        for key in self.store.api_keys().await? {
+            out.push((PrincipalKind::ApiKey, stored_role(&key.name, &key.role)?, key.name));
+        }
+        Ok(out)
     }
 
     /// Checks a user's password. Unknown users cost the same work as wrong passwords.
-    pub fn check_password(&self, name: &str, password: &str) -> Option<(String, Role)> {
-        let user = self.users.users.iter().find(|u| u.name == name);
-        let hash = match user {
-            Some(u) => u.password_hash.as_str(),
-            None => dummy_hash()?,
+    pub async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<(Role, String)>, ApiError> {
+        let user = self.store.user(name).await?;
+        let hash = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => dummy_hash()
+                .await
+                .ok_or_else(|| ApiError::Internal("no dummy password hash".to_owned()))?,
         };
-        let parsed = PasswordHash::new(hash).ok()?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        user.filter(|_| ok).map(|u| (u.name.clone(), u.role))
+        let password = password.to_owned();
+        // argon2 is deliberately slow; keep it off the async workers.
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password check panicked: {e}")))?;
+        match user {
+            Some(u) if ok => Ok(Some((stored_role(&u.name, &u.role)?, u.name))),
+            _ => Ok(None),
+        }
     }
 
     /// Checks an API key.
-    pub fn check_api_key(&self, key: &str) -> Option<(String, Role)> {
-        let digest = hash_api_key(key);
-        self.users
-            .api_keys
-            .iter()
-            .find(|k| k.key_sha256 == digest)
-            .map(|k| (k.name.clone(), k.role))
+    pub async fn check_api_key(&self, key: &str) -> Result<Option<(Role, String)>, ApiError> {
+        match self.store.api_key_by_hash(&hash_api_key(key)).await? {
+            Some(k) => Ok(Some((stored_role(&k.name, &k.role)?, k.name))),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds a user; 409 when the name is taken.
+    pub async fn create_user(&self, name: &str, password: &str, role: Role) -> Result<(), ApiError> {
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ApiError::Internal(format!("password hashing panicked: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let created = self
+            .store
+            .create_user(&UserRow {
+                name: name.to_owned(),
+                password_hash: hash,
+                role: role.as_str().to_owned(),
+                created_ms: unix_now_ms(),
+            })
+            .await?;
+        if created {
+            Ok(())
+        } else {
+            Err(ApiError::Conflict(format!("a user named {name} already exists")))
+        }
+    }
+
+    /// Removes a user; never the last admin. Tokens already issued to the user stay valid until
+    /// they expire (`STRATA_TOKEN_TTL_SECONDS`).
+    pub async fn delete_user(&self, name: &str) -> Result<(), ApiError> {
+        match self.store.delete_user(name, Role::Admin.as_str()).await? {
+            UserDeletion::Deleted => Ok(()),
+            UserDeletion::NotFound => Err(ApiError::NotFound(format!("no user named {name}"))),
+            UserDeletion::LastOfRole => Err(ApiError::Conflict(format!(
+                "{name} is the last admin; create another admin first"
+            ))),
+        }
+    }
+
+    /// Creates an API key and returns it: the only time it is seen, as only its digest is kept.
+    pub async fn create_api_key(&self, name: &str, role: Role) -> Result<String, ApiError> {
+        let key = format!(
+            "strata_{}",
+            random_token(32).map_err(|e| ApiError::Internal(e.to_string()))?
+        );
+        let created = self
+            .store
+            .create_api_key(&ApiKeyRow {
+                name: name.to_owned(),
+                key_sha256: hash_api_key(&key),
+                role: role.as_str().to_owned(),
+                created_ms: unix_now_ms(),
+            })
+            .await?;
+        if created {
+            Ok(key)
+        } else {
+            Err(ApiError::Conflict(format!("an API key named {name} already exists")))
+        }
+    }
+
+    /// Revokes an API key. Tokens it was exchanged for stay valid until they expire.
+    pub async fn delete_api_key(&self, name: &str) -> Result<(), ApiError> {
+        if self.store.delete_api_key(name).await? {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("no API key named {name}")))
+        }
     }
 
     /// Signs a token for `name` with `role`.
@@ -370,11 +435,23 @@ impl Authenticator {
 
 /// An argon2id hash of a random string, verified against when the user does not exist so that
 /// response time does not reveal which user names exist.
-fn dummy_hash() -> Option<&'static str> {
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+async fn dummy_hash() -> Option<String> {
+    static DUMMY: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| random_token(16).and_then(|p| hash_password(&p)).ok())
-        .as_deref()
+        .get_or_init(|| async {
+            tokio::task::spawn_blocking(|| random_token(16).and_then(|p| hash_password(&p)).ok())
+                .await
+                .ok()
+                .flatten()
+        })
+        .await
+        .clone()
+}
+
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn unix_now() -> u64 {

@@ -87,13 +87,17 @@ pub struct Config {
     #[arg(long, env = "STRATA_TOKEN_TTL_SECONDS", default_value_t = 3600)]
     pub token_ttl_seconds: u64,
 
-    /// Users and API keys (JSON). Created with a bootstrap admin on first start if missing.
+    /// Metadata database holding users and API keys: `sqlite:PATH` (created if missing) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB`, shared by every API replica (and, in a scaled-out
+    /// deployment, the same database as the ML service's). A bootstrap admin is created in an
+    /// empty one.
     #[arg(
         long,
-        env = "STRATA_USERS_FILE",
-        default_value = ".strata/api/users.json"
+        env = "STRATA_METADATA_URL",
+        default_value = "sqlite:.strata/api/meta.db",
+        hide_env_values = true
     )]
-    pub users_file: PathBuf,
+    pub metadata_url: String,
 
     /// Password of the bootstrap admin created on first start; generated and printed if unset.
     #[arg(long, env = "STRATA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]

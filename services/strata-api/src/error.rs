@@ -48,6 +48,12 @@ pub enum ApiError {
     /// A REST resource or action that does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with what exists (a taken name, the last admin).
+    #[error("{0}")]
+    Conflict(String),
+    /// The metadata database (users, API keys) is unreachable for now; retrying may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// The request body exceeds its limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -65,6 +71,16 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
     }
 }
 
+impl From<strata_meta::MetaError> for ApiError {
+    fn from(error: strata_meta::MetaError) -> Self {
+        if error.is_transient() {
+            ApiError::Unavailable(format!("metadata store: {error}"))
+        } else {
+            ApiError::Internal(format!("metadata store: {error}"))
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status, problem slug and title for this error.
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
@@ -78,6 +94,12 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Metadata store unavailable",
+            ),
             ApiError::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",

@@ -38,6 +38,10 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::auth::create_token,
         routes::auth::me,
         routes::auth::list_principals,
+        routes::auth::create_user,
+        routes::auth::delete_user,
+        routes::auth::create_api_key,
+        routes::auth::delete_api_key,
         routes::datasets::upload,
         routes::datasets::list,
         routes::datasets::get,
@@ -60,6 +64,11 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::system::MlServiceInfo,
         routes::auth::TokenRequest,
         routes::auth::Principal,
+        routes::auth::PrincipalEntry,
+        routes::auth::CreateUserRequest,
+        routes::auth::CreateApiKeyRequest,
+        routes::auth::CreatedApiKey,
+        auth::PrincipalKind,
         auth::TokenResponse,
         auth::Role,
         routes::common::Metrics,
@@ -265,6 +274,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/auth/token", post(routes::auth::create_token))
         .route("/v1/auth/me", get(routes::auth::me))
         .route("/v1/auth/principals", get(routes::auth::list_principals))
+        .route("/v1/auth/users", post(routes::auth::create_user))
+        .route(
+            "/v1/auth/users/{name}",
+            axum::routing::delete(routes::auth::delete_user),
+        )
+        .route("/v1/auth/api-keys", post(routes::auth::create_api_key))
+        .route(
+            "/v1/auth/api-keys/{name}",
+            axum::routing::delete(routes::auth::delete_api_key),
+        )
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.max_body_bytes,
         ));
@@ -331,9 +350,10 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
     Some(layer)
 }
 
-/// Builds the authenticator from configuration; refuses to run without JWT keys outside `--dev`,
-/// and prints a generated bootstrap admin password exactly once.
-pub fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthSetupError> {
+/// Builds the authenticator from configuration: refuses to run without JWT keys outside `--dev`,
+/// opens the metadata store (users, API keys) and creates the bootstrap admin in an empty one,
+/// printing a generated password exactly once.
+pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthSetupError> {
     let keys = match (&config.jwt_keys, config.dev) {
         (Some(spec), _) => auth::JwtKeys::parse(spec)?,
         (None, true) => {
@@ -342,15 +362,13 @@ pub fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthS
         }
         (None, false) => return Err(auth::AuthSetupError::MissingKeys),
     };
-    let (users, generated) = auth::load_or_bootstrap(
-        &config.users_file,
-        config.bootstrap_admin_password.as_deref(),
-    )?;
+    let store = strata_meta::connect(&config.metadata_url).await?;
+    let generated =
+        auth::bootstrap_admin(&store, config.bootstrap_admin_password.as_deref()).await?;
     if let Some(password) = generated {
         // Printed, not logged: log collectors must not keep it.
         eprintln!(
-            "\n  Created {} with user `admin`, password: {password}\n  This is shown once; change it by editing that file.\n",
-            config.users_file.display()
+            "\n  Created user `admin`, password: {password}\n  This is shown once; add users and API keys through /v1/auth/users and /v1/auth/api-keys.\n"
         );
     }
     Ok(auth::Authenticator::new(
@@ -358,7 +376,7 @@ pub fn authenticator(config: &Config) -> Result<auth::Authenticator, auth::AuthS
         config.jwt_issuer.clone(),
         config.jwt_audience.clone(),
         config.token_ttl_seconds,
-        users,
+        std::sync::Arc::new(store),
     ))
 }
 
@@ -369,7 +387,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
-    let app = router(AppState::new(ml, authenticator(config)?), config);
+    let app = router(AppState::new(ml, authenticator(config).await?), config);
     tracing::info!(addr = %listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
     // Connect info gives the rate limiter the client address of anonymous callers.
     axum::serve(

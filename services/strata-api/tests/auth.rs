@@ -9,7 +9,7 @@ use clap::Parser;
 use common::{ADMIN_PASSWORD, dead_addr, start_api_with, temp_dir};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use strata_api::auth::{ApiKeyRecord, Role, UserRecord, UsersFile, hash_api_key, hash_password};
+use strata_api::auth::Role;
 
 const SECRET: &str = "test-signing-secret-of-at-least-32-bytes!";
 const OLD_SECRET: &str = "an-older-key-still-accepted-for-rotation!";
@@ -38,33 +38,42 @@ fn claims(aud: &str, exp: u64) -> Value {
     json!({"sub": "admin", "role": "admin", "iss": "strata", "aud": aud, "iat": now(), "exp": exp})
 }
 
-/// Writes a users file with the admin, a viewer and a trainer API key before the API starts.
-fn write_users(dir: &std::path::Path) {
-    let users = UsersFile {
-        users: vec![
-            UserRecord {
-                name: "admin".into(),
-                password_hash: hash_password(ADMIN_PASSWORD).expect("hash"),
-                role: Role::Admin,
-            },
-            UserRecord {
-                name: "vera".into(),
-                password_hash: hash_password("viewer-pass").expect("hash"),
-                role: Role::Viewer,
-            },
-        ],
-        api_keys: vec![ApiKeyRecord {
-            name: "ci".into(),
-            key_sha256: hash_api_key("sk-test-trainer"),
-            role: Role::Trainer,
-        }],
-    };
-    std::fs::write(
-        dir.join("users.json"),
-        serde_json::to_vec(&users).expect("json"),
+/// Signs in as the bootstrap admin, then adds through the API a viewer user (`vera`) and a
+/// trainer API key (`ci`), returning the admin's token and the key.
+async fn add_principals(http: &reqwest::Client, base: &str) -> (String, String) {
+    let admin = bearer(
+        http,
+        base,
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
     )
-    .expect("write users");
+    .await;
+    let created = http
+        .post(format!("{base}/v1/auth/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "vera", "password": VIEWER_PASSWORD, "role": "viewer"}))
+        .send()
+        .await
+        .expect("POST /v1/auth/users");
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.json::<Value>().await.expect("JSON"),
+        json!({"name": "vera", "role": "viewer"})
+    );
+    let key = http
+        .post(format!("{base}/v1/auth/api-keys"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "ci", "role": "trainer"}))
+        .send()
+        .await
+        .expect("POST /v1/auth/api-keys");
+    assert_eq!(key.status(), 201);
+    let key: Value = key.json().await.expect("JSON");
+    assert_eq!((&key["name"], &key["role"]), (&json!("ci"), &json!("trainer")));
+    let key = key["api_key"].as_str().expect("the key, shown once").to_owned();
+    (admin, key)
 }
+
+const VIEWER_PASSWORD: &str = "viewer-pass-0123";
 
 async fn token(http: &reqwest::Client, base: &str, body: Value) -> reqwest::Response {
     http.post(format!("{base}/v1/auth/token"))
@@ -88,24 +97,18 @@ async fn bearer(http: &reqwest::Client, base: &str, body: Value) -> String {
 #[tokio::test]
 async fn tokens_identify_callers_and_roles_are_enforced() {
     let dir = temp_dir();
-    write_users(dir.path());
     let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
 
-    let admin = bearer(
-        &http,
-        &base,
-        json!({"username": "admin", "password": ADMIN_PASSWORD}),
-    )
-    .await;
+    let (admin, key) = add_principals(&http, &base).await;
     let viewer = bearer(
         &http,
         &base,
-        json!({"username": "vera", "password": "viewer-pass"}),
+        json!({"username": "vera", "password": VIEWER_PASSWORD}),
     )
     .await;
-    let trainer = bearer(&http, &base, json!({"api_key": "sk-test-trainer"})).await;
+    let trainer = bearer(&http, &base, json!({"api_key": key})).await;
 
     // New tokens carry the first key's kid.
     assert_eq!(
@@ -141,7 +144,14 @@ async fn tokens_identify_callers_and_roles_are_enforced() {
         .expect("admin lists");
     assert_eq!(listed.status(), 200);
     let listed: Value = listed.json().await.expect("JSON");
-    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        listed,
+        json!([
+            {"kind": "user", "name": "admin", "role": "admin"},
+            {"kind": "user", "name": "vera", "role": "viewer"},
+            {"kind": "api_key", "name": "ci", "role": "trainer"},
+        ])
+    );
     assert!(
         !listed.to_string().contains("argon2"),
         "hashes never leave the server"
@@ -292,41 +302,55 @@ async fn every_secured_operation_refuses_every_bad_token() {
     api.stop().await;
 }
 
-#[test]
-fn production_mode_refuses_to_start_without_keys() {
+#[tokio::test]
+async fn production_mode_refuses_to_start_without_keys() {
     let dir = temp_dir();
-    let users = dir.path().join("users.json");
-    let config = strata_api::Config::parse_from([
-        "strata-api",
-        "--users-file",
-        users.to_str().expect("utf-8"),
-    ]);
-    let err = strata_api::authenticator(&config).expect_err("no keys, no --dev");
+    let db = format!("sqlite:{}/meta.db", dir.path().display());
+    let config = strata_api::Config::parse_from(["strata-api", "--metadata-url", &db]);
+    let err = strata_api::authenticator(&config)
+        .await
+        .expect_err("no keys, no --dev");
     assert!(err.to_string().contains("STRATA_JWT_KEYS"), "{err}");
 
     let short = strata_api::Config::parse_from([
         "strata-api",
         "--jwt-keys",
         "k:short",
-        "--users-file",
-        users.to_str().expect("utf-8"),
+        "--metadata-url",
+        &db,
     ]);
-    let err = strata_api::authenticator(&short).expect_err("short secret");
+    let err = strata_api::authenticator(&short)
+        .await
+        .expect_err("short secret");
     assert!(
         !err.to_string().contains("short"),
         "secrets never appear in errors: {err}"
     );
+
+    let nowhere = strata_api::Config::parse_from([
+        "strata-api",
+        "--dev",
+        "--metadata-url",
+        "mysql://db/strata",
+    ]);
+    let err = strata_api::authenticator(&nowhere)
+        .await
+        .expect_err("unsupported database");
+    assert!(err.to_string().contains("unsupported scheme"), "{err}");
 }
 
-#[test]
-fn first_start_creates_a_bootstrap_admin_once() {
+#[tokio::test]
+async fn first_start_creates_a_bootstrap_admin_once() {
     let dir = temp_dir();
-    let users = dir.path().join("nested/users.json");
-    let (file, generated) = strata_api::auth::load_or_bootstrap(&users, None).expect("bootstrap");
+    let url = format!("sqlite:{}/nested/meta.db", dir.path().display());
+    let store = strata_meta::connect(&url).await.expect("store");
+    let generated = strata_api::auth::bootstrap_admin(&store, None)
+        .await
+        .expect("bootstrap");
     let password = generated.expect("a generated password");
-    assert_eq!(file.users.len(), 1);
-    assert!(file.users[0].password_hash.starts_with("$argon2id$"));
-    let (_, again) = strata_api::auth::load_or_bootstrap(&users, None).expect("reload");
+    let again = strata_api::auth::bootstrap_admin(&store, Some("ignored-password"))
+        .await
+        .expect("again");
     assert!(
         again.is_none(),
         "the password is shown only on the first start"
@@ -336,11 +360,112 @@ fn first_start_creates_a_bootstrap_admin_once() {
         "strata".into(),
         "strata-api".into(),
         60,
-        file,
+        std::sync::Arc::new(store),
     );
     assert_eq!(
-        auth.check_password("admin", &password).map(|(_, r)| r),
+        auth.check_password("admin", &password)
+            .await
+            .expect("check")
+            .map(|(r, _)| r),
         Some(Role::Admin)
     );
-    assert!(auth.check_password("admin", "guess").is_none());
+    assert!(
+        auth.check_password("admin", "ignored-password")
+            .await
+            .expect("check")
+            .is_none()
+    );
+    assert!(auth.check_password("nobody", &password).await.expect("check").is_none());
+}
+
+/// Admins manage users and API keys; the last admin stays; a revoked key no longer signs in;
+/// bad names and short passwords are 400s; nobody else may manage anything.
+#[tokio::test]
+async fn admins_manage_users_and_api_keys() {
+    let dir = temp_dir();
+    let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
+    let base = format!("http://{}", api.addr);
+    let http = common::http();
+    let (admin, key) = add_principals(&http, &base).await;
+    let send = |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
+        let mut request = http.request(method, format!("{base}{path}")).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    use reqwest::Method;
+
+    let user = |name: &str, password: &str, role: &str| {
+        Some(json!({"username": name, "password": password, "role": role}))
+    };
+    let (status, problem) = send(Method::POST, "/v1/auth/users", &admin, user("vera", VIEWER_PASSWORD, "admin")).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["type"], "https://strata.dev/problems/conflict");
+    let (status, problem) = send(Method::POST, "/v1/auth/users", &admin, user("ann", "short", "viewer")).await;
+    assert_eq!(status, 400);
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("password"), "{problem}");
+    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("../x", VIEWER_PASSWORD, "viewer")).await;
+    assert_eq!(status, 400);
+    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("ann", VIEWER_PASSWORD, "root")).await;
+    assert_eq!(status, 400, "an unknown role is malformed");
+
+    // Only admins manage principals.
+    let viewer = bearer(&http, &base, json!({"username": "vera", "password": VIEWER_PASSWORD})).await;
+    let (status, _) = send(Method::POST, "/v1/auth/api-keys", &viewer, Some(json!({"name": "x", "role": "admin"}))).await;
+    assert_eq!(status, 403);
+    let (status, _) = send(Method::DELETE, "/v1/auth/users/admin", &viewer, None).await;
+    assert_eq!(status, 403);
+
+    // The last admin stays; with a second admin the first may go.
+    let (status, problem) = send(Method::DELETE, "/v1/auth/users/admin", &admin, None).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("last admin"));
+    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("root2", "second-admin-pass", "admin")).await;
+    assert_eq!(status, 201);
+    let (status, _) = send(Method::DELETE, "/v1/auth/users/vera", &admin, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = send(Method::DELETE, "/v1/auth/users/vera", &admin, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        token(&http, &base, json!({"username": "vera", "password": VIEWER_PASSWORD})).await.status(),
+        401,
+        "a deleted user cannot sign in"
+    );
+
+    // Keys: a taken name is a conflict; a revoked key no longer signs in.
+    let (status, _) = send(Method::POST, "/v1/auth/api-keys", &admin, Some(json!({"name": "ci", "role": "viewer"}))).await;
+    assert_eq!(status, 409);
+    assert_eq!(token(&http, &base, json!({"api_key": key})).await.status(), 200);
+    let (status, _) = send(Method::DELETE, "/v1/auth/api-keys/ci", &admin, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(token(&http, &base, json!({"api_key": key})).await.status(), 401);
+    let (status, _) = send(Method::DELETE, "/v1/auth/api-keys/ci", &admin, None).await;
+    assert_eq!(status, 404);
+    api.stop().await;
+}
+
+/// Two API replicas on one PostgreSQL share users and keys: what one creates, the other accepts.
+#[tokio::test]
+async fn replicas_on_postgres_share_users_and_keys() {
+    let Some(pg) = strata_testkit::Postgres::start() else {
+        return;
+    };
+    let url = pg.database();
+    let (dir_a, dir_b) = (temp_dir(), temp_dir());
+    let flags = ["--jwt-keys", KEYS, "--metadata-url", &url];
+    let a = start_api_with(dead_addr().await, dir_a.path(), &flags).await;
+    let b = start_api_with(dead_addr().await, dir_b.path(), &flags).await;
+    let http = common::http();
+    let (base_a, base_b) = (format!("http://{}", a.addr), format!("http://{}", b.addr));
+    let (_, key) = add_principals(&http, &base_a).await;
+    bearer(&http, &base_b, json!({"api_key": key})).await;
+    bearer(&http, &base_b, json!({"username": "vera", "password": VIEWER_PASSWORD})).await;
+    a.stop().await;
+    b.stop().await;
 }

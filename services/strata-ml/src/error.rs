@@ -117,7 +117,10 @@ impl From<MetaError> for ServiceError {
             // Another replica holds the job now; the caller may look again.
             MetaError::LeaseLost(_) => ServiceError::Unavailable(msg),
             _ if e.is_transient() => ServiceError::Unavailable(msg),
-            MetaError::Database(_) | MetaError::Migrate(_) | MetaError::InvalidUrl(_) => {
+            MetaError::Database(_)
+            | MetaError::Migrate(_)
+            | MetaError::InvalidUrl(_)
+            | MetaError::CreateDir { .. } => {
                 ServiceError::Internal(msg)
             }
         }

@@ -216,17 +216,21 @@ async fn main() -> anyhow::Result<()> {
     let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api_addr = api_listener.local_addr()?;
     let password = "benchmark admin password";
+    let metadata_url = format!(
+        "sqlite:{}",
+        scratch
+            .path()
+            .join("api/meta.db")
+            .to_str()
+            .context("utf-8 temp dir")?
+    );
     let api_config = strata_api::Config::parse_from([
         "strata-api",
         "--ml-url",
         &format!("http://{ml_addr}"),
         "--dev",
-        "--users-file",
-        scratch
-            .path()
-            .join("users.json")
-            .to_str()
-            .context("utf-8 temp dir")?,
+        "--metadata-url",
+        &metadata_url,
         "--bootstrap-admin-password",
         password,
         // The gateway's own overhead is measured, not its per-caller rate limit.

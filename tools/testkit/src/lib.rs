@@ -1,7 +1,8 @@
 //! strata-testkit: the real servers that tests of the scale-out backends run against, each on a
 //! free loopback port in a temporary directory and stopped when dropped: PostgreSQL from the
 //! distribution's binaries ([`Postgres`]) and the S3-protocol server of the `s3s-fs` crate, run
-//! in this process ([`S3Server`]).
+//! in this process ([`S3Server`]). Also a throwaway certificate authority for TLS tests
+//! ([`TestPki`]).
 //!
 //! When PostgreSQL's binaries are missing, [`Postgres::start`] returns `None` after printing a
 //! `SKIP:` line saying what to install, so a developer without them still gets a green run; with
@@ -10,6 +11,10 @@
 //!
 //! Invariant: test support only. No product crate depends on it except as a dev-dependency, and
 //! it never reaches past loopback.
+
+mod pki;
+
+pub use pki::TestPki;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,12 @@
 //! `POST /v1/auth/token` and the caller's own identity.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, Role, TokenResponse};
+use crate::auth::{Caller, PrincipalKind, Role, TokenResponse};
 use crate::error::{ApiError, Problem};
 use crate::routes::common::ApiJson;
 use crate::state::AppState;
@@ -26,21 +27,20 @@ pub enum TokenRequest {
         (status = 200, description = "A bearer token", body = TokenResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_token(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let auth = state.auth.clone();
-    // argon2 is deliberately slow; keep it off the async workers.
-    let principal = tokio::task::spawn_blocking(move || match request {
-        TokenRequest::Password { username, password } => auth.check_password(&username, &password),
-        TokenRequest::ApiKey { api_key } => auth.check_api_key(&api_key),
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("credential check panicked: {e}")))?;
-    let (name, role) =
+    let principal = match request {
+        TokenRequest::Password { username, password } => {
+            state.auth.check_password(&username, &password).await?
+        }
+        TokenRequest::ApiKey { api_key } => state.auth.check_api_key(&api_key).await?,
+    };
+    let (role, name) =
         principal.ok_or_else(|| ApiError::Unauthenticated("wrong credentials".to_owned()))?;
     Ok(Json(state.auth.issue(&name, role)?))
 }
@@ -50,6 +50,191 @@ pub async fn create_token(
 pub struct Principal {
     pub name: String,
     pub role: Role,
+}
+
+/// A user or API key, with its kind (for admins' listings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PrincipalEntry {
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Shorter passwords are refused. (Names follow the `pattern` of the schemas below, checked
+/// by `check_name`.)
+const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_CHARS: usize = 256;
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c));
+    if first_ok && rest_ok && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "name {name:?} must be 1-64 of A-Z a-z 0-9 . _ @ -, starting with a letter, digit or _"
+        )))
+    }
+}
+
+/// A new user.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    #[schema(pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$", example = "ann")]
+    pub username: String,
+    #[schema(min_length = 12, max_length = 256)]
+    pub password: String,
+    pub role: Role,
+}
+
+/// A new API key's name and role.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    #[schema(pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$", example = "ci-pipeline")]
+    pub name: String,
+    pub role: Role,
+}
+
+/// A created API key. `api_key` is shown this once: only its sha256 is stored.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedApiKey {
+    pub name: String,
+    pub role: Role,
+    /// Exchange it at `POST /v1/auth/token` as `{"api_key": "..."}`.
+    pub api_key: String,
+}
+
+/// Adds a user (admins only).
+#[utoipa::path(
+    post, path = "/v1/auth/users", operation_id = "createUser", tag = "auth",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = Principal),
+        (status = 400, description = "Malformed request, bad name or too short a password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<Principal>), ApiError> {
+    caller.require(Role::Admin)?;
+    check_name(&request.username)?;
+    let chars = request.password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::BadRequest(format!(
+            "password must be {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters, got {chars}"
+        )));
+    }
+    state
+        .auth
+        .create_user(&request.username, &request.password, request.role)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Principal {
+            name: request.username,
+            role: request.role,
+        }),
+    ))
+}
+
+/// Removes a user (admins only); never the last admin. Tokens the user already holds stay
+/// valid until they expire.
+#[utoipa::path(
+    delete, path = "/v1/auth/users/{name}", operation_id = "deleteUser", tag = "auth",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "User name", pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a valid name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    check_name(&name)?;
+    state.auth.delete_user(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates an API key (admins only) and returns it, once.
+#[utoipa::path(
+    post, path = "/v1/auth/api-keys", operation_id = "createApiKey", tag = "auth",
+    security(("bearer" = [])),
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, description = "Created; the key is in the body and nowhere else", body = CreatedApiKey),
+        (status = 400, description = "Malformed request or bad name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateApiKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    caller.require(Role::Admin)?;
+    check_name(&request.name)?;
+    let api_key = state
+        .auth
+        .create_api_key(&request.name, request.role)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            name: request.name,
+            role: request.role,
+            api_key,
+        }),
+    ))
+}
+
+/// Revokes an API key (admins only). Tokens it was already exchanged for stay valid until they
+/// expire.
+#[utoipa::path(
+    delete, path = "/v1/auth/api-keys/{name}", operation_id = "deleteApiKey", tag = "auth",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "API key name", pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a valid name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such API key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    check_name(&name)?;
+    state.auth.delete_api_key(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Returns who the bearer token belongs to.
@@ -73,7 +258,7 @@ pub async fn me(caller: Caller) -> Json<Principal> {
     get, path = "/v1/auth/principals", operation_id = "listPrincipals", tag = "auth",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Users and API keys", body = Vec<Principal>),
+        (status = 200, description = "Users and API keys", body = Vec<PrincipalEntry>),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     )
@@ -81,14 +266,15 @@ pub async fn me(caller: Caller) -> Json<Principal> {
 pub async fn list_principals(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<Principal>>, ApiError> {
+) -> Result<Json<Vec<PrincipalEntry>>, ApiError> {
     caller.require(Role::Admin)?;
     Ok(Json(
         state
             .auth
             .principals()
+            .await?
             .into_iter()
-            .map(|(name, role)| Principal { name, role })
+            .map(|(kind, role, name)| PrincipalEntry { kind, name, role })
             .collect(),
     ))
 }

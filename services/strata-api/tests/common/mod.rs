@@ -68,7 +68,7 @@ pub async fn start_ml_with(data_dir: &std::path::Path, extra: &[&str]) -> Server
     }
 }
 
-/// Starts the API in `--dev` mode (random JWT key) with a users file in `state_dir`.
+/// Starts the API in `--dev` mode (random JWT key) with its users in an SQLite file in `state_dir`.
 pub async fn start_api(ml_addr: SocketAddr, state_dir: &std::path::Path) -> Server {
     start_api_with(ml_addr, state_dir, &["--dev"]).await
 }
@@ -87,18 +87,20 @@ pub async fn start_api_at(ml_url: &str, state_dir: &std::path::Path, extra: &[&s
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
     let addr = listener.local_addr().expect("api addr");
     let ml_url = ml_url.to_owned();
-    let users_file: PathBuf = state_dir.join("users.json");
     let mut args = vec![
         "strata-api".to_owned(),
         "--ml-url".to_owned(),
         ml_url,
         "--ml-timeout-ms".to_owned(),
         "2000".to_owned(),
-        "--users-file".to_owned(),
-        users_file.to_str().expect("utf-8 temp dir").to_owned(),
         "--bootstrap-admin-password".to_owned(),
         ADMIN_PASSWORD.to_owned(),
     ];
+    if !extra.contains(&"--metadata-url") {
+        let db: PathBuf = state_dir.join("meta.db");
+        args.push("--metadata-url".to_owned());
+        args.push(format!("sqlite:{}", db.to_str().expect("utf-8 temp dir")));
+    }
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     let config = strata_api::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
@@ -130,45 +132,9 @@ pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("create temp dir")
 }
 
-/// A CA and a server certificate it signed for `127.0.0.1` and `localhost`, written as PEM files
-/// (`ca.pem`, `server.pem`, `server.key`) into `dir`; made fresh by each test.
-pub struct TestPki {
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-pub fn test_pki(dir: &std::path::Path) -> TestPki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "strata test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().expect("server key");
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server params")
-        .signed_by(&key, &issuer)
-        .expect("server certificate");
-    std::fs::create_dir_all(dir).expect("pki dir");
-    let pki = TestPki {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("server.pem"),
-        key: dir.join("server.key"),
-    };
-    std::fs::write(&pki.ca, ca_cert.pem()).expect("write CA");
-    std::fs::write(&pki.cert, cert.pem()).expect("write certificate");
-    std::fs::write(&pki.key, key.serialize_pem()).expect("write key");
-    pki
+/// A fresh CA and server certificate in `dir` (see strata-testkit).
+pub fn test_pki(dir: &std::path::Path) -> strata_testkit::TestPki {
+    strata_testkit::TestPki::create(dir)
 }
 
 /// An HTTP client for the API under test.

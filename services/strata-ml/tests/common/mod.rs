@@ -165,52 +165,11 @@ impl Clients {
     }
 }
 
-/// A CA and a server certificate it signed for `127.0.0.1` and `localhost`, as PEM files in a
-/// directory; made fresh by every test, so no key material is committed.
-pub struct TestPki {
-    pub ca_pem: String,
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+/// A fresh CA and server certificate in `dir` (see strata-testkit).
+pub fn test_pki(dir: &std::path::Path) -> strata_testkit::TestPki {
+    strata_testkit::TestPki::create(dir)
 }
 
-pub fn test_pki(dir: &Path) -> TestPki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "strata test CA");
-    let ca_pem = ca_params
-        .self_signed(&ca_key)
-        .expect("CA certificate")
-        .pem();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server params");
-    let cert = params.signed_by(&key, &issuer).expect("server certificate");
-    std::fs::create_dir_all(dir).expect("pki dir");
-    let pki = TestPki {
-        ca_pem,
-        ca: dir.join("ca.pem"),
-        cert: dir.join("server.pem"),
-        key: dir.join("server.key"),
-    };
-    std::fs::write(&pki.ca, &pki.ca_pem).expect("write CA");
-    std::fs::write(&pki.cert, cert.pem()).expect("write certificate");
-    std::fs::write(&pki.key, key.serialize_pem()).expect("write key");
-    pki
-}
-
-/// Uploads a file in 64 KiB chunks.
 pub async fn upload(
     clients: &mut Clients,
     name: &str,
