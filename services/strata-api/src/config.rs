@@ -87,13 +87,16 @@ pub struct Config {
     #[arg(long, env = "STRATA_TOKEN_TTL_SECONDS", default_value_t = 3600)]
     pub token_ttl_seconds: u64,
 
-    /// Users and API keys (JSON). Created with a bootstrap admin on first start if missing.
+    /// Metadata database holding users and API keys: `sqlite:PATH` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB`. API replicas sharing one PostgreSQL database share
+    /// users and keys. The bootstrap admin is created when the users table is empty.
     #[arg(
         long,
-        env = "STRATA_USERS_FILE",
-        default_value = ".strata/api/users.json"
+        env = "STRATA_METADATA_URL",
+        hide_env_values = true,
+        default_value = "sqlite:.strata/api/meta.db"
     )]
-    pub users_file: PathBuf,
+    pub metadata_url: String,
 
     /// Password of the bootstrap admin created on first start; generated and printed if unset.
     #[arg(long, env = "STRATA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
