@@ -3,12 +3,14 @@
 Facts come from the sources, never from a copy kept here: env names from the services' clap
 definitions, routes from the web API's router, image names, users and ports from the Bazel image
 targets (infra/images/BUILD.bazel, evaluated with stubs), metric names from the services' Rust
-sources. Every check returns a list of problems (empty = agrees), so the mutation tests can break
-a manifest and assert that the matching check reports it.
+sources. The one exception is what third-party images (THIRD_PARTY) are known to read, which no
+source here says. Every check returns a list of problems (empty = agrees), so the mutation tests
+can break a manifest and assert that the matching check reports it.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import os
 import re
@@ -17,7 +19,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -27,6 +29,7 @@ K8S = ROOT / "infra" / "k8s"
 # Every kustomization that renders a deployable set, and whether it targets the GPU pool.
 RENDERS = {
     "overlays/dev": False,
+    "overlays/dev-postgres": False,
     "overlays/gpu": True,
     "overlays/prod": False,
     "jobs/training": False,
@@ -40,6 +43,30 @@ EXTERNAL_METRICS = {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED"}
 # Which source answers for a container, by the image's name.
 ML, API, WEB = "strata-ml", "strata-api", "strata-web"
 GPU_KEY = "nvidia.com/gpu"
+
+# The namespace of base/namespace.yaml, which every namespaced object of a render must carry:
+# one without it lands in whatever namespace kubectl's context names.
+NAMESPACE = "strata"
+CLUSTER_SCOPED = {"Namespace"}
+
+POSTGRES_PORT = 5432
+
+
+@dataclass
+class ThirdPartyImage:
+    user: int  # the image's own non-root user
+    env: set[str]  # the variables its entrypoint and program read
+
+
+# Images we run but do not build, by name (the last path component).
+THIRD_PARTY = {
+    # The official PostgreSQL image (components/postgres): the Debian variants' `postgres` user
+    # and the variables of its docker-entrypoint.sh.
+    "postgres": ThirdPartyImage(user=999, env={
+        "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_INITDB_ARGS", "POSTGRES_INITDB_WALDIR",
+        "POSTGRES_HOST_AUTH_METHOD", "PGDATA",
+    }),
+}
 
 
 # --- facts from the sources ---------------------------------------------------------------------
@@ -56,6 +83,18 @@ def clap_env_names(service_dir: Path) -> set[str]:
         for attr in re.findall(r"#\[arg\((.*?)\)\]", f.read_text(), flags=re.S):
             names.update(re.findall(r'\benv\s*=\s*"([A-Za-z0-9_]+)"', attr))
     return names
+
+
+def clap_env_defaults(service_dir: Path) -> dict[str, str]:
+    """env name -> `default_value = "..."` of the same `#[arg(...)]` attribute."""
+    defaults = {}
+    for f in _rust_files(service_dir / "src"):
+        for attr in re.findall(r"#\[arg\((.*?)\)\]", f.read_text(), flags=re.S):
+            env = re.search(r'\benv\s*=\s*"([A-Za-z0-9_]+)"', attr)
+            default = re.search(r'\bdefault_value\s*=\s*"([^"]*)"', attr)
+            if env and default:
+                defaults[env.group(1)] = default.group(1)
+    return defaults
 
 
 def api_routes(root: Path) -> set[str]:
@@ -193,6 +232,7 @@ class Facts:
     images: dict[str, Image]
     ml_serves_grpc_health: bool
     pending: dict[str, list[str]] = field(default_factory=dict)
+    env_defaults: dict[str, dict[str, str]] = field(default_factory=dict)  # service -> env -> clap default
 
 
 def load_facts(root: Path = ROOT, k8s: Path = K8S) -> Facts:
@@ -209,6 +249,7 @@ def load_facts(root: Path = ROOT, k8s: Path = K8S) -> Facts:
         images=bazel_images(root),
         ml_serves_grpc_health="tonic_health" in ml_src,
         pending={k: list(v or []) for k, v in pending.items()},
+        env_defaults={d.name: clap_env_defaults(d) for d in services.iterdir() if (d / "Cargo.toml").exists()},
     )
 
 
@@ -237,18 +278,23 @@ def by_kind(docs, kind):
     return [d for d in docs if d.get("kind") == kind]
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+
+
 def workloads(docs):
-    """(kind/name, pod spec, pod labels) of every Deployment and Job."""
+    """(kind/name, pod spec, pod labels) of every Deployment, StatefulSet and Job."""
     for d in docs:
-        if d.get("kind") in ("Deployment", "Job"):
+        if d.get("kind") in WORKLOAD_KINDS:
             tmpl = d["spec"]["template"]
             yield f"{d['kind']}/{d['metadata']['name']}", tmpl["spec"], tmpl["metadata"].get("labels", {})
 
 
 def image_name(ref: str) -> tuple[str, str]:
-    """'ghcr.io/x/strata-api:1.2' -> ('strata-api', '1.2')."""
+    """'ghcr.io/x/strata-api:1.2' -> ('strata-api', '1.2'); 'postgres@sha256:ab' -> ('postgres', 'sha256:ab')."""
     name, tag = ref, ""
-    if ":" in ref.rsplit("/", 1)[-1]:
+    if "@" in ref.rsplit("/", 1)[-1]:
+        name, tag = ref.rsplit("@", 1)
+    elif ":" in ref.rsplit("/", 1)[-1]:
         name, tag = ref.rsplit(":", 1)
     return name.rsplit("/", 1)[-1], tag
 
@@ -289,6 +335,64 @@ def env_names(container, docs) -> set[str]:
     return set(resolved_env(container, docs))
 
 
+def secrets_in(docs) -> dict[str, dict[str, str]]:
+    """The Secrets of a render (the generated ones), decoded: name -> key -> value."""
+    out = {}
+    for s in by_kind(docs, "Secret"):
+        data = {k: base64.b64decode(v).decode() for k, v in (s.get("data") or {}).items()}
+        data.update(s.get("stringData") or {})
+        out[s["metadata"]["name"]] = data
+    return out
+
+
+@dataclass
+class EnvSource:
+    """Where a container's variable comes from. `value` is None when the render cannot know it:
+    a Secret created outside git (the managed services of prod), or a fieldRef."""
+    value: str | None
+    secret: tuple[str, str] | None = None  # (Secret name, key)
+
+
+def env_source(container, docs, name: str) -> EnvSource | None:
+    """Resolves one variable as Kubernetes does (envFrom in order, then `env`, which wins)."""
+    maps = {c["metadata"]["name"]: c.get("data", {}) for c in by_kind(docs, "ConfigMap")}
+    secrets = secrets_in(docs)
+    found = None
+    for src in container.get("envFrom", []):
+        if "configMapRef" in src and name in maps.get(src["configMapRef"]["name"], {}):
+            found = EnvSource(maps[src["configMapRef"]["name"]][name])
+        elif "secretRef" in src and name in secrets.get(src["secretRef"]["name"], {}):
+            found = EnvSource(secrets[src["secretRef"]["name"]][name], (src["secretRef"]["name"], name))
+    for e in container.get("env", []):
+        if e["name"] != name:
+            continue
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        if "value" in e:
+            found = EnvSource(e["value"])
+        elif ref:
+            found = EnvSource(secrets.get(ref["name"], {}).get(ref["key"]), (ref["name"], ref["key"]))
+        else:
+            found = EnvSource(None)
+    return found
+
+
+def volume_at(container, pod, path: str) -> dict | None:
+    """The pod volume holding `path` in the container (the deepest mount containing it)."""
+    mounts = sorted(container.get("volumeMounts", []), key=lambda m: -len(m["mountPath"]))
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    for m in mounts:
+        root = m["mountPath"].rstrip("/")
+        if path == root or path.startswith(root + "/"):
+            return vols.get(m["name"], {"name": m["name"], "volumeClaimTemplate": True})
+    return None
+
+
+def _sqlite_path(url: str) -> str:
+    """'sqlite:/a/b.db?mode=rwc' (or 'sqlite:///a/b.db') -> '/a/b.db'."""
+    path = url.removeprefix("sqlite:").split("?", 1)[0]
+    return path[2:] if path.startswith("//") else path
+
+
 def port_named(container, name):
     for p in container.get("ports", []):
         if p.get("name") == name:
@@ -314,8 +418,11 @@ def check_env(docs, facts: Facts) -> list[str]:
         for c in pod["containers"]:
             svc = program_of(c, facts)
             known = facts.env.get(svc, set()) | set(facts.pending.get("env", []))
+            why = "no clap env / web env of that name"
+            if svc in THIRD_PARTY:
+                known, why = THIRD_PARTY[svc].env, "not a variable of the image (THIRD_PARTY)"
             for name in sorted(env_names(c, docs) - known):
-                problems.append(f"{where}: env {name} is not read by {svc} (no clap env / web env of that name)")
+                problems.append(f"{where}: env {name} is not read by {svc} ({why})")
     return problems
 
 
@@ -387,8 +494,8 @@ def _check_url(where, var, url, target, docs) -> list[str]:
 def check_probes(docs, facts: Facts) -> list[str]:
     problems = []
     routes = facts.routes | set(facts.pending.get("routes", []))
-    for d in by_kind(docs, "Deployment"):
-        where = f"Deployment/{d['metadata']['name']}"
+    for d in by_kind(docs, "Deployment") + by_kind(docs, "StatefulSet"):
+        where = f"{d['kind']}/{d['metadata']['name']}"
         for c in d["spec"]["template"]["spec"]["containers"]:
             svc = service_of(c)
             for kind in ("readinessProbe", "livenessProbe"):
@@ -429,6 +536,12 @@ def check_images(docs, facts: Facts, dev_tags: bool) -> list[str]:
         for c in pod["containers"]:
             name, tag = image_name(c["image"])
             img = facts.images.get(name)
+            if name in THIRD_PARTY:
+                # Pinned to a release (17.9, 17.9-bookworm) or a digest: `latest` or a bare major
+                # moves under the deployment, and a major upgrade needs a dump and restore.
+                if not re.fullmatch(r"\d+\.\d+([-.][a-z0-9.]+)?|sha256:[0-9a-f]{64}", tag):
+                    problems.append(f"{where}: image {c['image']} is not pinned to a release tag or digest")
+                continue
             if img is None:
                 problems.append(f"{where}: image {name} is no Bazel image (oci_load repo_tags in "
                                 f"infra/images: {sorted(facts.images)})")
@@ -458,7 +571,7 @@ def check_security(docs, facts: Facts) -> list[str]:
         if pod.get("automountServiceAccountToken") is not False:
             problems.append(f"{where}: the service account token must not be mounted")
         for c in pod["containers"]:
-            img = facts.images.get(image_name(c["image"])[0])
+            img = facts.images.get(image_name(c["image"])[0]) or THIRD_PARTY.get(image_name(c["image"])[0])
             if img and sc.get("runAsUser") != img.user:
                 problems.append(f"{where}: runAsUser {sc.get('runAsUser')} != the image's user {img.user}")
             csc = c.get("securityContext", {})
@@ -476,7 +589,22 @@ def check_security(docs, facts: Facts) -> list[str]:
     return problems
 
 
+def _on_claim(where, what, path, vol, claims) -> list[str]:
+    if vol is None:
+        return [f"{where}: {what} at {path} is not on a mounted volume (the root filesystem is read-only)"]
+    if vol.get("volumeClaimTemplate"):
+        return []
+    claim = vol.get("persistentVolumeClaim", {}).get("claimName")
+    if claim is None:
+        kind = next((k for k in vol if k != "name"), "?")
+        return [f"{where}: {what} at {path} is not on a PersistentVolumeClaim ({kind} is lost with the pod)"]
+    if where.startswith("Deployment") and claim not in claims:
+        return [f"{where}: claim {claim} is not in the render"]
+    return []
+
+
 def check_data_volume(docs, facts: Facts) -> list[str]:
+    """What a program keeps on the filesystem is on a claim; its scratch space is on some volume."""
     problems = []
     claims = set()
     for pvc in by_kind(docs, "PersistentVolumeClaim"):
@@ -485,22 +613,32 @@ def check_data_volume(docs, facts: Facts) -> list[str]:
             problems.append(f"PersistentVolumeClaim/{pvc['metadata']['name']}: must be ReadWriteMany (shared by "
                             f"ML replicas and training Jobs on different nodes)")
     for where, pod, _ in workloads(docs):
-        vols = {v["name"]: v for v in pod.get("volumes", [])}
         for c in pod["containers"]:
-            # Where each program keeps its artifacts: it must be on the shared volume.
-            var = {ML: "STRATA_DATA_DIR", "strata-cli": "STRATA_STORE"}.get(program_of(c, facts))
-            if var is None:
+            program, env = program_of(c, facts), resolved_env(c, docs)
+            if program == "strata-cli":
+                # The training Job writes its model into the filesystem store the ML service reads.
+                store = env.get("STRATA_STORE", "")
+                problems += _on_claim(where, "STRATA_STORE", store, volume_at(c, pod, store), claims)
+            if program != ML:
                 continue
-            data_dir = resolved_env(c, docs).get(var)
-            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-            mount = next((p for p in mounts if data_dir and (data_dir == p or data_dir.startswith(p.rstrip("/") + "/"))),
-                         "")
-            vol = vols.get(mounts.get(mount, ""), {})
-            claim = vol.get("persistentVolumeClaim", {}).get("claimName")
-            if claim is None:
-                problems.append(f"{where}: {var}={data_dir} is not on a mounted PersistentVolumeClaim")
-            elif where.startswith("Deployment") and claim not in claims:
-                problems.append(f"{where}: claim {claim} is not in the render")
+            data_dir = env.get("STRATA_DATA_DIR", "")
+            if volume_at(c, pod, data_dir) is None:
+                problems.append(f"{where}: STRATA_DATA_DIR={data_dir} is not on a mounted volume (the root "
+                                f"filesystem is read-only)")
+            # The state it keeps on the filesystem unless the URLs name a database and a bucket.
+            kept = []
+            meta = env_source(c, docs, "STRATA_METADATA_URL")
+            if meta is None:
+                kept.append(("SQLite metadata", data_dir.rstrip("/") + "/meta.db"))
+            elif meta.value and meta.value.startswith("sqlite:"):
+                kept.append(("SQLite metadata", _sqlite_path(meta.value)))
+            artifacts = env_source(c, docs, "STRATA_ARTIFACT_URL")
+            if artifacts is None:
+                kept.append(("the artifact store", data_dir.rstrip("/") + "/artifacts"))
+            elif artifacts.value and artifacts.value.startswith("file:"):
+                kept.append(("the artifact store", urlsplit(artifacts.value).path))
+            for what, path in kept:
+                problems += _on_claim(where, what, path, volume_at(c, pod, path), claims)
     return problems
 
 
@@ -565,25 +703,24 @@ def check_prod(docs, facts: Facts) -> list[str]:
     if not any(p["spec"]["podSelector"] == {} and "Ingress" in p["spec"]["policyTypes"]
                and not p["spec"].get("ingress") for p in policies):
         problems.append("no default-deny ingress NetworkPolicy")
-    ml_labels = pods.get(ML, {})
     ml_port = port_named(deployments[ML]["spec"]["template"]["spec"]["containers"][0], "grpc") if ML in pods else None
-    reaches_ml = set()
-    for p in policies:
-        sel = p["spec"]["podSelector"]
-        if not _selector_matches(sel, ml_labels):
-            continue
-        for rule in p["spec"].get("ingress", []):
-            ports = {x.get("port") for x in rule.get("ports", [])}
-            opens_grpc = not ports or "grpc" in ports or ml_port in ports
-            for peer in rule.get("from", [{}]):
-                if not opens_grpc:
-                    continue
-                if "podSelector" in peer and "namespaceSelector" not in peer:
-                    reaches_ml |= {n for n, lb in pods.items() if _selector_matches(peer["podSelector"], lb)}
-                else:
-                    reaches_ml.add(f"peer {peer}")
+    reaches_ml = ingress_peers(docs, pods.get(ML, {}), "grpc", ml_port)
     if reaches_ml != {API}:
-        problems.append(f"NetworkPolicies let {sorted(reaches_ml)} reach the ML service's gRPC port; only {API}")
+        problems.append(f"NetworkPolicies let {_peers(reaches_ml)} reach the ML service's gRPC port; only {API}")
+    # State lives in the managed services the Secret names; replicas share it, none keeps its own.
+    for pvc in by_kind(docs, "PersistentVolumeClaim"):
+        problems.append(f"PersistentVolumeClaim/{pvc['metadata']['name']}: prod keeps no state on volumes (metadata "
+                        f"in the database, artifacts in the bucket); the shared volume is optional")
+    wanted = {API: ["STRATA_METADATA_URL"], ML: ["STRATA_METADATA_URL", "STRATA_ARTIFACT_URL"]}
+    for name, variables in wanted.items():
+        if name not in deployments:
+            continue
+        container = _container_of(deployments[name], name)
+        for var in variables:
+            key = var.removeprefix("STRATA_").lower().replace("_", "-")
+            src = env_source(container, docs, var)
+            if src is None or src.secret != (SCALE_OUT_SECRET, key):
+                problems.append(f"Deployment/{name}: {var} does not come from Secret {SCALE_OUT_SECRET} key {key}")
     services = {s["metadata"]["name"]: s for s in by_kind(docs, "Service")}
     ingresses = by_kind(docs, "Ingress")
     if not ingresses:
@@ -598,6 +735,163 @@ def check_prod(docs, facts: Facts) -> list[str]:
                 elif b["name"] == ML:
                     problems.append(f"Ingress/{ing['metadata']['name']}: exposes the ML service")
     return problems
+
+
+# The Secret naming prod's managed database and bucket (components/scale-out).
+SCALE_OUT_SECRET = "strata-ml-scale-out"
+
+
+def _container_of(workload: dict, service: str) -> dict:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return next((c for c in containers if service_of(c) == service), containers[0])
+
+
+def _pods(docs) -> dict[str, dict]:
+    """Pod labels of the long-running workloads, by name."""
+    return {d["metadata"]["name"]: d["spec"]["template"]["metadata"].get("labels", {})
+            for d in docs if d.get("kind") in ("Deployment", "StatefulSet")}
+
+
+def _peers(peers: set[str] | None) -> str:
+    return "every pod" if peers is None else str(sorted(peers))
+
+
+def ingress_peers(docs, labels: dict, port_name: str, port: int | None) -> set[str] | None:
+    """Who the NetworkPolicies let open `port` (`port_name`) of pods with `labels`: workload names,
+    and `peer {...}` for peers outside the namespace's workloads. None: no policy isolates the pods,
+    so every pod may."""
+    pods = _pods(docs)
+    policies = [p for p in by_kind(docs, "NetworkPolicy")
+                if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+                and _selector_matches(p["spec"]["podSelector"], labels)]
+    if not policies:
+        return None
+    peers: set[str] = set()
+    for p in policies:
+        for rule in p["spec"].get("ingress", []):
+            ports = {x.get("port") for x in rule.get("ports", [])}
+            if ports and port_name not in ports and port not in ports:
+                continue
+            for peer in rule.get("from", [{}]):
+                if "podSelector" in peer and "namespaceSelector" not in peer:
+                    peers |= {n for n, lb in pods.items() if _selector_matches(peer["podSelector"], lb)}
+                else:
+                    peers.add(f"peer {peer}")
+    return peers
+
+
+def egress_allows(docs, labels: dict, port: int) -> bool:
+    """Whether pods with `labels` may connect to `port` somewhere (egress is open unless a policy
+    with policyType Egress selects them)."""
+    policies = [p for p in by_kind(docs, "NetworkPolicy")
+                if "Egress" in p["spec"].get("policyTypes", []) and _selector_matches(p["spec"]["podSelector"], labels)]
+    return not policies or any(not rule.get("ports") or any(x.get("port") == port for x in rule["ports"])
+                               for p in policies for rule in p["spec"].get("egress", []))
+
+
+def check_metadata(docs, facts: Facts) -> list[str]:
+    """Where the web API (users, API keys) and the ML service (jobs, job queue, aliases) keep their
+    metadata: SQLite on a volume for one replica, one shared database for several, the same one for
+    both, and an in-cluster database that agrees with the URL and lets only these two in."""
+    problems = []
+    deployments = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
+    scaled = {h["spec"]["scaleTargetRef"]["name"] for h in by_kind(docs, "HorizontalPodAutoscaler")}
+    scaled |= {n for n, d in deployments.items() if d["spec"].get("replicas", 1) > 1}
+    sources: dict[str, EnvSource | None] = {}
+    for name in (API, ML):
+        if name not in deployments:
+            continue
+        where = f"Deployment/{name}"
+        pod = deployments[name]["spec"]["template"]["spec"]
+        c = _container_of(deployments[name], name)
+        src = sources[name] = env_source(c, docs, "STRATA_METADATA_URL")
+        if src is None:
+            # The ML service's default is computed (`sqlite:<data dir>/meta.db`), the API's is clap's.
+            data_dir = resolved_env(c, docs).get("STRATA_DATA_DIR", "")
+            url = f"sqlite:{data_dir.rstrip('/')}/meta.db" if name == ML else \
+                facts.env_defaults.get(name, {}).get("STRATA_METADATA_URL")
+            if url is None:
+                problems.append(f"{where}: STRATA_METADATA_URL is not set and {name} has no default")
+                continue
+        else:
+            url = src.value
+        if url is None:
+            # A Secret created outside git: the managed database of prod, on PostgreSQL's port.
+            if not egress_allows(docs, deployments[name]["spec"]["template"]["metadata"]["labels"], POSTGRES_PORT):
+                problems.append(f"{where}: NetworkPolicies deny egress to the metadata database's port {POSTGRES_PORT}")
+            continue
+        scheme = url.split(":", 1)[0]
+        if scheme == "sqlite":
+            path = _sqlite_path(url)
+            # (The ML service's file must be on a claim; check_data_volume says so.)
+            if name == API and volume_at(c, pod, path) is None:
+                problems.append(f"{where}: STRATA_METADATA_URL={url} is not on a mounted volume (the root filesystem "
+                                f"is read-only)")
+            if name in scaled:
+                problems.append(f"{where}: several replicas would each keep their own SQLite file ({url}); take "
+                                f"STRATA_METADATA_URL from a shared database (components/scale-out)")
+        elif scheme in ("postgres", "postgresql"):
+            problems += _check_database(where, url, docs, deployments[name])
+        else:
+            problems.append(f"{where}: STRATA_METADATA_URL={url}: unsupported scheme {scheme} (sqlite or postgres)")
+    # One database for users and for jobs once either leaves its pod's own SQLite file.
+    if API in sources and ML in sources:
+        shared = [s for s in sources.values() if s and (s.secret or not (s.value or "").startswith("sqlite:"))]
+        api, ml = sources[API], sources[ML]
+        if shared and (api is None or ml is None or (api.secret, api.value) != (ml.secret, ml.value)):
+            def show(s):
+                if s is None:
+                    return "its default"
+                return f"Secret {s.secret[0]} key {s.secret[1]}" if s.secret else s.value
+            problems.append(f"{API} and {ML} read different metadata databases: {show(api)} and {show(ml)}")
+    return list(dict.fromkeys(problems))  # a database's own problems, once (not once per client)
+
+
+def _check_database(where: str, url: str, docs, client: dict) -> list[str]:
+    """A PostgreSQL URL naming a Service of the render: its port, the database's user, name and
+    password, and the NetworkPolicies around it."""
+    parts = urlsplit(url)
+    port = parts.port or POSTGRES_PORT
+    problems = []
+    if not egress_allows(docs, client["spec"]["template"]["metadata"]["labels"], port):
+        problems.append(f"{where}: NetworkPolicies deny egress to the metadata database's port {port}")
+    svc = next((s for s in by_kind(docs, "Service") if s["metadata"]["name"] == parts.hostname), None)
+    if svc is None:
+        return problems + [f"{where}: STRATA_METADATA_URL host {parts.hostname} names no Service in the render"]
+    svc_port = next((p for p in svc["spec"]["ports"] if p["port"] == port), None)
+    if svc_port is None:
+        return problems + [f"{where}: STRATA_METADATA_URL port {port}: Service {parts.hostname} has no port {port}"]
+    servers = [(w, pod, labels) for w, pod, labels in workloads(docs) if selects(svc["spec"]["selector"], labels)]
+    if not servers:
+        problems.append(f"{where}: Service {parts.hostname} selects no database pods")
+    for server, pod, labels in servers:
+        c = pod["containers"][0]
+        env = {n: env_source(c, docs, n) for n in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD")}
+        user = env["POSTGRES_USER"].value if env["POSTGRES_USER"] else "postgres"
+        database = env["POSTGRES_DB"].value if env["POSTGRES_DB"] else user
+        if unquote(parts.username or "") != user:
+            problems.append(f"{where}: STRATA_METADATA_URL user {parts.username} is not POSTGRES_USER {user} "
+                            f"of {server}")
+        if unquote(parts.path.lstrip("/")) != database:
+            problems.append(f"{where}: STRATA_METADATA_URL database {parts.path.lstrip('/')} is not POSTGRES_DB "
+                            f"{database} of {server}")
+        password = env["POSTGRES_PASSWORD"]
+        if password is None or password.value is None or unquote(parts.password or "") != password.value:
+            problems.append(f"{where}: the password in STRATA_METADATA_URL is not POSTGRES_PASSWORD of {server}")
+        target = svc_port.get("targetPort", port)
+        number = port_named(c, target) if isinstance(target, str) else target
+        if number is None:
+            problems.append(f"Service/{parts.hostname}: targetPort {target} is no container port of {server}")
+        peers = ingress_peers(docs, labels, target if isinstance(target, str) else "", number)
+        if peers != {API, ML}:
+            problems.append(f"{server}: NetworkPolicies let {_peers(peers)} reach the database; only {API} and {ML}")
+    return problems
+
+
+def check_namespace(docs, facts: Facts) -> list[str]:
+    return [f"{d['kind']}/{d['metadata']['name']}: namespace {d['metadata'].get('namespace')}, not {NAMESPACE} "
+            f"(kubectl would put it in its context's namespace)"
+            for d in docs if d["kind"] not in CLUSTER_SCOPED and d["metadata"].get("namespace") != NAMESPACE]
 
 
 def _selector_matches(selector: dict, labels: dict) -> bool:
@@ -706,6 +1000,8 @@ def all_problems(renders: dict[str, list[dict]], facts: Facts, dashboard: dict) 
             check_images(docs, facts, dev_tags=not name.endswith("prod")),
             check_security(docs, facts),
             check_data_volume(docs, facts),
+            check_metadata(docs, facts),
+            check_namespace(docs, facts),
             check_gpu(docs, facts, gpu),
             check_monitoring(docs, facts, dashboard),
         ]
@@ -722,18 +1018,22 @@ def render_all(k8s: Path = K8S, names=None) -> dict[str, list[dict]]:
         return dict(zip(names, pool.map(lambda n: render(k8s / n), names)))
 
 
-def renders_using(file: str) -> set[str]:
+def kustomization_dirs(rel: str, k8s: Path = K8S) -> set[str]:
+    """The directories of infra/k8s whose files a kustomization reads: itself and, transitively,
+    the resources and components that are directories."""
+    here = k8s / rel
+    spec = yaml.safe_load((here / "kustomization.yaml").read_text()) or {}
+    dirs = {rel}
+    for ref in (spec.get("resources") or []) + (spec.get("components") or []):
+        target = (here / ref).resolve()
+        if target.is_dir():
+            dirs |= kustomization_dirs(target.relative_to(k8s.resolve()).as_posix(), k8s)
+    return dirs
+
+
+def renders_using(file: str, k8s: Path = K8S) -> set[str]:
     """The kustomizations whose output a file of infra/k8s feeds (to re-render only those)."""
-    top = file.split("/")[0]
-    if top == "base":
-        return {"overlays/dev", "overlays/gpu", "overlays/prod"}
-    if file.startswith("components/gpu"):
-        return {"overlays/gpu", "jobs/training-gpu"}
-    if file.startswith("components/monitoring"):
-        return {"overlays/prod"}
-    if file.startswith("jobs/training/"):
-        return {"jobs/training", "jobs/training-gpu"}
-    return {"/".join(file.split("/")[:2])}
+    return {r for r in RENDERS if any(file.startswith(d + "/") for d in kustomization_dirs(r, k8s))}
 
 
 def clone_facts(facts: Facts) -> Facts:

@@ -1,5 +1,9 @@
 """The real manifests agree with the services' code, the Bazel images and each other."""
 
+import re
+import shutil
+from urllib.parse import urlsplit
+
 import pytest
 
 import manifests as m
@@ -7,8 +11,9 @@ import manifests as m
 
 def test_facts_are_read_from_the_sources(facts):
     # If a parser silently found nothing, every later check would pass vacuously.
-    assert {"STRATA_ML_LISTEN", "STRATA_ML_METRICS_LISTEN", "STRATA_DATA_DIR", "STRATA_DEVICE"} <= facts.env[m.ML]
-    assert {"STRATA_API_LISTEN", "STRATA_ML_URL"} <= facts.env[m.API]
+    assert {"STRATA_ML_LISTEN", "STRATA_ML_METRICS_LISTEN", "STRATA_DATA_DIR", "STRATA_DEVICE",
+            "STRATA_METADATA_URL", "STRATA_ARTIFACT_URL"} <= facts.env[m.ML]
+    assert {"STRATA_API_LISTEN", "STRATA_ML_URL", "STRATA_METADATA_URL"} <= facts.env[m.API]
     assert {"STRATA_API_URL", "PORT", "HOSTNAME"} <= facts.env[m.WEB]
     assert {"/healthz", "/readyz", "/metrics"} <= facts.routes
     assert {"strata_http_requests_total", "strata_grpc_request_duration_seconds"} <= facts.literals
@@ -26,7 +31,7 @@ def test_render_agrees_with_the_code(name, renders, facts, dashboard):
 
 
 def test_every_overlay_runs_all_three_services(renders):
-    for name in ("overlays/dev", "overlays/gpu", "overlays/prod"):
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
         deployments = {d["metadata"]["name"] for d in m.by_kind(renders[name], "Deployment")}
         assert deployments == {m.ML, m.API, m.WEB}, name
 
@@ -45,3 +50,57 @@ def test_pending_names_are_still_pending_and_still_used(renders, facts, dashboar
 def test_dashboard_reads_only_metrics_the_services_export(facts, dashboard):
     assert m.dashboard_metrics(dashboard), "the dashboard has no queries"
     assert m.check_dashboard(dashboard, facts) == []
+
+
+def _container(docs, name):
+    return m._container_of(next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == name), name)
+
+
+def test_prod_keeps_no_state_on_volumes(renders):
+    docs = renders["overlays/prod"]
+    assert m.by_kind(docs, "PersistentVolumeClaim") == []
+    ml = next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == m.ML)
+    assert {v["name"]: set(v) - {"name"} for v in ml["spec"]["template"]["spec"]["volumes"]}["data"] == {"emptyDir"}
+    # Both services on the managed database the Secret names, which the render cannot see.
+    for name in (m.API, m.ML):
+        src = m.env_source(_container(docs, name), docs, "STRATA_METADATA_URL")
+        assert src == m.EnvSource(None, (m.SCALE_OUT_SECRET, "metadata-url")), name
+
+
+def test_dev_postgres_points_both_services_at_the_in_cluster_database(renders):
+    docs = renders["overlays/dev-postgres"]
+    servers = {d["metadata"]["name"] for d in m.by_kind(docs, "StatefulSet")}
+    for name in (m.API, m.ML):
+        url = m.env_source(_container(docs, name), docs, "STRATA_METADATA_URL").value
+        assert urlsplit(url).scheme == "postgres" and urlsplit(url).hostname in servers, url
+    artifacts = m.env_source(_container(docs, m.ML), docs, "STRATA_ARTIFACT_URL").value
+    assert artifacts.startswith("file:///data/")
+
+
+def test_dev_keeps_sqlite_and_the_filesystem_on_the_shared_volume(renders):
+    docs = renders["overlays/dev"]
+    ml = _container(docs, m.ML)
+    assert m.env_source(ml, docs, "STRATA_METADATA_URL") is None
+    assert m.env_source(ml, docs, "STRATA_ARTIFACT_URL") is None
+    claims = {c["metadata"]["name"] for c in m.by_kind(docs, "PersistentVolumeClaim")}
+    assert claims == {"strata-data"}
+    assert m.env_source(_container(docs, m.API), docs, "STRATA_METADATA_URL").value.startswith("sqlite:/")
+
+
+@pytest.mark.parametrize("order", [("scale-out", "gpu"), ("gpu", "scale-out")])
+def test_prod_with_the_gpu_component_keeps_both(order, tmp_path, facts, dashboard):
+    # The prod kustomization says to add ../../components/gpu for a GPU tier; both components add
+    # env to the ML container, and neither may drop the other's, in whichever order they are listed.
+    k8s = tmp_path / "k8s"
+    shutil.copytree(m.K8S, k8s)
+    kustomization = k8s / "overlays" / "prod" / "kustomization.yaml"
+    text, n = re.subn(r"components:\n(  - .*\n)+", "components:\n" + "".join(
+        f"  - ../../components/{c}\n" for c in (*order, "monitoring")), kustomization.read_text())
+    assert n == 1
+    kustomization.write_text(text)
+    docs = m.render(k8s / "overlays" / "prod")
+    assert m.check_gpu(docs, facts, gpu=True) == []
+    assert m.check_prod(docs, facts) == []
+    assert m.check_metadata(docs, facts) == []
+    assert m.check_images(docs, facts, dev_tags=False) == []
+    assert m.image_name(_container(docs, m.ML)["image"]) == ("strata-ml-cuda", "latest")

@@ -58,13 +58,81 @@ MUTATIONS = {
         "base/api.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
     "no memory limit": (
         "base/web.yaml", "cpu: \"1\"\n              memory: 512Mi", "cpu: \"1\"", "has no limits.memory"),
-    "shared volume not RWX": ("base/data-volume.yaml", "- ReadWriteMany", "- ReadWriteOnce", "must be ReadWriteMany"),
+    "shared volume not RWX": (
+        "components/shared-volume/data-volume.yaml", "- ReadWriteMany", "- ReadWriteOnce", "must be ReadWriteMany"),
     "data dir not on the volume": (
         "base/kustomization.yaml", "STRATA_DATA_DIR=/data", "STRATA_DATA_DIR=/srv/data",
         "STRATA_DATA_DIR=/srv/data is not on a mounted"),
     "training Job writes models off the shared volume": (
         "jobs/training/kustomization.yaml", "STRATA_STORE=/data/artifacts", "STRATA_STORE=/tmp/artifacts",
-        "STRATA_STORE=/tmp/artifacts is not on a mounted"),
+        "STRATA_STORE at /tmp/artifacts is not on a PersistentVolumeClaim (emptyDir"),
+    "dev keeps SQLite metadata and artifacts on scratch space": (
+        "overlays/dev/kustomization.yaml", "  - ../../components/shared-volume\n", "",
+        "overlays/dev: Deployment/strata-ml: SQLite metadata at /data/meta.db is not on a PersistentVolumeClaim"),
+    "file:// artifacts off the shared volume": (
+        "components/postgres/kustomization.yaml", "artifact-url=file:///data/artifacts", "artifact-url=file:///tmp/a",
+        "the artifact store at /tmp/a is not on a PersistentVolumeClaim"),
+    "API's SQLite file off its volume": (
+        "base/kustomization.yaml", "STRATA_METADATA_URL=sqlite:/var/lib/strata-api/meta.db",
+        "STRATA_METADATA_URL=sqlite:/srv/meta.db", "STRATA_METADATA_URL=sqlite:/srv/meta.db is not on a mounted volume"),
+    "API on its default SQLite file (relative to a read-only root)": (
+        "base/kustomization.yaml", "      - STRATA_METADATA_URL=sqlite:/var/lib/strata-api/meta.db\n", "",
+        "Deployment/strata-api: STRATA_METADATA_URL=sqlite:.strata/api/meta.db is not on a mounted volume"),
+    "prod renders the shared volume": (
+        "overlays/prod/kustomization.yaml", "  - ../../components/scale-out\n",
+        "  - ../../components/scale-out\n  - ../../components/shared-volume\n",
+        "overlays/prod: PersistentVolumeClaim/strata-data: prod keeps no state on volumes"),
+    "API replicas keep users in their own SQLite files": (
+        "components/scale-out/kustomization.yaml", "  - path: api.yaml\n", "",
+        "overlays/prod: Deployment/strata-api: several replicas would each keep their own SQLite file"),
+    "API reads another database than the ML service": (
+        "components/scale-out/api.yaml", "key: metadata-url", "key: artifact-url",
+        "strata-api and strata-ml read different metadata databases"),
+    "ML service's metadata from another Secret in prod": (
+        "components/scale-out/ml.yaml", "name: strata-ml-scale-out\n                  key: metadata-url",
+        "name: strata-ml-db\n                  key: metadata-url",
+        "Deployment/strata-ml: STRATA_METADATA_URL does not come from Secret strata-ml-scale-out key metadata-url"),
+    "database URL names a missing Service": (
+        "components/postgres/kustomization.yaml", "@strata-postgres:5432", "@postgres:5432",
+        "STRATA_METADATA_URL host postgres names no Service"),
+    "database Service port differs from the URL": (
+        "components/postgres/postgres.yaml", "port: 5432\n      targetPort: postgres",
+        "port: 5433\n      targetPort: postgres", "Service strata-postgres has no port 5432"),
+    "database password differs from the URL's": (
+        "components/postgres/kustomization.yaml", "password=strata-dev-only", "password=changed-here-only",
+        "the password in STRATA_METADATA_URL is not POSTGRES_PASSWORD of StatefulSet/strata-postgres"),
+    "database user differs from the URL's": (
+        "components/postgres/postgres.yaml", "POSTGRES_USER\n              value: strata",
+        "POSTGRES_USER\n              value: app", "STRATA_METADATA_URL user strata is not POSTGRES_USER app"),
+    "web reaches the database": (
+        "components/postgres/network-policy.yaml", "app.kubernetes.io/name: strata-api\n      ports",
+        "app.kubernetes.io/name: strata-web\n      ports",
+        "StatefulSet/strata-postgres: NetworkPolicies let ['strata-ml', 'strata-web'] reach the database"),
+    "no policy guards the database": (
+        "components/postgres/kustomization.yaml", "  - network-policy.yaml\n", "",
+        "NetworkPolicies let every pod reach the database"),
+    "prod denies egress to the database": (
+        "overlays/prod/network-policies.yaml", "name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes:\n"
+        "    - Ingress\n", "name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes:\n    - Ingress\n"
+        "    - Egress\n", "Deployment/strata-api: NetworkPolicies deny egress to the metadata database's port 5432"),
+    "database image not pinned": (
+        "components/postgres/postgres.yaml", "image: postgres:17.9-bookworm", "image: postgres:17",
+        "image postgres:17 is not pinned"),
+    "database as another user than the image's": (
+        "components/postgres/postgres.yaml", "runAsUser: 999", "runAsUser: 70",
+        "StatefulSet/strata-postgres: runAsUser 70 != the image's user 999"),
+    "database with a writable root filesystem": (
+        "components/postgres/postgres.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false",
+        "StatefulSet/strata-postgres: postgres needs readOnlyRootFilesystem"),
+    "database env its image does not read": (
+        "components/postgres/postgres.yaml", "name: PGDATA", "name: POSTGRES_DATA",
+        "env POSTGRES_DATA is not read by postgres"),
+    "database without a readiness probe": (
+        "components/postgres/postgres.yaml", "readinessProbe:", "readinessProbeX:",
+        "StatefulSet/strata-postgres: no readinessProbe"),
+    "overlay resources outside the namespace": (
+        "overlays/prod/kustomization.yaml", "namespace: strata\n", "",
+        "NetworkPolicy/default-deny-ingress: namespace None, not strata"),
     "GPU toleration for the wrong taint": (
         "components/gpu/gpu-pod.yaml", "key: nvidia.com/gpu", "key: gpu", "does not tolerate the nvidia.com/gpu"),
     "no GPU limit": (
