@@ -18,6 +18,55 @@ test.afterAll(async () => {
 /** The ML service card; Next.js adds a role=alert route announcer of its own, so look only here. */
 const mlCard = (page: Page) => page.getByRole("region", { name: "ML service" });
 
+test("an admin adds a user and an API key, which work until they are removed", async ({ page }) => {
+  await signIn(page, stack, "/access");
+  await expect(page.getByRole("heading", { level: 1, name: "Access" })).toBeVisible();
+  const table = page.getByTestId("principals-table");
+  await expect(table.getByRole("row", { name: /admin/ })).toBeVisible();
+
+  // The form explains a too-short password before anything is sent.
+  const userForm = page.getByRole("region", { name: "Add a user" });
+  await userForm.getByLabel("User name").fill("ann");
+  await userForm.getByLabel("Initial password").fill("short");
+  await userForm.getByRole("button", { name: "Add user" }).click();
+  await expect(userForm.getByText("At least 12 characters")).toBeVisible();
+  await userForm.getByLabel("Initial password").fill("ann-password-123");
+  await userForm.getByLabel("Role").selectOption("trainer");
+  await userForm.getByRole("button", { name: "Add user" }).click();
+  await expect(table.getByRole("row", { name: /ann/ })).toContainText("trainer");
+  // A taken name is the API's 409, shown as it says it.
+  await userForm.getByLabel("User name").fill("ann");
+  await userForm.getByLabel("Initial password").fill("ann-password-123");
+  await userForm.getByRole("button", { name: "Add user" }).click();
+  await expect(userForm.getByRole("alert")).toContainText("already exists");
+
+  const keyForm = page.getByRole("region", { name: "Create an API key" });
+  await keyForm.getByLabel("Key name").fill("ci-pipeline");
+  await keyForm.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("created-api-key").innerText()).trim();
+  expect(key).toMatch(/^strata_[0-9a-f]{64}$/);
+  await expect(table.getByRole("row", { name: /ci-pipeline/ })).toContainText("API key");
+  await screenshot(page, "access");
+
+  // The key and the new user sign in against the real API.
+  const exchange = (body: object) =>
+    fetch(`${stack.api.url}/v1/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  expect((await exchange({ api_key: key })).status).toBe(200);
+  expect((await exchange({ username: "ann", password: "ann-password-123" })).status).toBe(200);
+
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Remove API key ci-pipeline" }).click();
+  await expect(table.getByRole("row", { name: /ci-pipeline/ })).toHaveCount(0);
+  expect((await exchange({ api_key: key })).status).toBe(401);
+  // The last admin cannot be removed; the API's reason is shown.
+  await page.getByRole("button", { name: "Remove user admin" }).click();
+  await expect(page.getByRole("region", { name: "Users and API keys" }).getByRole("alert")).toContainText("last admin");
+});
+
 test("the overview shows what the ML service reports", async ({ page }) => {
   // Ask the API directly, so the page is checked against the running service, not a fixture.
   const direct = await fetch(`${stack.api.url}/v1/system`);

@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { href: "/training", label: "Training", section: "training" },
   { href: "/models", label: "Models", section: "models" },
   { href: "/playground/digits", label: "Playground", section: "playground" },
+  { href: "/access", label: "Access", section: "access" },
 ];
 
 /** The nav item a path belongs to, by its first segment. */

@@ -1,0 +1,239 @@
+"use client";
+
+import type { CreatedApiKey, PrincipalEntry, Role } from "@strata/client";
+import { useState, type FormEvent } from "react";
+import { apiClient } from "../../lib/api";
+import { describeError, type ErrorView } from "../../lib/errors";
+import { useApi } from "../../lib/use-api";
+import { ErrorPanel, Loading } from "../ErrorPanel";
+import { Field } from "../Field";
+import { Pill } from "../Pill";
+
+const ROLES: Role[] = ["viewer", "trainer", "admin"];
+const NAME_RULE = /^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$/;
+const MIN_PASSWORD = 12;
+
+/** Users and API keys: the list, removal, and forms to add either. */
+export function AccessPanel() {
+  const principals = useApi("principals", (client, signal) => client.listPrincipals({ signal }));
+  const [created, setCreated] = useState<CreatedApiKey | undefined>();
+  return (
+    <>
+      {created ? <NewKey created={created} onDismiss={() => setCreated(undefined)} /> : null}
+      <section className="card" aria-labelledby="principals-heading" aria-busy={principals.state.status === "loading"}>
+        <header className="card-header">
+          <h2 id="principals-heading">Users and API keys</h2>
+          <button type="button" className="button" onClick={principals.reload} disabled={principals.refreshing}>
+            {principals.refreshing ? "Refreshing…" : "Refresh"}
+          </button>
+        </header>
+        {principals.state.status === "error" ? <ErrorPanel error={principals.state.error} /> : null}
+        {principals.state.status === "loading" ? <Loading label="Loading users and keys…" /> : null}
+        {principals.data ? <PrincipalTable principals={principals.data} onChange={principals.reload} /> : null}
+      </section>
+      <div className="columns">
+        <NewUserForm onCreated={principals.reload} />
+        <NewKeyForm
+          onCreated={(key) => {
+            setCreated(key);
+            principals.reload();
+          }}
+        />
+      </div>
+    </>
+  );
+}
+
+function PrincipalTable({ principals, onChange }: { principals: PrincipalEntry[]; onChange: () => void }) {
+  const [failure, setFailure] = useState<ErrorView | undefined>();
+  async function remove(p: PrincipalEntry) {
+    const what = p.kind === "user" ? `user ${p.name}` : `API key ${p.name}`;
+    if (!window.confirm(`Remove ${what}? Tokens it already holds stay valid until they expire.`)) return;
+    setFailure(undefined);
+    try {
+      if (p.kind === "user") await apiClient().deleteUser(p.name);
+      else await apiClient().deleteApiKey(p.name);
+      onChange();
+    } catch (error) {
+      setFailure(describeError(error));
+    }
+  }
+  return (
+    <>
+      {failure ? <ErrorPanel error={failure} compact /> : null}
+      <div className="table-wrap">
+        <table className="table" data-testid="principals-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {principals.map((p) => (
+              <tr key={`${p.kind}:${p.name}`}>
+                <th scope="row">{p.name}</th>
+                <td>{p.kind === "user" ? "user" : "API key"}</td>
+                <td>
+                  <Pill tone={p.role === "admin" ? "warn" : "neutral"}>{p.role}</Pill>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="button subtle"
+                    aria-label={`Remove ${p.kind === "user" ? "user" : "API key"} ${p.name}`}
+                    onClick={() => void remove(p)}
+                  >
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function RoleSelect({ id, value, onChange }: { id: string; value: Role; onChange: (role: Role) => void }) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.target.value as Role)}>
+      {ROLES.map((r) => (
+        <option key={r} value={r}>
+          {r}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function NewUserForm({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [role, setRole] = useState<Role>("viewer");
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<ErrorView | undefined>();
+  const nameError = NAME_RULE.test(name) ? undefined : "1-64 letters, digits or . _ @ -";
+  const passwordError = password.length >= MIN_PASSWORD ? undefined : `At least ${MIN_PASSWORD} characters`;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setTried(true);
+    if (nameError || passwordError) return;
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      await apiClient().createUser({ username: name, password, role });
+      setName("");
+      setPassword("");
+      setTried(false);
+      onCreated();
+    } catch (error) {
+      setFailure(describeError(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section className="card" aria-labelledby="new-user-heading">
+      <header className="card-header">
+        <h2 id="new-user-heading">Add a user</h2>
+      </header>
+      {failure ? <ErrorPanel error={failure} compact /> : null}
+      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        <Field id="new-user-name" label="User name" error={tried ? nameError : undefined}>
+          <input id="new-user-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
+        </Field>
+        <Field id="new-user-password" label="Initial password" error={tried ? passwordError : undefined}>
+          <input
+            id="new-user-password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="new-password"
+          />
+        </Field>
+        <Field id="new-user-role" label="Role">
+          <RoleSelect id="new-user-role" value={role} onChange={setRole} />
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button primary" disabled={busy}>
+            {busy ? "Adding…" : "Add user"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function NewKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void }) {
+  const [name, setName] = useState("");
+  const [role, setRole] = useState<Role>("viewer");
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<ErrorView | undefined>();
+  const nameError = NAME_RULE.test(name) ? undefined : "1-64 letters, digits or . _ @ -";
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setTried(true);
+    if (nameError) return;
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      const key = await apiClient().createApiKey({ name, role });
+      setName("");
+      setTried(false);
+      onCreated(key);
+    } catch (error) {
+      setFailure(describeError(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section className="card" aria-labelledby="new-key-heading">
+      <header className="card-header">
+        <h2 id="new-key-heading">Create an API key</h2>
+      </header>
+      {failure ? <ErrorPanel error={failure} compact /> : null}
+      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        <Field id="new-key-name" label="Key name" hint="What uses it, e.g. ci-pipeline" error={tried ? nameError : undefined}>
+          <input id="new-key-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
+        </Field>
+        <Field id="new-key-role" label="Role">
+          <RoleSelect id="new-key-role" value={role} onChange={setRole} />
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button primary" disabled={busy}>
+            {busy ? "Creating…" : "Create key"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** The one time a key is visible: only its digest is stored. */
+function NewKey({ created, onDismiss }: { created: CreatedApiKey; onDismiss: () => void }) {
+  return (
+    <section className="card" aria-labelledby="created-key-heading" role="status">
+      <header className="card-header">
+        <h2 id="created-key-heading">API key {created.name} created</h2>
+        <button type="button" className="button subtle" onClick={onDismiss}>
+          Done
+        </button>
+      </header>
+      <p>Copy it now; it is not shown again. Exchange it at POST /v1/auth/token as {"{"}&quot;api_key&quot;: …{"}"}.</p>
+      <pre className="secret" data-testid="created-api-key">
+        {created.api_key}
+      </pre>
+    </section>
+  );
+}
