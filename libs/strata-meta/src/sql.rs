@@ -60,12 +60,12 @@ fn create_sqlite_dir(url: &str) -> Result<(), MetaError> {
         return Ok(()); // `:memory:` and friends
     }
     match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|source| {
-            MetaError::CreateDir {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| MetaError::CreateDir {
                 path: dir.display().to_string(),
                 source,
-            }
-        }),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -561,9 +561,10 @@ impl MetadataStore for SqlMetadataStore {
     }
 
     async fn users(&self) -> Result<Vec<UserRow>, MetaError> {
-        let rows = sqlx::query("SELECT name, password_hash, role, created_ms FROM users ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, password_hash, role, created_ms FROM users ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(user_from).collect()
     }
 
@@ -613,18 +614,19 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn api_key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKeyRow>, MetaError> {
         sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys WHERE key_sha256 = $1")
-        .bind(key_sha256)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(api_key_from)
-        .transpose()
+            .bind(key_sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(api_key_from)
+            .transpose()
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, MetaError> {
-        let rows = sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys ORDER BY name")
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(api_key_from).collect()
     }
 

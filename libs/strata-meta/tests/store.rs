@@ -449,7 +449,12 @@ async fn users_and_api_keys(url: String) {
     let first = user("admin", "admin");
     let (a, b) = tokio::join!(store.create_user(&first), store.create_user(&rival));
     assert_ne!(a.expect("create"), b.expect("create"), "exactly one wins");
-    assert!(store.create_user(&user("ann", "trainer")).await.expect("create"));
+    assert!(
+        store
+            .create_user(&user("ann", "trainer"))
+            .await
+            .expect("create")
+    );
     let mut changed = user("ann", "admin");
     changed.password_hash = "other".into();
     assert!(!store.create_user(&changed).await.expect("taken"));
@@ -467,12 +472,20 @@ async fn users_and_api_keys(url: String) {
         store.delete_user("admin", "admin").await.expect("delete"),
         UserDeletion::LastOfRole
     );
-    assert!(store.create_user(&user("bob", "admin")).await.expect("create"));
+    assert!(
+        store
+            .create_user(&user("bob", "admin"))
+            .await
+            .expect("create")
+    );
     let (x, y) = tokio::join!(
         store.delete_user("admin", "admin"),
         store.delete_user("bob", "admin")
     );
-    let outcomes = BTreeSet::from([format!("{:?}", x.expect("delete")), format!("{:?}", y.expect("delete"))]);
+    let outcomes = BTreeSet::from([
+        format!("{:?}", x.expect("delete")),
+        format!("{:?}", y.expect("delete")),
+    ]);
     assert_eq!(
         outcomes,
         BTreeSet::from(["Deleted".to_owned(), "LastOfRole".to_owned()]),
@@ -493,17 +506,50 @@ async fn users_and_api_keys(url: String) {
         role: "viewer".into(),
         created_ms: 5,
     };
-    assert!(store.create_api_key(&key("ci", "d1")).await.expect("create"));
-    assert!(!store.create_api_key(&key("ci", "d2")).await.expect("name taken"));
-    assert!(!store.create_api_key(&key("other", "d1")).await.expect("digest taken"));
-    assert!(store.create_api_key(&key("bot", "d3")).await.expect("create"));
-    assert_eq!(store.api_key_by_hash("d1").await.expect("get"), Some(key("ci", "d1")));
+    assert!(
+        store
+            .create_api_key(&key("ci", "d1"))
+            .await
+            .expect("create")
+    );
+    assert!(
+        !store
+            .create_api_key(&key("ci", "d2"))
+            .await
+            .expect("name taken")
+    );
+    assert!(
+        !store
+            .create_api_key(&key("other", "d1"))
+            .await
+            .expect("digest taken")
+    );
+    assert!(
+        store
+            .create_api_key(&key("bot", "d3"))
+            .await
+            .expect("create")
+    );
+    assert_eq!(
+        store.api_key_by_hash("d1").await.expect("get"),
+        Some(key("ci", "d1"))
+    );
     assert_eq!(store.api_key_by_hash("d2").await.expect("get"), None);
-    let keys: Vec<_> = store.api_keys().await.expect("list").into_iter().map(|k| k.name).collect();
+    let keys: Vec<_> = store
+        .api_keys()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
     assert_eq!(keys, ["bot", "ci"]);
     assert!(store.delete_api_key("ci").await.expect("revoke"));
     assert!(!store.delete_api_key("ci").await.expect("gone"));
-    assert_eq!(store.api_key_by_hash("d1").await.expect("get"), None, "a revoked key is gone");
+    assert_eq!(
+        store.api_key_by_hash("d1").await.expect("get"),
+        None,
+        "a revoked key is gone"
+    );
 }
 
 macro_rules! suite {

@@ -187,21 +187,25 @@ pub async fn bootstrap_admin(
         Some(p) => (p.to_owned(), false),
         None => (random_token(12)?, true),
     };
-    let hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AuthSetupError::Hash(e.to_string()))??
-    };
     let created = store
-        .create_user(&UserRow {
-            name: "admin".to_owned(),
-            password_hash: hash,
-            role: Role::Admin.as_str().to_owned(),
-            created_ms: unix_now_ms(),
-        })
+        .create_user(&new_user("admin", &password, Role::Admin).await?)
         .await?;
     Ok((created && generated).then_some(password))
+}
+
+/// A user row for `name` with an argon2id hash of `password`, hashed off the async workers
+/// (argon2 is deliberately slow).
+async fn new_user(name: &str, password: &str, role: Role) -> Result<UserRow, AuthSetupError> {
+    let password = password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AuthSetupError::Hash(e.to_string()))??;
+    Ok(UserRow {
+        name: name.to_owned(),
+        password_hash,
+        role: role.as_str().to_owned(),
+        created_ms: unix_now_ms(),
+    })
 }
 
 /// A token as returned by `POST /v1/auth/token` (OAuth 2 token response fields).
@@ -240,7 +244,9 @@ impl std::fmt::Debug for Authenticator {
 /// A stored role the API does not know: the database was edited by hand or by a newer version.
 fn stored_role(name: &str, role: &str) -> Result<Role, ApiError> {
     Role::parse(role).ok_or_else(|| {
-        ApiError::Internal(format!("principal {name} has an unknown stored role {role:?}"))
+        ApiError::Internal(format!(
+            "principal {name} has an unknown stored role {role:?}"
+        ))
     })
 }
 
@@ -265,10 +271,18 @@ impl Authenticator {
     pub async fn principals(&self) -> Result<Vec<(PrincipalKind, Role, String)>, ApiError> {
         let mut out = Vec::new();
         for user in self.store.users().await? {
-            out.push((PrincipalKind::User, stored_role(&user.name, &user.role)?, user.name));
+            out.push((
+                PrincipalKind::User,
+                stored_role(&user.name, &user.role)?,
+                user.name,
+            ));
         }
         for key in self.store.api_keys().await? {
-            out.push((PrincipalKind::ApiKey, stored_role(&key.name, &key.role)?, key.name));
+            out.push((
+                PrincipalKind::ApiKey,
+                stored_role(&key.name, &key.role)?,
+                key.name,
+            ));
         }
         Ok(out)
     }
@@ -312,25 +326,22 @@ impl Authenticator {
     }
 
     /// Adds a user; 409 when the name is taken.
-    pub async fn create_user(&self, name: &str, password: &str, role: Role) -> Result<(), ApiError> {
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<(), ApiError> {
+        let user = new_user(name, password, role)
             .await
-            .map_err(|e| ApiError::Internal(format!("password hashing panicked: {e}")))?
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let created = self
-            .store
-            .create_user(&UserRow {
-                name: name.to_owned(),
-                password_hash: hash,
-                role: role.as_str().to_owned(),
-                created_ms: unix_now_ms(),
-            })
-            .await?;
+        let created = self.store.create_user(&user).await?;
         if created {
             Ok(())
         } else {
-            Err(ApiError::Conflict(format!("a user named {name} already exists")))
+            Err(ApiError::Conflict(format!(
+                "a user named {name} already exists"
+            )))
         }
     }
 
@@ -364,7 +375,9 @@ impl Authenticator {
         if created {
             Ok(key)
         } else {
-            Err(ApiError::Conflict(format!("an API key named {name} already exists")))
+            Err(ApiError::Conflict(format!(
+                "an API key named {name} already exists"
+            )))
         }
     }
 

@@ -68,8 +68,14 @@ async fn add_principals(http: &reqwest::Client, base: &str) -> (String, String) 
         .expect("POST /v1/auth/api-keys");
     assert_eq!(key.status(), 201);
     let key: Value = key.json().await.expect("JSON");
-    assert_eq!((&key["name"], &key["role"]), (&json!("ci"), &json!("trainer")));
-    let key = key["api_key"].as_str().expect("the key, shown once").to_owned();
+    assert_eq!(
+        (&key["name"], &key["role"]),
+        (&json!("ci"), &json!("trainer"))
+    );
+    let key = key["api_key"]
+        .as_str()
+        .expect("the key, shown once")
+        .to_owned();
     (admin, key)
 }
 
@@ -375,7 +381,12 @@ async fn first_start_creates_a_bootstrap_admin_once() {
             .expect("check")
             .is_none()
     );
-    assert!(auth.check_password("nobody", &password).await.expect("check").is_none());
+    assert!(
+        auth.check_password("nobody", &password)
+            .await
+            .expect("check")
+            .is_none()
+    );
 }
 
 /// Admins manage users and API keys; the last admin stays; a revoked key no longer signs in;
@@ -388,7 +399,9 @@ async fn admins_manage_users_and_api_keys() {
     let http = common::http();
     let (admin, key) = add_principals(&http, &base).await;
     let send = |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
-        let mut request = http.request(method, format!("{base}{path}")).bearer_auth(token);
+        let mut request = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -404,20 +417,61 @@ async fn admins_manage_users_and_api_keys() {
     let user = |name: &str, password: &str, role: &str| {
         Some(json!({"username": name, "password": password, "role": role}))
     };
-    let (status, problem) = send(Method::POST, "/v1/auth/users", &admin, user("vera", VIEWER_PASSWORD, "admin")).await;
+    let (status, problem) = send(
+        Method::POST,
+        "/v1/auth/users",
+        &admin,
+        user("vera", VIEWER_PASSWORD, "admin"),
+    )
+    .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "https://strata.dev/problems/conflict");
-    let (status, problem) = send(Method::POST, "/v1/auth/users", &admin, user("ann", "short", "viewer")).await;
+    let (status, problem) = send(
+        Method::POST,
+        "/v1/auth/users",
+        &admin,
+        user("ann", "short", "viewer"),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(problem["detail"].as_str().unwrap_or_default().contains("password"), "{problem}");
-    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("../x", VIEWER_PASSWORD, "viewer")).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("password"),
+        "{problem}"
+    );
+    let (status, _) = send(
+        Method::POST,
+        "/v1/auth/users",
+        &admin,
+        user("../x", VIEWER_PASSWORD, "viewer"),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("ann", VIEWER_PASSWORD, "root")).await;
+    let (status, _) = send(
+        Method::POST,
+        "/v1/auth/users",
+        &admin,
+        user("ann", VIEWER_PASSWORD, "root"),
+    )
+    .await;
     assert_eq!(status, 400, "an unknown role is malformed");
 
     // Only admins manage principals.
-    let viewer = bearer(&http, &base, json!({"username": "vera", "password": VIEWER_PASSWORD})).await;
-    let (status, _) = send(Method::POST, "/v1/auth/api-keys", &viewer, Some(json!({"name": "x", "role": "admin"}))).await;
+    let viewer = bearer(
+        &http,
+        &base,
+        json!({"username": "vera", "password": VIEWER_PASSWORD}),
+    )
+    .await;
+    let (status, _) = send(
+        Method::POST,
+        "/v1/auth/api-keys",
+        &viewer,
+        Some(json!({"name": "x", "role": "admin"})),
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _) = send(Method::DELETE, "/v1/auth/users/admin", &viewer, None).await;
     assert_eq!(status, 403);
@@ -425,26 +479,55 @@ async fn admins_manage_users_and_api_keys() {
     // The last admin stays; with a second admin the first may go.
     let (status, problem) = send(Method::DELETE, "/v1/auth/users/admin", &admin, None).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap_or_default().contains("last admin"));
-    let (status, _) = send(Method::POST, "/v1/auth/users", &admin, user("root2", "second-admin-pass", "admin")).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("last admin")
+    );
+    let (status, _) = send(
+        Method::POST,
+        "/v1/auth/users",
+        &admin,
+        user("root2", "second-admin-pass", "admin"),
+    )
+    .await;
     assert_eq!(status, 201);
     let (status, _) = send(Method::DELETE, "/v1/auth/users/vera", &admin, None).await;
     assert_eq!(status, 204);
     let (status, _) = send(Method::DELETE, "/v1/auth/users/vera", &admin, None).await;
     assert_eq!(status, 404);
     assert_eq!(
-        token(&http, &base, json!({"username": "vera", "password": VIEWER_PASSWORD})).await.status(),
+        token(
+            &http,
+            &base,
+            json!({"username": "vera", "password": VIEWER_PASSWORD})
+        )
+        .await
+        .status(),
         401,
         "a deleted user cannot sign in"
     );
 
     // Keys: a taken name is a conflict; a revoked key no longer signs in.
-    let (status, _) = send(Method::POST, "/v1/auth/api-keys", &admin, Some(json!({"name": "ci", "role": "viewer"}))).await;
+    let (status, _) = send(
+        Method::POST,
+        "/v1/auth/api-keys",
+        &admin,
+        Some(json!({"name": "ci", "role": "viewer"})),
+    )
+    .await;
     assert_eq!(status, 409);
-    assert_eq!(token(&http, &base, json!({"api_key": key})).await.status(), 200);
+    assert_eq!(
+        token(&http, &base, json!({"api_key": key})).await.status(),
+        200
+    );
     let (status, _) = send(Method::DELETE, "/v1/auth/api-keys/ci", &admin, None).await;
     assert_eq!(status, 204);
-    assert_eq!(token(&http, &base, json!({"api_key": key})).await.status(), 401);
+    assert_eq!(
+        token(&http, &base, json!({"api_key": key})).await.status(),
+        401
+    );
     let (status, _) = send(Method::DELETE, "/v1/auth/api-keys/ci", &admin, None).await;
     assert_eq!(status, 404);
     api.stop().await;
@@ -465,7 +548,12 @@ async fn replicas_on_postgres_share_users_and_keys() {
     let (base_a, base_b) = (format!("http://{}", a.addr), format!("http://{}", b.addr));
     let (_, key) = add_principals(&http, &base_a).await;
     bearer(&http, &base_b, json!({"api_key": key})).await;
-    bearer(&http, &base_b, json!({"username": "vera", "password": VIEWER_PASSWORD})).await;
+    bearer(
+        &http,
+        &base_b,
+        json!({"username": "vera", "password": VIEWER_PASSWORD}),
+    )
+    .await;
     a.stop().await;
     b.stop().await;
 }

@@ -120,9 +120,7 @@ impl From<MetaError> for ServiceError {
             MetaError::Database(_)
             | MetaError::Migrate(_)
             | MetaError::InvalidUrl(_)
-            | MetaError::CreateDir { .. } => {
-                ServiceError::Internal(msg)
-            }
+            | MetaError::CreateDir { .. } => ServiceError::Internal(msg),
         }
     }
 }

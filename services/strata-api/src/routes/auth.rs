@@ -95,7 +95,10 @@ pub struct CreateUserRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    #[schema(pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$", example = "ci-pipeline")]
+    #[schema(
+        pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$",
+        example = "ci-pipeline"
+    )]
     pub name: String,
     pub role: Role,
 }

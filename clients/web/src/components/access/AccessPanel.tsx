@@ -3,7 +3,7 @@
 import type { CreatedApiKey, PrincipalEntry, Role } from "@strata/client";
 import { useState, type FormEvent } from "react";
 import { apiClient } from "../../lib/api";
-import { describeError, type ErrorView } from "../../lib/errors";
+import { useAction } from "../../lib/use-action";
 import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
 import { Field } from "../Field";
@@ -11,6 +11,7 @@ import { Pill } from "../Pill";
 
 const ROLES: Role[] = ["viewer", "trainer", "admin"];
 const NAME_RULE = /^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$/;
+const NAME_HINT = "1-64 letters, digits or . _ @ -";
 const MIN_PASSWORD = 12;
 
 /** Users and API keys: the list, removal, and forms to add either. */
@@ -45,22 +46,19 @@ export function AccessPanel() {
 }
 
 function PrincipalTable({ principals, onChange }: { principals: PrincipalEntry[]; onChange: () => void }) {
-  const [failure, setFailure] = useState<ErrorView | undefined>();
+  const removal = useAction();
   async function remove(p: PrincipalEntry) {
     const what = p.kind === "user" ? `user ${p.name}` : `API key ${p.name}`;
     if (!window.confirm(`Remove ${what}? Tokens it already holds stay valid until they expire.`)) return;
-    setFailure(undefined);
-    try {
+    await removal.run(async () => {
       if (p.kind === "user") await apiClient().deleteUser(p.name);
       else await apiClient().deleteApiKey(p.name);
       onChange();
-    } catch (error) {
-      setFailure(describeError(error));
-    }
+    });
   }
   return (
     <>
-      {failure ? <ErrorPanel error={failure} compact /> : null}
+      {removal.failure ? <ErrorPanel error={removal.failure} compact /> : null}
       <div className="table-wrap">
         <table className="table" data-testid="principals-table">
           <thead>
@@ -117,28 +115,21 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
   const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<ErrorView | undefined>();
-  const nameError = NAME_RULE.test(name) ? undefined : "1-64 letters, digits or . _ @ -";
+  const { busy, failure, run } = useAction();
+  const nameError = NAME_RULE.test(name) ? undefined : NAME_HINT;
   const passwordError = password.length >= MIN_PASSWORD ? undefined : `At least ${MIN_PASSWORD} characters`;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setTried(true);
     if (nameError || passwordError) return;
-    setBusy(true);
-    setFailure(undefined);
-    try {
+    await run(async () => {
       await apiClient().createUser({ username: name, password, role });
       setName("");
       setPassword("");
       setTried(false);
       onCreated();
-    } catch (error) {
-      setFailure(describeError(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section className="card" aria-labelledby="new-user-heading">
@@ -176,26 +167,19 @@ function NewKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void }) 
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<ErrorView | undefined>();
-  const nameError = NAME_RULE.test(name) ? undefined : "1-64 letters, digits or . _ @ -";
+  const { busy, failure, run } = useAction();
+  const nameError = NAME_RULE.test(name) ? undefined : NAME_HINT;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setTried(true);
     if (nameError) return;
-    setBusy(true);
-    setFailure(undefined);
-    try {
+    await run(async () => {
       const key = await apiClient().createApiKey({ name, role });
       setName("");
       setTried(false);
       onCreated(key);
-    } catch (error) {
-      setFailure(describeError(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   return (
     <section className="card" aria-labelledby="new-key-heading">
