@@ -24,10 +24,10 @@ impl ClassificationMetrics {
         let n = labels.len() as u64;
         let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
         let mut f1_sum = 0.0;
-        for c in 0..classes {
-            let tp = confusion[c][c] as f64;
-            let predicted_c: u64 = (0..classes).map(|t| confusion[t][c]).sum();
-            let actual_c: u64 = confusion[c].iter().sum();
+        for (c, row) in confusion.iter().enumerate() {
+            let tp = row[c] as f64;
+            let predicted_c: u64 = confusion.iter().map(|r| r[c]).sum();
+            let actual_c: u64 = row.iter().sum();
             let denom = predicted_c as f64 + actual_c as f64;
             // A class absent from both predictions and labels counts as perfect, as in scikit-learn
             // with zero_division=1; with labels present and never predicted it is 0.

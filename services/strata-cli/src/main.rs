@@ -428,9 +428,9 @@ fn unlabelled_rows(artifact: &Artifact, path: &Path, limit: usize) -> Result<(In
         feature_dim: ds.feature_dim(),
         ..Default::default()
     };
-    for batch in ds.batches(limit.max(1))? {
+    // The first batch holds the `limit` rows wanted.
+    if let Some(batch) = ds.batches(limit.max(1))?.next() {
         picked = batch?;
-        break;
     }
     let n = picked.rows;
     Ok((to_inputs(&picked), n))

@@ -59,7 +59,7 @@ impl BertConfig {
         cfg.act()?;
         if cfg.hidden_size == 0
             || cfg.num_attention_heads == 0
-            || cfg.hidden_size % cfg.num_attention_heads != 0
+            || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
         {
             return Err(CoreError::Config(
                 "hidden_size must be a multiple of num_attention_heads".into(),

@@ -208,7 +208,7 @@ pub fn fit(
                 examples_per_sec: per_sec,
                 eta_secs: steps_left * cfg.batch_size as f64 / per_sec.max(1e-9),
             });
-            if cfg.checkpoint_every > 0 && state.global_step % cfg.checkpoint_every == 0 {
+            if cfg.checkpoint_every > 0 && state.global_step.is_multiple_of(cfg.checkpoint_every) {
                 let version =
                     save_checkpoint(ctl, &params, &opt, &best, &state, cfg.keep_checkpoints)?;
                 (ctl.progress)(&TrainEvent::Checkpoint {

@@ -149,13 +149,13 @@ pub async fn embeddings(
         }))
         .await?
         .into_inner();
-    if let (Some(want), Some(first)) = (body.dimensions, response.embeddings.first()) {
-        if want != first.values.len() {
-            return Err(ApiError::BadRequest(format!(
-                "`dimensions` is {want} but the model's embeddings have {} (strata does not truncate)",
-                first.values.len()
-            )));
-        }
+    if let (Some(want), Some(first)) = (body.dimensions, response.embeddings.first())
+        && want != first.values.len()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "`dimensions` is {want} but the model's embeddings have {} (strata does not truncate)",
+            first.values.len()
+        )));
     }
     let data = response
         .embeddings
