@@ -19,6 +19,7 @@ import type {
   PredictResponse,
   Principal,
   PrincipalEntry,
+  SetPasswordRequest,
   SystemInfo,
   TokenRequest,
   TokenResponse,
@@ -132,11 +133,16 @@ export interface StrataClient {
   listPrincipals(init?: CallOptions): Promise<PrincipalEntry[]>;
   /** `POST /v1/auth/users` (admin): adds a user (password of 12-256 characters). */
   createUser(user: CreateUserRequest, init?: CallOptions): Promise<Principal>;
-  /** `DELETE /v1/auth/users/{name}` (admin); never the last admin (409). */
+  /** `DELETE /v1/auth/users/{name}` (admin); never the last admin (409). Ends the user's tokens. */
   deleteUser(name: string, init?: CallOptions): Promise<void>;
+  /**
+   * `PUT /v1/auth/users/{name}/password`: one's own with `current_password`, or anyone's as an
+   * admin. Every token the user holds stops working, the caller's own included.
+   */
+  setUserPassword(name: string, request: SetPasswordRequest, init?: CallOptions): Promise<void>;
   /** `POST /v1/auth/api-keys` (admin): the key is in the answer and nowhere else, ever. */
   createApiKey(key: CreateApiKeyRequest, init?: CallOptions): Promise<CreatedApiKey>;
-  /** `DELETE /v1/auth/api-keys/{name}` (admin): revokes a key. */
+  /** `DELETE /v1/auth/api-keys/{name}` (admin): revokes a key and the tokens it was exchanged for. */
   deleteApiKey(name: string, init?: CallOptions): Promise<void>;
 
   /** `GET /v1/datasets`, newest first. */
@@ -226,6 +232,10 @@ export function createStrataClient(options: StrataClientOptions): StrataClient {
     createUser: (user, init = {}) => unwrap(raw.POST("/v1/auth/users", { body: user, signal: init.signal })),
     deleteUser: (name, init = {}) =>
       unwrap(raw.DELETE("/v1/auth/users/{name}", { params: { path: { name } }, signal: init.signal })).then(() => undefined),
+    setUserPassword: (name, request, init = {}) =>
+      unwrap(
+        raw.PUT("/v1/auth/users/{name}/password", { params: { path: { name } }, body: request, signal: init.signal }),
+      ).then(() => undefined),
     createApiKey: (key, init = {}) => unwrap(raw.POST("/v1/auth/api-keys", { body: key, signal: init.signal })),
     deleteApiKey: (name, init = {}) =>
       unwrap(raw.DELETE("/v1/auth/api-keys/{name}", { params: { path: { name } }, signal: init.signal })).then(

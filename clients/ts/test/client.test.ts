@@ -314,7 +314,7 @@ describe("endpoint helpers", () => {
   it("manages users and API keys with the admin endpoints", async () => {
     server = await startServer(async (req, res) => {
       const body = (await readBody(req)).toString();
-      if (req.method === "DELETE") {
+      if (req.method === "DELETE" || req.method === "PUT") {
         res.writeHead(204);
         res.end();
       } else if (req.url === "/v1/auth/api-keys") sendJson(res, 201, { ...JSON.parse(body), api_key: "strata_secret" });
@@ -326,12 +326,14 @@ describe("endpoint helpers", () => {
     await expect(client.createUser({ username: "ann", password: "a-long-password", role: "viewer" })).resolves.toEqual({ name: "ann", role: "viewer" });
     await expect(client.createApiKey({ name: "ci", role: "trainer" })).resolves.toEqual({ name: "ci", role: "trainer", api_key: "strata_secret" });
     await expect(client.listPrincipals()).resolves.toEqual([{ kind: "api_key", name: "ci", role: "trainer" }]);
+    await expect(client.setUserPassword("ann", { new_password: "another-long-one" })).resolves.toBeUndefined();
     await expect(client.deleteUser("ann")).resolves.toBeUndefined();
     await expect(client.deleteApiKey("ci")).resolves.toBeUndefined();
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       "POST /v1/auth/users",
       "POST /v1/auth/api-keys",
       "GET /v1/auth/principals",
+      "PUT /v1/auth/users/ann/password",
       "DELETE /v1/auth/users/ann",
       "DELETE /v1/auth/api-keys/ci",
     ]);

@@ -7,12 +7,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(resultsDir, "screenshots", `${name}.png`), fullPage: true });
 }
 
-/** Signs in through the form as the stack's bootstrap admin and waits for the overview. */
-export async function signIn(page: Page, stack: Stack, next = "/"): Promise<void> {
+/** Signs in through the form (as the stack's bootstrap admin unless told) and waits for `next`. */
+export async function signIn(page: Page, stack: Stack, next = "/", user = "admin", password = E2E_ADMIN_PASSWORD): Promise<void> {
   await page.goto(`${stack.web.url}${next}`);
   await expect(page).toHaveURL(/\/signin/);
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password").fill(E2E_ADMIN_PASSWORD);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("whoami")).toContainText("admin");
+  await expect(page.getByTestId("whoami")).toContainText(user);
 }

@@ -67,6 +67,52 @@ test("an admin adds a user and an API key, which work until they are removed", a
   await expect(page.getByRole("region", { name: "Users and API keys" }).getByRole("alert")).toContainText("last admin");
 });
 
+test("an admin sets a user's password; the user changes it again and stays signed in", async ({ page, browser }) => {
+  const exchange = (password: string) =>
+    fetch(`${stack.api.url}/v1/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "ann", password }),
+    }).then((r) => r.status);
+  // `ann` from the test above, with her initial password.
+  expect(await exchange("ann-password-123")).toBe(200);
+
+  await signIn(page, stack, "/access");
+  const reset = page.getByRole("region", { name: "Set a password" });
+  await reset.getByLabel("User").selectOption("ann");
+  await reset.getByLabel("New password").fill("short");
+  await reset.getByRole("button", { name: "Set password" }).click();
+  await expect(reset.getByText("At least 12 characters")).toBeVisible();
+  await reset.getByLabel("New password").fill("set-by-the-admin-1");
+  await reset.getByRole("button", { name: "Set password" }).click();
+  await expect(reset.getByRole("status")).toContainText("Password of ann set");
+  expect(await exchange("ann-password-123")).toBe(401);
+
+  // Ann, in a browser of her own, changes it on her account page.
+  const context = await browser.newContext();
+  const ann = await context.newPage();
+  await signIn(ann, stack, "/account", "ann", "set-by-the-admin-1");
+  const form = ann.getByRole("region", { name: "Change your password" });
+  await form.getByLabel("Current password").fill("not-my-password");
+  await form.getByLabel("New password", { exact: true }).fill("anns-own-password-1");
+  await form.getByLabel("Repeat the new password").fill("anns-own-password-2");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.getByText("The two new passwords differ")).toBeVisible();
+  await form.getByLabel("Repeat the new password").fill("anns-own-password-1");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.getByRole("alert")).toContainText("Wrong current password");
+  await form.getByLabel("Current password").fill("set-by-the-admin-1");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.getByRole("status")).toContainText("Password changed");
+  await screenshot(ann, "account");
+  expect(await exchange("set-by-the-admin-1")).toBe(401);
+  expect(await exchange("anns-own-password-1")).toBe(200);
+  // This browser signed in again with the new password: a reload still knows her.
+  await ann.reload();
+  await expect(ann.getByTestId("whoami")).toContainText("ann");
+  await context.close();
+});
+
 test("the overview shows what the ML service reports", async ({ page }) => {
   // Ask the API directly, so the page is checked against the running service, not a fixture.
   const direct = await fetch(`${stack.api.url}/v1/system`);

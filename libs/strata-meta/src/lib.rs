@@ -270,9 +270,15 @@ pub trait MetadataStore: Send + Sync {
     /// may bootstrap the same admin at once: exactly one of them creates it.
     async fn create_user(&self, user: &UserRow) -> Result<bool, MetaError>;
 
+    /// Replaces a user's password hash; false if there is no such user.
+    async fn set_user_password(&self, name: &str, password_hash: &str) -> Result<bool, MetaError>;
+
     /// Deletes a user, unless it is the last one whose role is `keep_role` (so the API never
     /// locks out its last admin, even with two admins deleting each other at once).
     async fn delete_user(&self, name: &str, keep_role: &str) -> Result<UserDeletion, MetaError>;
+
+    /// The API key named `name`.
+    async fn api_key(&self, name: &str) -> Result<Option<ApiKeyRow>, MetaError>;
 
     /// The API key whose sha256 is `key_sha256`.
     async fn api_key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKeyRow>, MetaError>;

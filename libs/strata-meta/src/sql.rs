@@ -582,6 +582,15 @@ impl MetadataStore for SqlMetadataStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn set_user_password(&self, name: &str, password_hash: &str) -> Result<bool, MetaError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            .bind(password_hash)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn delete_user(&self, name: &str, keep_role: &str) -> Result<UserDeletion, MetaError> {
         let mut tx = self.begin_write().await?;
         // SQLite's immediate transaction already excludes other writers.
@@ -610,6 +619,16 @@ impl MetadataStore for SqlMetadataStore {
         } else {
             UserDeletion::NotFound
         })
+    }
+
+    async fn api_key(&self, name: &str) -> Result<Option<ApiKeyRow>, MetaError> {
+        sqlx::query("SELECT name, key_sha256, role, created_ms FROM api_keys WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(api_key_from)
+            .transpose()
     }
 
     async fn api_key_by_hash(&self, key_sha256: &str) -> Result<Option<ApiKeyRow>, MetaError> {

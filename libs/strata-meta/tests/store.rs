@@ -186,12 +186,10 @@ async fn an_expired_lease_moves_the_job_and_fences_the_old_holder(url: String) {
     // A restart of r2 under the same name hands its jobs back at once.
     assert_eq!(store.expire_leases("r2").await.expect("expire"), 1);
     assert!(
-        matches!(
-            store
-                .record(&second.lease, JobStatus::Running, b"still", &[])
-                .await,
-            Ok(_)
-        ),
+        store
+            .record(&second.lease, JobStatus::Running, b"still", &[])
+            .await
+            .is_ok(),
         "expiring does not take the job away by itself"
     );
     let third = store
@@ -466,6 +464,25 @@ async fn users_and_api_keys(url: String) {
     assert_eq!(store.user("nobody").await.expect("get"), None);
     let names = |users: Vec<UserRow>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
     assert_eq!(names(store.users().await.expect("list")), ["admin", "ann"]);
+    assert!(
+        store
+            .set_user_password("ann", "$argon2id$new")
+            .await
+            .expect("set")
+    );
+    let ann = store.user("ann").await.expect("get").expect("ann");
+    assert_eq!(
+        (ann.password_hash.as_str(), ann.role.as_str()),
+        ("$argon2id$new", "trainer"),
+        "only the hash changes"
+    );
+    assert!(
+        !store
+            .set_user_password("nobody", "$argon2id$new")
+            .await
+            .expect("set"),
+        "no such user"
+    );
 
     // The last admin stays; once there is another, either may go, but not both.
     assert_eq!(
@@ -535,6 +552,11 @@ async fn users_and_api_keys(url: String) {
         Some(key("ci", "d1"))
     );
     assert_eq!(store.api_key_by_hash("d2").await.expect("get"), None);
+    assert_eq!(
+        store.api_key("ci").await.expect("get"),
+        Some(key("ci", "d1"))
+    );
+    assert_eq!(store.api_key("d1").await.expect("get"), None, "by name");
     let keys: Vec<_> = store
         .api_keys()
         .await
@@ -550,6 +572,7 @@ async fn users_and_api_keys(url: String) {
         None,
         "a revoked key is gone"
     );
+    assert_eq!(store.api_key("ci").await.expect("get"), None);
 }
 
 macro_rules! suite {

@@ -3,6 +3,11 @@
 //! pinned, `exp`/`iss`/`aud` required, keys rotated by `kid`), and roles checked per route
 //! through the [`Caller`] extractor.
 //!
+//! A token names its principal and carries a tag of the credential it was issued for (a digest
+//! of the stored password hash or key digest). Every request looks the principal up again, so
+//! deleting a user, revoking a key or changing a password invalidates the tokens already issued
+//! at once, on every replica, and a token always acts with the principal's current role.
+//!
 //! A first start on a store with no users creates a bootstrap `admin` whose password is either
 //! given (`STRATA_BOOTSTRAP_ADMIN_PASSWORD`) or generated and printed once; admins then manage
 //! users and API keys through `/v1/auth/users` and `/v1/auth/api-keys`.
@@ -150,7 +155,12 @@ pub fn random_token(len: usize) -> Result<String, AuthSetupError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// Whether `sub` names a user or an API key.
+    pub kind: PrincipalKind,
+    /// The role when the token was issued; requests act with the principal's current role.
     pub role: Role,
+    /// [`credential_tag`] of the credential the token was issued for.
+    pub cred: String,
     pub iss: String,
     pub aud: String,
     pub iat: u64,
@@ -171,6 +181,45 @@ pub fn hash_password(password: &str) -> Result<String, AuthSetupError> {
 /// Hex sha256 of an API key: keys are long and random, so a fast hash is enough.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// What a token carries of the credential it was issued for: 64 bits of a digest of the stored
+/// password hash or key digest. It changes when the password does, and tells nothing about it.
+fn credential_tag(stored: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"strata token credential\0");
+    digest.update(stored.as_bytes());
+    hex::encode(&digest.finalize()[..8])
+}
+
+/// A user or API key whose credentials were checked, or whose token was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub role: Role,
+    /// [`credential_tag`] of its current credential.
+    cred: String,
+}
+
+impl Identity {
+    fn of_user(user: &UserRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            kind: PrincipalKind::User,
+            role: stored_role(&user.name, &user.role)?,
+            name: user.name.clone(),
+            cred: credential_tag(&user.password_hash),
+        })
+    }
+
+    fn of_api_key(key: &ApiKeyRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            kind: PrincipalKind::ApiKey,
+            role: stored_role(&key.name, &key.role)?,
+            name: key.name.clone(),
+            cred: credential_tag(&key.key_sha256),
+        })
+    }
 }
 
 /// Creates the bootstrap `admin` when the store has no users yet. Returns the generated password
@@ -196,16 +245,20 @@ pub async fn bootstrap_admin(
 /// A user row for `name` with an argon2id hash of `password`, hashed off the async workers
 /// (argon2 is deliberately slow).
 async fn new_user(name: &str, password: &str, role: Role) -> Result<UserRow, AuthSetupError> {
-    let password = password.to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AuthSetupError::Hash(e.to_string()))??;
     Ok(UserRow {
         name: name.to_owned(),
-        password_hash,
+        password_hash: hash_password_blocking(password).await?,
         role: role.as_str().to_owned(),
         created_ms: unix_now_ms(),
     })
+}
+
+/// [`hash_password`] on a blocking thread: argon2 is deliberately slow.
+async fn hash_password_blocking(password: &str) -> Result<String, AuthSetupError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AuthSetupError::Hash(e.to_string()))?
 }
 
 /// A token as returned by `POST /v1/auth/token` (OAuth 2 token response fields).
@@ -292,7 +345,7 @@ impl Authenticator {
         &self,
         name: &str,
         password: &str,
-    ) -> Result<Option<(Role, String)>, ApiError> {
+    ) -> Result<Option<Identity>, ApiError> {
         let user = self.store.user(name).await?;
         let hash = match &user {
             Some(u) => u.password_hash.clone(),
@@ -312,17 +365,56 @@ impl Authenticator {
         .await
         .map_err(|e| ApiError::Internal(format!("password check panicked: {e}")))?;
         match user {
-            Some(u) if ok => Ok(Some((stored_role(&u.name, &u.role)?, u.name))),
+            Some(u) if ok => Identity::of_user(&u).map(Some),
             _ => Ok(None),
         }
     }
 
     /// Checks an API key.
-    pub async fn check_api_key(&self, key: &str) -> Result<Option<(Role, String)>, ApiError> {
-        match self.store.api_key_by_hash(&hash_api_key(key)).await? {
-            Some(k) => Ok(Some((stored_role(&k.name, &k.role)?, k.name))),
-            None => Ok(None),
+    pub async fn check_api_key(&self, key: &str) -> Result<Option<Identity>, ApiError> {
+        self.store
+            .api_key_by_hash(&hash_api_key(key))
+            .await?
+            .as_ref()
+            .map(Identity::of_api_key)
+            .transpose()
+    }
+
+    /// The principal a verified token was issued to, as it is now: none when it was deleted or
+    /// its credential changed since.
+    async fn current(&self, claims: &Claims) -> Result<Option<Identity>, ApiError> {
+        let principal = match claims.kind {
+            PrincipalKind::User => self
+                .store
+                .user(&claims.sub)
+                .await?
+                .as_ref()
+                .map(Identity::of_user),
+            PrincipalKind::ApiKey => self
+                .store
+                .api_key(&claims.sub)
+                .await?
+                .as_ref()
+                .map(Identity::of_api_key),
         }
+        .transpose()?;
+        Ok(principal.filter(|p| p.cred == claims.cred))
+    }
+
+    /// Verifies a bearer token and finds its principal, as [`Caller`] does for every request.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        let claims = self.verify(token)?;
+        let principal = self.current(&claims).await?.ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "invalid token: revoked (its user or API key was removed, or the password changed)"
+                    .to_owned(),
+            )
+        })?;
+        Ok(Caller {
+            kind: principal.kind,
+            name: principal.name,
+            role: principal.role,
+        })
     }
 
     /// Adds a user; 409 when the name is taken.
@@ -345,8 +437,19 @@ impl Authenticator {
         }
     }
 
-    /// Removes a user; never the last admin. Tokens already issued to the user stay valid until
-    /// they expire (`STRATA_TOKEN_TTL_SECONDS`).
+    /// Replaces a user's password; the tokens issued to the user stop working.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), ApiError> {
+        let hash = hash_password_blocking(password)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if self.store.set_user_password(name, &hash).await? {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("no user named {name}")))
+        }
+    }
+
+    /// Removes a user, and so the tokens issued to it; never the last admin.
     pub async fn delete_user(&self, name: &str) -> Result<(), ApiError> {
         match self.store.delete_user(name, Role::Admin.as_str()).await? {
             UserDeletion::Deleted => Ok(()),
@@ -381,7 +484,7 @@ impl Authenticator {
         }
     }
 
-    /// Revokes an API key. Tokens it was exchanged for stay valid until they expire.
+    /// Revokes an API key and the tokens it was exchanged for.
     pub async fn delete_api_key(&self, name: &str) -> Result<(), ApiError> {
         if self.store.delete_api_key(name).await? {
             Ok(())
@@ -390,12 +493,14 @@ impl Authenticator {
         }
     }
 
-    /// Signs a token for `name` with `role`.
-    pub fn issue(&self, name: &str, role: Role) -> Result<TokenResponse, ApiError> {
+    /// Signs a token for a principal whose credentials were just checked.
+    pub fn issue(&self, principal: &Identity) -> Result<TokenResponse, ApiError> {
         let now = unix_now();
         let claims = Claims {
-            sub: name.to_owned(),
-            role,
+            sub: principal.name.clone(),
+            kind: principal.kind,
+            role: principal.role,
+            cred: principal.cred.clone(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
@@ -430,6 +535,8 @@ impl Authenticator {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // `kind`, `role` and `cred` are required by `Claims` itself: a token without them is
+        // rejected, as is one from before they existed.
         validation.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
             .map(|data| data.claims)
@@ -474,10 +581,12 @@ fn unix_now() -> u64 {
 }
 
 /// The authenticated caller of a request. Extracting it fails with 401 when the bearer token is
-/// missing or invalid; [`Caller::require`] fails with 403 when the role is too low.
+/// missing, invalid or revoked; [`Caller::require`] fails with 403 when the role is too low.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    pub kind: PrincipalKind,
     pub name: String,
+    /// The principal's role now, which may differ from the one in the token.
     pub role: Role,
 }
 
@@ -511,10 +620,6 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned())
             })?;
-        let claims = state.auth.verify(token.trim())?;
-        Ok(Caller {
-            name: claims.sub,
-            role: claims.role,
-        })
+        state.auth.authenticate(token.trim()).await
     }
 }

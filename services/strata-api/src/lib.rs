@@ -40,6 +40,7 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::auth::list_principals,
         routes::auth::create_user,
         routes::auth::delete_user,
+        routes::auth::set_user_password,
         routes::auth::create_api_key,
         routes::auth::delete_api_key,
         routes::datasets::upload,
@@ -66,6 +67,7 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::auth::Principal,
         routes::auth::PrincipalEntry,
         routes::auth::CreateUserRequest,
+        routes::auth::SetPasswordRequest,
         routes::auth::CreateApiKeyRequest,
         routes::auth::CreatedApiKey,
         auth::PrincipalKind,
@@ -278,6 +280,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route(
             "/v1/auth/users/{name}",
             axum::routing::delete(routes::auth::delete_user),
+        )
+        .route(
+            "/v1/auth/users/{name}/password",
+            put(routes::auth::set_user_password),
         )
         .route("/v1/auth/api-keys", post(routes::auth::create_api_key))
         .route(

@@ -1,5 +1,6 @@
-//! Authentication and roles against the real API on loopback: tokens, the role checks, and the
-//! auth matrix — every secured operation of the OpenAPI spec refuses every kind of bad token.
+//! Authentication and roles against the real API on loopback: tokens, the role checks, the
+//! auth matrix — every secured operation of the OpenAPI spec refuses every kind of bad token —
+//! and revocation: deleted users and keys, and changed passwords, end the tokens issued before.
 
 mod common;
 
@@ -34,19 +35,43 @@ fn sign(kid: &str, secret: &str, claims: &Value) -> String {
     .expect("sign")
 }
 
-fn claims(aud: &str, exp: u64) -> Value {
-    json!({"sub": "admin", "role": "admin", "iss": "strata", "aud": aud, "iat": now(), "exp": exp})
+/// The claims of a real token, to sign altered copies of.
+fn payload(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// `real` with `changes` applied (a null removes the claim).
+fn altered(real: &Value, changes: Value) -> Value {
+    let mut claims = real.clone();
+    let map = claims.as_object_mut().expect("claims object");
+    for (name, value) in changes.as_object().expect("changes object") {
+        if value.is_null() {
+            map.remove(name);
+        } else {
+            map.insert(name.clone(), value.clone());
+        }
+    }
+    claims
+}
+
+async fn admin_token(http: &reqwest::Client, base: &str) -> String {
+    bearer(
+        http,
+        base,
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await
 }
 
 /// Signs in as the bootstrap admin, then adds through the API a viewer user (`vera`) and a
 /// trainer API key (`ci`), returning the admin's token and the key.
 async fn add_principals(http: &reqwest::Client, base: &str) -> (String, String) {
-    let admin = bearer(
-        http,
-        base,
-        json!({"username": "admin", "password": ADMIN_PASSWORD}),
-    )
-    .await;
+    let admin = admin_token(http, base).await;
     let created = http
         .post(format!("{base}/v1/auth/users"))
         .bearer_auth(&admin)
@@ -178,7 +203,7 @@ async fn tokens_identify_callers_and_roles_are_enforced() {
     }
 
     // A token signed with the older, still listed key verifies (rotation).
-    let old = sign("k1", OLD_SECRET, &claims("strata-api", now() + 60));
+    let old = sign("k1", OLD_SECRET, &payload(&admin));
     let me = http
         .get(format!("{base}/v1/auth/me"))
         .bearer_auth(&old)
@@ -236,6 +261,8 @@ async fn every_secured_operation_refuses_every_bad_token() {
     let base = format!("http://{}", api.addr);
     let http = common::http();
 
+    // Each bad token is the admin's real one with a single flaw.
+    let real = payload(&admin_token(&http, &base).await);
     let b64 = |v: &Value| {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
@@ -243,33 +270,47 @@ async fn every_secured_operation_refuses_every_bad_token() {
     let alg_none = format!(
         "{}.{}.",
         b64(&json!({"alg": "none", "typ": "JWT", "kid": "k2"})),
-        b64(&claims("strata-api", now() + 60))
+        b64(&real)
     );
+    let with = |changes: Value| sign("k2", SECRET, &altered(&real, changes));
     let bad_tokens: Vec<(&str, Option<String>)> = vec![
         ("missing", None),
-        (
-            "expired",
-            Some(sign("k2", SECRET, &claims("strata-api", now() - 3600))),
-        ),
-        (
-            "wrong audience",
-            Some(sign("k2", SECRET, &claims("someone-else", now() + 60))),
-        ),
+        ("expired", Some(with(json!({"exp": now() - 3600})))),
+        ("wrong audience", Some(with(json!({"aud": "someone-else"})))),
+        ("wrong issuer", Some(with(json!({"iss": "someone-else"})))),
         (
             "bad signature",
             Some(sign(
                 "k2",
                 "a-completely-different-secret-of-32-bytes",
-                &claims("strata-api", now() + 60),
+                &real,
             )),
         ),
-        (
-            "unknown kid",
-            Some(sign("k9", SECRET, &claims("strata-api", now() + 60))),
-        ),
+        ("unknown kid", Some(sign("k9", SECRET, &real))),
         ("alg none", Some(alg_none)),
         ("garbage", Some("not.a.jwt".to_owned())),
+        (
+            "stale credential",
+            Some(with(json!({"cred": "0000000000000000"}))),
+        ),
+        ("unknown principal", Some(with(json!({"sub": "nobody"})))),
+        (
+            "user named as an API key",
+            Some(with(json!({"kind": "api_key"}))),
+        ),
+        (
+            "claims from before credential tags",
+            Some(with(json!({"kind": null, "cred": null}))),
+        ),
     ];
+    // The unaltered token passes, so each refusal is for its one flaw.
+    let me = http
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(sign("k2", SECRET, &real))
+        .send()
+        .await
+        .expect("GET /v1/auth/me");
+    assert_eq!(me.status(), 200);
 
     let spec = serde_json::to_value(strata_api::openapi()).expect("spec JSON");
     let mut secured = 0;
@@ -279,7 +320,7 @@ async fn every_secured_operation_refuses_every_bad_token() {
                 continue;
             }
             secured += 1;
-            let url = format!("{base}{}", path.replace('{', "").replace('}', ""));
+            let url = format!("{base}{}", path.replace(['{', '}'], ""));
             let method =
                 reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             for (what, token) in &bad_tokens {
@@ -372,7 +413,7 @@ async fn first_start_creates_a_bootstrap_admin_once() {
         auth.check_password("admin", &password)
             .await
             .expect("check")
-            .map(|(r, _)| r),
+            .map(|identity| identity.role),
         Some(Role::Admin)
     );
     assert!(
@@ -530,6 +571,122 @@ async fn admins_manage_users_and_api_keys() {
     );
     let (status, _) = send(Method::DELETE, "/v1/auth/api-keys/ci", &admin, None).await;
     assert_eq!(status, 404);
+    api.stop().await;
+}
+
+/// Changing a password, deleting a user and revoking a key end the tokens issued before, at
+/// once; users change their own password only with the current one, admins anyone's.
+#[tokio::test]
+async fn revocation_and_password_changes_end_old_tokens() {
+    let dir = temp_dir();
+    let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
+    let base = format!("http://{}", api.addr);
+    let http = common::http();
+    let (admin, key) = add_principals(&http, &base).await;
+    let me = |token: String| {
+        let request = http.get(format!("{base}/v1/auth/me")).bearer_auth(token);
+        async move {
+            let response = request.send().await.expect("GET /v1/auth/me");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let set_password = |token: &str, name: &str, body: Value| {
+        let request = http
+            .put(format!("{base}/v1/auth/users/{name}/password"))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("PUT password");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let sign_in = |password: &str| json!({"username": "vera", "password": password});
+
+    let vera = bearer(&http, &base, sign_in(VIEWER_PASSWORD)).await;
+    let new_password = "a-brand-new-passphrase";
+    // One's own password: only with the right current one.
+    let (status, problem) =
+        set_password(&vera, "vera", json!({"new_password": new_password})).await;
+    assert_eq!(status, 400, "{problem}");
+    let (status, problem) = set_password(
+        &vera,
+        "vera",
+        json!({"current_password": "not-the-password", "new_password": new_password}),
+    )
+    .await;
+    assert_eq!(status, 403, "{problem}");
+    let (status, problem) = set_password(
+        &vera,
+        "vera",
+        json!({"current_password": VIEWER_PASSWORD, "new_password": "short"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(me(vera.clone()).await.0, 200, "refusals change nothing");
+    let (status, problem) = set_password(
+        &vera,
+        "vera",
+        json!({"current_password": VIEWER_PASSWORD, "new_password": new_password}),
+    )
+    .await;
+    assert_eq!(status, 204, "{problem}");
+    let (status, problem) = me(vera.clone()).await;
+    assert_eq!(status, 401, "the old token is revoked");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{problem}"
+    );
+    assert_eq!(
+        token(&http, &base, sign_in(VIEWER_PASSWORD)).await.status(),
+        401
+    );
+    let vera = bearer(&http, &base, sign_in(new_password)).await;
+    assert_eq!(me(vera.clone()).await.0, 200);
+
+    // Someone else's: admins only, without the current one.
+    let (status, _) = set_password(
+        &vera,
+        "admin",
+        json!({"current_password": ADMIN_PASSWORD, "new_password": new_password}),
+    )
+    .await;
+    assert_eq!(status, 403, "a viewer cannot set the admin's password");
+    let (status, _) = set_password(&admin, "nobody", json!({"new_password": new_password})).await;
+    assert_eq!(status, 404);
+    let (status, _) =
+        set_password(&admin, "-not-a-name", json!({"new_password": new_password})).await;
+    assert_eq!(status, 400);
+    let reset = "reset-by-the-admin-1";
+    let (status, problem) = set_password(&admin, "vera", json!({"new_password": reset})).await;
+    assert_eq!(status, 204, "{problem}");
+    assert_eq!(me(vera).await.0, 401, "a reset revokes too");
+    assert_eq!(me(admin.clone()).await.0, 200, "other users' tokens stay");
+    let vera = bearer(&http, &base, sign_in(reset)).await;
+
+    // Deleting a user or revoking a key ends its tokens at once.
+    let ci = bearer(&http, &base, json!({"api_key": key})).await;
+    assert_eq!(
+        me(ci.clone()).await,
+        (200, json!({"name": "ci", "role": "trainer"}))
+    );
+    for path in ["/v1/auth/users/vera", "/v1/auth/api-keys/ci"] {
+        let deleted = http
+            .delete(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("DELETE");
+        assert_eq!(deleted.status(), 204, "{path}");
+    }
+    assert_eq!(me(vera).await.0, 401, "a deleted user's token");
+    assert_eq!(me(ci).await.0, 401, "a revoked key's token");
     api.stop().await;
 }
 

@@ -70,10 +70,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /**
-         * Revokes an API key (admins only). Tokens it was already exchanged for stay valid until they
-         *     expire.
-         */
+        /** Revokes an API key (admins only), and the tokens it was exchanged for. */
         delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
@@ -158,11 +155,28 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /**
-         * Removes a user (admins only); never the last admin. Tokens the user already holds stay
-         *     valid until they expire.
-         */
+        /** Removes a user (admins only); never the last admin. The tokens the user holds stop working. */
         delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/users/{name}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes a user's password: users their own, given the current one; admins anyone's. Every
+         *     token issued to the user stops working, the caller's own included: sign in again.
+         */
+        put: operations["setUserPassword"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -782,6 +796,15 @@ export interface components {
              */
             version: string;
         };
+        /** @description A new password for a user. */
+        SetPasswordRequest: {
+            /**
+             * @description Required when users change their own password (admins included); not read when an admin
+             *     resets someone else's.
+             */
+            current_password?: string | null;
+            new_password: string;
+        };
         /** @description The API's and the ML service's versions and capabilities. */
         SystemInfo: {
             /** @description Version of the web API binary. */
@@ -971,6 +994,7 @@ export type PrincipalKind = components['schemas']['PrincipalKind'];
 export type Problem = components['schemas']['Problem'];
 export type Role = components['schemas']['Role'];
 export type SetAlias = components['schemas']['SetAlias'];
+export type SetPasswordRequest = components['schemas']['SetPasswordRequest'];
 export type SystemInfo = components['schemas']['SystemInfo'];
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
@@ -1434,6 +1458,78 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            /** @description The metadata store is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request, bad name, too short a password, or no current password for one's own */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Someone else's password and not an admin, or a wrong current password */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
             /** @description The metadata store is unreachable; retry */
             503: {

@@ -1,10 +1,9 @@
 "use client";
 
-import { StrataApiError, StrataNetworkError } from "@strata/client";
 import { useState, type FormEvent } from "react";
-import { SESSION_PATH } from "../lib/config";
 import { describeError, type ErrorView } from "../lib/errors";
 import { safeNext } from "../lib/navigation";
+import { startSession } from "../lib/sign-in";
 import { ErrorPanel } from "./ErrorPanel";
 
 /** What a failed sign-in means: on this form a 401 is wrong credentials, not an expired session. */
@@ -26,20 +25,7 @@ export function SignInForm({ next }: { next?: string | undefined }) {
     setBusy(true);
     setError(undefined);
     try {
-      let response: Response;
-      try {
-        response = await fetch(SESSION_PATH, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-        });
-      } catch (cause) {
-        throw new StrataNetworkError(`Could not reach the web server: ${(cause as Error).message}`, { cause });
-      }
-      if (!response.ok) {
-        const body: unknown = await response.json().catch(() => undefined);
-        throw StrataApiError.fromResponse(response, body);
-      }
+      await startSession(String(form.get("username") ?? ""), String(form.get("password") ?? ""));
       // A full navigation, so the server renders the next page with the new cookie.
       window.location.assign(safeNext(next));
     } catch (failure) {

@@ -1,10 +1,11 @@
 "use client";
 
 import type { Principal } from "@strata/client";
+import Link from "next/link";
 import { useEffect, useState } from "react";
 import { SESSION_PATH } from "../lib/config";
 
-/** Who is signed in (from `/session`, which asks the API) and a sign-out button. */
+/** Who is signed in (from `/session`, which asks the API), linking to their account, and a sign-out button. */
 export function UserMenu() {
   const [principal, setPrincipal] = useState<Principal | undefined>();
 
@@ -26,7 +27,10 @@ export function UserMenu() {
     <div className="usermenu">
       {principal ? (
         <span className="whoami" data-testid="whoami">
-          {principal.name} <span className="role">{principal.role}</span>
+          <Link href="/account" title="Your account">
+            {principal.name}
+          </Link>{" "}
+          <span className="role">{principal.role}</span>
         </span>
       ) : null}
       <button type="button" className="button subtle" onClick={() => void signOut()}>

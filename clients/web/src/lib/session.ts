@@ -157,7 +157,10 @@ export async function currentSession(request: Request, options: SessionOptions):
   }
 }
 
-/** `DELETE /session`: forgets the token. JWTs cannot be revoked; the cookie is all there is. */
+/**
+ * `DELETE /session`: forgets the token. The token itself stays valid until it expires, or until
+ * the user's password changes or the user is removed (the API checks both on every request).
+ */
 export function signOut(request: Request): Response {
   if (!isSameOrigin(request)) return crossOriginProblem();
   return new Response(null, { status: 204, headers: { "set-cookie": clearedSessionCookie(request), "cache-control": "no-store" } });

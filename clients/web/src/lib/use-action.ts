@@ -11,8 +11,11 @@ export interface UseAction {
   run: (action: () => Promise<void>) => Promise<void>;
 }
 
-/** State of a button or form that changes something through the API: busy, then done or failed. */
-export function useAction(): UseAction {
+/**
+ * State of a button or form that changes something through the API: busy, then done or failed.
+ * `describe` says what a failure means; a form may know better than the generic words.
+ */
+export function useAction(describe: (error: unknown) => ErrorView = describeError): UseAction {
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<ErrorView | undefined>();
   const run = useCallback(async (action: () => Promise<void>) => {
@@ -21,10 +24,10 @@ export function useAction(): UseAction {
     try {
       await action();
     } catch (error) {
-      setFailure(describeError(error));
+      setFailure(describe(error));
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [describe]);
   return { busy, failure, run };
 }

@@ -1,4 +1,5 @@
-//! `POST /v1/auth/token` and the caller's own identity.
+//! `POST /v1/auth/token`, the caller's own identity, and admins' management of users (with
+//! their passwords) and API keys.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -40,9 +41,9 @@ pub async fn create_token(
         }
         TokenRequest::ApiKey { api_key } => state.auth.check_api_key(&api_key).await?,
     };
-    let (role, name) =
+    let identity =
         principal.ok_or_else(|| ApiError::Unauthenticated("wrong credentials".to_owned()))?;
-    Ok(Json(state.auth.issue(&name, role)?))
+    Ok(Json(state.auth.issue(&identity)?))
 }
 
 /// A user or API key and its role.
@@ -80,6 +81,17 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
+fn check_password_length(password: &str) -> Result<(), ApiError> {
+    let chars = password.chars().count();
+    if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "password must be {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters, got {chars}"
+        )))
+    }
+}
+
 /// A new user.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +101,18 @@ pub struct CreateUserRequest {
     #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     pub role: Role,
+}
+
+/// A new password for a user.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordRequest {
+    /// Required when users change their own password (admins included); not read when an admin
+    /// resets someone else's.
+    #[schema(max_length = 256)]
+    pub current_password: Option<String>,
+    #[schema(min_length = 12, max_length = 256)]
+    pub new_password: String,
 }
 
 /// A new API key's name and role.
@@ -133,12 +157,7 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<Principal>), ApiError> {
     caller.require(Role::Admin)?;
     check_name(&request.username)?;
-    let chars = request.password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-        return Err(ApiError::BadRequest(format!(
-            "password must be {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters, got {chars}"
-        )));
-    }
+    check_password_length(&request.password)?;
     state
         .auth
         .create_user(&request.username, &request.password, request.role)
@@ -152,8 +171,7 @@ pub async fn create_user(
     ))
 }
 
-/// Removes a user (admins only); never the last admin. Tokens the user already holds stay
-/// valid until they expire.
+/// Removes a user (admins only); never the last admin. The tokens the user holds stop working.
 #[utoipa::path(
     delete, path = "/v1/auth/users/{name}", operation_id = "deleteUser", tag = "auth",
     security(("bearer" = [])),
@@ -176,6 +194,57 @@ pub async fn delete_user(
     caller.require(Role::Admin)?;
     check_name(&name)?;
     state.auth.delete_user(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes a user's password: users their own, given the current one; admins anyone's. Every
+/// token issued to the user stops working, the caller's own included: sign in again.
+#[utoipa::path(
+    put, path = "/v1/auth/users/{name}/password", operation_id = "setUserPassword", tag = "auth",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "User name", pattern = r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$")),
+    request_body = SetPasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed request, bad name, too short a password, or no current password for one's own", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Someone else's password and not an admin, or a wrong current password", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_user_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<SetPasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    check_name(&name)?;
+    let own = caller.kind == PrincipalKind::User && caller.name == name;
+    if !own {
+        caller.require(Role::Admin)?;
+    }
+    check_password_length(&request.new_password)?;
+    if let Some(current) = &request.current_password
+        && current.chars().count() > MAX_PASSWORD_CHARS
+    {
+        return Err(ApiError::BadRequest(format!(
+            "current_password is longer than any password ({MAX_PASSWORD_CHARS} characters)"
+        )));
+    }
+    if own {
+        // A stolen token alone must not be enough to take the account over.
+        let current = request.current_password.as_deref().ok_or_else(|| {
+            ApiError::BadRequest("current_password is required to change one's own".to_owned())
+        })?;
+        if state.auth.check_password(&name, current).await?.is_none() {
+            return Err(ApiError::Forbidden("current_password is wrong".to_owned()));
+        }
+    }
+    state
+        .auth
+        .set_password(&name, &request.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,8 +283,7 @@ pub async fn create_api_key(
     ))
 }
 
-/// Revokes an API key (admins only). Tokens it was already exchanged for stay valid until they
-/// expire.
+/// Revokes an API key (admins only), and the tokens it was exchanged for.
 #[utoipa::path(
     delete, path = "/v1/auth/api-keys/{name}", operation_id = "deleteApiKey", tag = "auth",
     security(("bearer" = [])),

@@ -1,8 +1,10 @@
 "use client";
 
 import type { CreatedApiKey, PrincipalEntry, Role } from "@strata/client";
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { apiClient } from "../../lib/api";
+import { newPasswordError } from "../../lib/passwords";
 import { useAction } from "../../lib/use-action";
 import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
@@ -12,11 +14,11 @@ import { Pill } from "../Pill";
 const ROLES: Role[] = ["viewer", "trainer", "admin"];
 const NAME_RULE = /^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$/;
 const NAME_HINT = "1-64 letters, digits or . _ @ -";
-const MIN_PASSWORD = 12;
 
-/** Users and API keys: the list, removal, and forms to add either. */
+/** Users and API keys: the list, removal, forms to add either, and password resets. */
 export function AccessPanel() {
   const principals = useApi("principals", (client, signal) => client.listPrincipals({ signal }));
+  const me = useApi("me", (client, signal) => client.getCurrentPrincipal({ signal }));
   const [created, setCreated] = useState<CreatedApiKey | undefined>();
   return (
     <>
@@ -41,6 +43,9 @@ export function AccessPanel() {
           }}
         />
       </div>
+      <ResetPasswordForm
+        users={(principals.data ?? []).filter((p) => p.kind === "user" && p.name !== me.data?.name).map((p) => p.name)}
+      />
     </>
   );
 }
@@ -49,7 +54,7 @@ function PrincipalTable({ principals, onChange }: { principals: PrincipalEntry[]
   const removal = useAction();
   async function remove(p: PrincipalEntry) {
     const what = p.kind === "user" ? `user ${p.name}` : `API key ${p.name}`;
-    if (!window.confirm(`Remove ${what}? Tokens it already holds stay valid until they expire.`)) return;
+    if (!window.confirm(`Remove ${what}? Its tokens stop working at once.`)) return;
     await removal.run(async () => {
       if (p.kind === "user") await apiClient().deleteUser(p.name);
       else await apiClient().deleteApiKey(p.name);
@@ -117,7 +122,7 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
   const [tried, setTried] = useState(false);
   const { busy, failure, run } = useAction();
   const nameError = NAME_RULE.test(name) ? undefined : NAME_HINT;
-  const passwordError = password.length >= MIN_PASSWORD ? undefined : `At least ${MIN_PASSWORD} characters`;
+  const passwordError = newPasswordError(password);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -197,6 +202,74 @@ function NewKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void }) 
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={busy}>
             {busy ? "Creating…" : "Create key"}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/**
+ * An admin sets another user's password without the current one (a forgotten one, a new
+ * colleague). One's own changes on the account page, which asks for the current one.
+ */
+function ResetPasswordForm({ users }: { users: string[] }) {
+  const [user, setUser] = useState("");
+  const [password, setPassword] = useState("");
+  const [tried, setTried] = useState(false);
+  const [done, setDone] = useState<string | undefined>();
+  const { busy, failure, run } = useAction();
+  const target = user || users[0] || "";
+  const passwordError = newPasswordError(password);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setTried(true);
+    setDone(undefined);
+    if (passwordError || !target) return;
+    await run(async () => {
+      await apiClient().setUserPassword(target, { new_password: password });
+      setPassword("");
+      setTried(false);
+      setDone(target);
+    });
+  }
+  return (
+    <section className="card narrow" aria-labelledby="reset-password-heading">
+      <header className="card-header">
+        <h2 id="reset-password-heading">Set a password</h2>
+      </header>
+      <p className="hint">
+        For another user; yours changes on <Link href="/account">your account page</Link>.
+      </p>
+      {failure ? <ErrorPanel error={failure} compact /> : null}
+      {done ? (
+        <p role="status">
+          Password of {done} set; the sessions and tokens {done} held were signed out.
+        </p>
+      ) : null}
+      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        <Field id="reset-user" label="User">
+          <select id="reset-user" value={target} onChange={(e) => setUser(e.target.value)}>
+            {users.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="reset-password" label="New password" error={tried ? passwordError : undefined}>
+          <input
+            id="reset-password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="new-password"
+          />
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button primary" disabled={busy || !target}>
+            {busy ? "Setting…" : "Set password"}
           </button>
         </div>
       </form>
