@@ -106,6 +106,14 @@ async fn add_principals(http: &reqwest::Client, base: &str) -> (String, String) 
 
 const VIEWER_PASSWORD: &str = "viewer-pass-0123";
 
+/// Sends `request`; its status and JSON body (null when there is none).
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
 async fn token(http: &reqwest::Client, base: &str, body: Value) -> reqwest::Response {
     http.post(format!("{base}/v1/auth/token"))
         .json(&body)
@@ -446,12 +454,7 @@ async fn admins_manage_users_and_api_keys() {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        async move {
-            let response = request.send().await.expect("request");
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }
+        answer(request)
     };
     use reqwest::Method;
 
@@ -583,26 +586,13 @@ async fn revocation_and_password_changes_end_old_tokens() {
     let base = format!("http://{}", api.addr);
     let http = common::http();
     let (admin, key) = add_principals(&http, &base).await;
-    let me = |token: String| {
-        let request = http.get(format!("{base}/v1/auth/me")).bearer_auth(token);
-        async move {
-            let response = request.send().await.expect("GET /v1/auth/me");
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }
-    };
+    let me = |token: String| answer(http.get(format!("{base}/v1/auth/me")).bearer_auth(token));
     let set_password = |token: &str, name: &str, body: Value| {
-        let request = http
-            .put(format!("{base}/v1/auth/users/{name}/password"))
-            .bearer_auth(token)
-            .json(&body);
-        async move {
-            let response = request.send().await.expect("PUT password");
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }
+        answer(
+            http.put(format!("{base}/v1/auth/users/{name}/password"))
+                .bearer_auth(token)
+                .json(&body),
+        )
     };
     let sign_in = |password: &str| json!({"username": "vera", "password": password});
 

@@ -9,6 +9,7 @@ import { useAction } from "../../lib/use-action";
 import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
 import { Field } from "../Field";
+import { PasswordField } from "../PasswordField";
 import { Pill } from "../Pill";
 
 const ROLES: Role[] = ["viewer", "trainer", "admin"];
@@ -146,15 +147,13 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
         <Field id="new-user-name" label="User name" error={tried ? nameError : undefined}>
           <input id="new-user-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />
         </Field>
-        <Field id="new-user-password" label="Initial password" error={tried ? passwordError : undefined}>
-          <input
-            id="new-user-password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-          />
-        </Field>
+        <PasswordField
+          id="new-user-password"
+          label="Initial password"
+          value={password}
+          onChange={setPassword}
+          error={tried ? passwordError : undefined}
+        />
         <Field id="new-user-role" label="Role">
           <RoleSelect id="new-user-role" value={role} onChange={setRole} />
         </Field>
@@ -258,15 +257,13 @@ function ResetPasswordForm({ users }: { users: string[] }) {
             ))}
           </select>
         </Field>
-        <Field id="reset-password" label="New password" error={tried ? passwordError : undefined}>
-          <input
-            id="reset-password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-          />
-        </Field>
+        <PasswordField
+          id="reset-password"
+          label="New password"
+          value={password}
+          onChange={setPassword}
+          error={tried ? passwordError : undefined}
+        />
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={busy || !target}>
             {busy ? "Setting…" : "Set password"}

@@ -8,7 +8,7 @@ import { startSession } from "../../lib/sign-in";
 import { useAction } from "../../lib/use-action";
 import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
-import { Field } from "../Field";
+import { PasswordField } from "../PasswordField";
 
 interface Problems {
   current?: string | undefined;
@@ -76,27 +76,22 @@ export function ChangePasswordForm() {
       <form className="form" onSubmit={(e) => void submit(e)} noValidate>
         {/* For password managers: the account the new password belongs to. */}
         <input type="text" name="username" value={name ?? ""} autoComplete="username" readOnly hidden />
-        <Field id="current-password" label="Current password" error={shown(problems.current)}>
-          <input
-            id="current-password"
-            type="password"
-            value={current}
-            onChange={(e) => setCurrent(e.target.value)}
-            autoComplete="current-password"
-          />
-        </Field>
-        <Field id="new-password" label="New password" error={shown(problems.next)}>
-          <input id="new-password" type="password" value={next} onChange={(e) => setNext(e.target.value)} autoComplete="new-password" />
-        </Field>
-        <Field id="repeat-password" label="Repeat the new password" error={shown(problems.repeat)}>
-          <input
-            id="repeat-password"
-            type="password"
-            value={repeat}
-            onChange={(e) => setRepeat(e.target.value)}
-            autoComplete="new-password"
-          />
-        </Field>
+        <PasswordField
+          id="current-password"
+          label="Current password"
+          value={current}
+          onChange={setCurrent}
+          error={shown(problems.current)}
+          autoComplete="current-password"
+        />
+        <PasswordField id="new-password" label="New password" value={next} onChange={setNext} error={shown(problems.next)} />
+        <PasswordField
+          id="repeat-password"
+          label="Repeat the new password"
+          value={repeat}
+          onChange={setRepeat}
+          error={shown(problems.repeat)}
+        />
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={busy || !name}>
             {busy ? "Changing…" : "Change password"}
