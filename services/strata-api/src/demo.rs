@@ -24,7 +24,7 @@ use strata_proto::strata::ml::v1 as pb;
 use crate::auth::Authenticator;
 use crate::routes::datasets::{Dataset, DatasetList};
 use crate::routes::jobs::{JobState, TrainingJob, TrainingJobList};
-use crate::routes::models::Model;
+use crate::routes::models::{Model, ModelList};
 use crate::state::MlClient;
 
 /// The samples in `libs/strata-data/samples` (their provenance is documented there), compiled
@@ -80,6 +80,18 @@ pub enum Step {
     Created(String),
     Present(String),
     Skipped(String),
+}
+
+/// The steps so far, each logged as it happens (a long training job shows in the log while it
+/// runs, not only at the end).
+#[derive(Default)]
+struct Steps(Vec<Step>);
+
+impl Steps {
+    fn push(&mut self, step: Step) {
+        tracing::info!(?step, "demo");
+        self.0.push(step);
+    }
 }
 
 /// A sample dataset and the model the demo trains on it.
@@ -144,7 +156,7 @@ pub async fn seed(
         auth,
     };
     api.wait_ready().await?;
-    let mut steps = Vec::new();
+    let mut steps = Steps::default();
 
     let existing = api.datasets().await?;
     let mut dataset_ids = std::collections::HashMap::new();
@@ -229,7 +241,7 @@ pub async fn seed(
         }
         steps.push(api.promote_latest(sample.model).await?);
     }
-    Ok(steps)
+    Ok(steps.0)
 }
 
 async fn import_encoder(ml: &MlClient, dir: &std::path::Path) -> Result<(), DemoError> {
@@ -387,13 +399,27 @@ impl Api<'_> {
         .await
     }
 
+    /// The model called `name`, found by listing (a lookup by name would log a 404 for every
+    /// model not made yet).
     async fn model(&self, name: &str) -> Result<Option<Model>, DemoError> {
-        self.call(
-            &format!("get model {name}"),
-            self.request(Method::GET, &format!("/v1/models/{name}"))
-                .await?,
-        )
-        .await
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("page_size", "500")];
+            query.extend(token.as_deref().map(|t| ("page_token", t)));
+            let page: ModelList = self
+                .must(
+                    "list models",
+                    self.request_with(Method::GET, "/v1/models", &query).await?,
+                )
+                .await?;
+            if let Some(model) = page.models.into_iter().find(|m| m.name == name) {
+                return Ok(Some(model));
+            }
+            match page.next_page_token {
+                Some(t) => token = Some(t),
+                None => return Ok(None),
+            }
+        }
     }
 
     /// The newest job producing `model`, in any state.

@@ -438,16 +438,11 @@ fn spawn_demo(config: &Config, addr: std::net::SocketAddr, state: &AppState) {
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         match demo::seed(&demo, &state.auth, &state.ml).await {
-            Ok(steps) => {
-                for step in &steps {
-                    tracing::info!(target: "strata_api::demo", ?step, "demo");
-                }
-                tracing::info!(
-                    target: "strata_api::demo",
-                    seconds = started.elapsed().as_secs_f64(),
-                    "demo content ready"
-                );
-            }
+            Ok(_) => tracing::info!(
+                target: "strata_api::demo",
+                seconds = started.elapsed().as_secs_f64(),
+                "demo content ready"
+            ),
             Err(e) => {
                 tracing::warn!(target: "strata_api::demo", error = %e, "demo content incomplete")
             }
