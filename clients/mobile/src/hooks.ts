@@ -61,7 +61,8 @@ export function useResource<T>(load: (client: StrataClient, signal: AbortSignal)
         setRefreshing(false);
       });
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is read through a ref: callers pass a new closure every render, and only `deps` say
+    // when its answer would differ.
   }, [client, fail, generation, ...deps]);
 
   const refresh = useCallback(() => {

@@ -1,4 +1,4 @@
-import type { StrataClient } from "@strata/client";
+import { isStrataApiError, type StrataClient } from "@strata/client";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { makeClient } from "./api";
 import { normalizeBaseUrl } from "./config";
@@ -57,7 +57,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       ({ access_token: token } = await client.createToken({ username, password }));
     } catch (error) {
       // 401 on the token endpoint means wrong credentials, not an ended session.
-      if (error instanceof Error && "status" in error && (error as { status: number }).status === 401) {
+      if (isStrataApiError(error) && error.status === 401) {
         throw new Error("The user name or password is wrong.");
       }
       throw new Error(describeError(error));

@@ -15,8 +15,8 @@ const CONNECTION: Record<JobWatch["connection"], string> = {
   failed: "Stopped",
 };
 
-export function JobScreen({ id, retryDelayMs }: { id: string; retryDelayMs?: number }) {
-  const watch = useJobWatch(id, retryDelayMs !== undefined ? { retryDelayMs } : {});
+export function JobScreen({ id }: { id: string }) {
+  const watch = useJobWatch(id);
   const client = useClient();
   const fail = useFailureHandler();
   const theme = useTheme();

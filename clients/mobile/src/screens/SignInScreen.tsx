@@ -29,7 +29,11 @@ export function SignInScreen({ initialBaseUrl, initialUsername, notice }: { init
       <Screen>
         <View style={styles.head}>
           <Title>Sign in to strata</Title>
-          <Body muted>The address of your strata API is remembered on this device; the token is kept in its secure storage.</Body>
+          <Body muted>
+            {Platform.OS === "web"
+              ? "The address of your strata API is remembered in this browser; the token is kept in memory only."
+              : "The address of your strata API is remembered on this device; the token is kept in its secure storage."}
+          </Body>
         </View>
         {notice && !error ? <ErrorMessage message={notice} /> : null}
         <Field label="API address" value={baseUrl} onChangeText={setBaseUrl} placeholder="http://192.168.1.20:8080" keyboardType="url" inputMode="url" textContentType="URL" />
