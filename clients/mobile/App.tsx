@@ -97,7 +97,7 @@ function SignedIn() {
               key={tab}
               accessibilityRole="tab"
               accessibilityLabel={title}
-              accessibilityState={{ selected }}
+              aria-selected={selected}
               onPress={() => navigation.selectTab(tab)}
               style={styles.tab}
             >

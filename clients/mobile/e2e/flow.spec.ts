@@ -140,7 +140,8 @@ test("digits playground: a digit drawn with the pointer is read by the model jus
   await page.mouse.up();
   await page.getByRole("button", { name: "Read digit" }).click();
   const card = page.getByTestId("digit-prediction");
-  await expect(card).toContainText(/It reads \d/);
+  // The same stroke the web app's e2e draws, read the same way (its model, seed and data are too).
+  await expect(card).toContainText("It reads 1");
   await expect(card).toContainText("digits@v1");
   await screenshot("digits");
 });

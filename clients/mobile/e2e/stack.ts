@@ -14,10 +14,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { extname, join, normalize, resolve } from "node:path";
 
-const mobileDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// The package is CommonJS (Metro and Jest configs are), so Playwright loads this file as such.
+const mobileDir = resolve(__dirname, "..");
 const repoRoot = resolve(mobileDir, "../..");
 export const resultsDir = join(mobileDir, "test-results");
 export const E2E_ADMIN_PASSWORD = "e2e-admin-password";

@@ -14,7 +14,7 @@ export function ModelPicker({ models, selected, onSelect }: { models: Model[]; s
             key={model.name}
             accessibilityRole="radio"
             accessibilityLabel={model.name}
-            accessibilityState={{ checked: on }}
+            aria-checked={on}
             onPress={() => onSelect(model.name)}
             style={[styles.chip, { borderColor: on ? theme.accent : theme.border, backgroundColor: on ? theme.accent : theme.surface }]}
           >

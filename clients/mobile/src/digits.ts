@@ -3,9 +3,9 @@
  *
  * The sample (UCI optdigits) was scanned to 32x32 bitmaps, size-normalised and centred, then the
  * "on" cells of each 4x4 block counted. The strokes are drawn the same way: onto a 32x32 bitmap
- * that is fitted to the drawing's bounding box (its longer side fills the square, centred), with a
- * pen a few cells wide like the sample's, then counted per block. That matches the web app's
- * canvas conversion, so a model reads a phone drawing as it reads its training rows.
+ * that is fitted to the ink's bounding box (its longer side fills the square, centred), with the
+ * pen scaled alike and grown by a cell like the web app's canvas conversion, then counted per
+ * block. So a model reads a phone drawing as it reads a web drawing and its training rows.
  */
 export interface Point {
   x: number;
@@ -16,32 +16,38 @@ export type Stroke = Point[];
 const BITMAP = 32;
 const GRID = 8;
 const BLOCK = BITMAP / GRID;
-/** Pen radius in bitmap cells: the sample's strokes are 6-10 of 32 cells wide. */
-const PEN_RADIUS = 2.2;
+/**
+ * Pen width in the drawing's own units (points on the pad). The web app draws 26 px lines on a
+ * 280 px canvas; 24 on the 260-point pad is the same proportion, so both playgrounds send a model
+ * the same strokes.
+ */
+export const PEN_WIDTH = 24;
+/** Bitmap cells a stroke grows by on each side, as in the web app (the sample's pen was wider). */
+const PEN_GROWTH = 1;
 
-export function strokesToGrid(strokes: readonly Stroke[]): number[][] | undefined {
+export function strokesToGrid(strokes: readonly Stroke[], penWidth: number = PEN_WIDTH): number[][] | undefined {
   const points = strokes.flat();
   if (points.length === 0) return undefined;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs);
-  const y0 = Math.min(...ys);
-  const y1 = Math.max(...ys);
-  // A dot (or a perfectly straight stroke) has no extent on one side; the pen still has width.
-  const side = Math.max(x1 - x0, y1 - y0, 1);
-  const inner = BITMAP - 2 * PEN_RADIUS - 1;
-  const scale = inner / side;
+  // The ink's box includes the pen: a vertical line is as wide as the pen, not zero.
+  const x0 = Math.min(...xs) - penWidth / 2;
+  const x1 = Math.max(...xs) + penWidth / 2;
+  const y0 = Math.min(...ys) - penWidth / 2;
+  const y1 = Math.max(...ys) + penWidth / 2;
+  const side = Math.max(x1 - x0, y1 - y0);
+  const scale = BITMAP / side;
   const cx = (x0 + x1) / 2;
   const cy = (y0 + y1) / 2;
   const toCell = (p: Point): Point => ({ x: (p.x - cx) * scale + BITMAP / 2, y: (p.y - cy) * scale + BITMAP / 2 });
+  const radius = (penWidth / 2) * scale + PEN_GROWTH;
 
   const on = new Array<boolean>(BITMAP * BITMAP).fill(false);
   const stamp = (c: Point) => {
-    for (let y = Math.floor(c.y - PEN_RADIUS); y <= Math.ceil(c.y + PEN_RADIUS); y++) {
-      for (let x = Math.floor(c.x - PEN_RADIUS); x <= Math.ceil(c.x + PEN_RADIUS); x++) {
+    for (let y = Math.floor(c.y - radius); y <= Math.ceil(c.y + radius); y++) {
+      for (let x = Math.floor(c.x - radius); x <= Math.ceil(c.x + radius); x++) {
         if (x < 0 || y < 0 || x >= BITMAP || y >= BITMAP) continue;
-        if ((x + 0.5 - c.x) ** 2 + (y + 0.5 - c.y) ** 2 <= PEN_RADIUS ** 2) on[y * BITMAP + x] = true;
+        if ((x + 0.5 - c.x) ** 2 + (y + 0.5 - c.y) ** 2 <= radius ** 2) on[y * BITMAP + x] = true;
       }
     }
   };

@@ -121,7 +121,9 @@ export function useJobWatch(id: string, options: { retryDelayMs?: number } = {})
 
 function apply(watch: JobWatch, event: TrainingEvent): JobWatch {
   const job = event.job ?? watch.job;
-  const loss = event.kind === "progress" ? event.job?.progress?.train_loss : undefined;
+  const progress = event.kind === "progress" ? event.job?.progress : undefined;
+  // A progress event before the first step carries no measured loss yet.
+  const loss = progress && progress.step > 0 ? progress.train_loss : undefined;
   return {
     ...watch,
     job,

@@ -67,7 +67,11 @@ export function Button({ title, onPress, disabled = false, busy = false, kind = 
       disabled={disabled || busy}
       accessibilityRole="button"
       accessibilityLabel={label ?? title}
-      accessibilityState={{ disabled: disabled || busy, busy }}
+      // State as aria-* props throughout the app: React Native maps them to its accessibility
+      // state on iOS and Android, and react-native-web renders them, which it no longer does for
+      // `accessibilityState`.
+      aria-disabled={disabled || busy}
+      aria-busy={busy}
       style={({ pressed }) => [
         styles.button,
         { backgroundColor: background, borderColor: kind === "primary" ? theme.accent : color, opacity: disabled ? 0.5 : pressed ? 0.8 : 1 },

@@ -50,11 +50,14 @@ describe("strokesToGrid", () => {
     expect(strokesToGrid([])).toBeUndefined();
   });
 
-  test("a vertical bar, wherever and however large it is drawn, fills the centre columns", () => {
-    const bar = (x: number, top: number, height: number) => [Array.from({ length: 20 }, (_, i) => ({ x, y: top + (i * height) / 19 }))];
-    const small = strokesToGrid(bar(30, 10, 60)) as number[][];
-    const large = strokesToGrid(bar(200, 5, 250)) as number[][];
+  test("a vertical bar, wherever it is drawn, fills the centre columns from top to bottom", () => {
+    const bar = (x: number, top: number) => [Array.from({ length: 20 }, (_, i) => ({ x, y: top + (i * 200) / 19 }))];
+    const small = strokesToGrid(bar(40, 10)) as number[][];
+    const large = strokesToGrid(bar(200, 40)) as number[][];
     expect(small).toEqual(large);
+    // The pen is part of the ink's box, so the bar reaches the top and bottom rows.
+    expect(small[0]?.some((v) => v > 0)).toBe(true);
+    expect(small[7]?.some((v) => v > 0)).toBe(true);
     expect(small).toHaveLength(8);
     for (const row of small) {
       expect(row).toHaveLength(8);

@@ -1,7 +1,7 @@
 import type { Prediction } from "@strata/client";
 import { useRef, useState } from "react";
 import { StyleSheet, View, type GestureResponderEvent } from "react-native";
-import { strokesToGrid, type Stroke } from "../digits";
+import { PEN_WIDTH, strokesToGrid, type Stroke } from "../digits";
 import { inputType } from "../format";
 import { useFailureHandler, useResource } from "../hooks";
 import { ModelPicker } from "../ModelPicker";
@@ -10,7 +10,8 @@ import { useTheme } from "../theme";
 import { Body, Button, Card, ErrorMessage, Loading, percent, Screen, Title } from "../ui";
 
 const PAD = 260;
-const DOT = 18;
+// What the finger leaves on screen is the pen the conversion uses.
+const DOT = PEN_WIDTH;
 
 export function DigitsScreen() {
   const client = useClient();

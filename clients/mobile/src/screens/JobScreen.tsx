@@ -53,7 +53,9 @@ export function JobScreen({ id }: { id: string }) {
             <View
               accessibilityRole="progressbar"
               accessibilityLabel="Training progress"
-              accessibilityValue={{ min: 0, max: 100, now: Math.round(fraction * 100) }}
+              aria-valuemin={0}
+              aria-valuemax={100}
+              aria-valuenow={Math.round(fraction * 100)}
               testID="job-progress"
               style={[styles.track, { backgroundColor: theme.border }]}
             >
