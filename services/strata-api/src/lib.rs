@@ -350,6 +350,8 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,
+            // A browser resuming a training event stream sends the last id it saw.
+            axum::http::HeaderName::from_static("last-event-id"),
         ])
         .expose_headers([axum::http::HeaderName::from_static(
             middleware::REQUEST_ID_HEADER,
