@@ -3,6 +3,9 @@ module.exports = {
   preset: "jest-expo",
   roots: ["<rootDir>/test"],
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
+  // A file's first test pays for rendering React Native the first time; on a loaded 2-core CI
+  // machine that alone can pass Jest's 5 s default.
+  testTimeout: 30_000,
   // pnpm puts packages under node_modules/.pnpm/<name>@<version>/node_modules/<name>; the ESM ones
   // (React Native's, Expo's, and @strata/client's openapi-fetch and eventsource-parser) must go
   // through Babel like the app's own code.

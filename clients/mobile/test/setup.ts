@@ -31,3 +31,8 @@ Object.assign(globalThis, {
 afterEach(() => {
   (require("expo-secure-store") as { __store: Map<string, string> }).__store.clear();
 });
+
+// findBy*/waitFor give up after 1 s by default; on a loaded 2-core CI machine a first render
+// with Babel-transformed React Native can take longer than that, which is slowness, not failure.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+(require("@testing-library/react-native") as typeof import("@testing-library/react-native")).configure({ asyncUtilTimeout: 10_000 });
