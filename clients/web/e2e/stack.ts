@@ -141,7 +141,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const api = start(
       "strata-api",
       apiBin,
-      ["--listen", `127.0.0.1:${apiPort}`, "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`, "--bootstrap-admin-password", E2E_ADMIN_PASSWORD],
+      ["--listen", `127.0.0.1:${apiPort}`, "--metrics-listen", "127.0.0.1:0", "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`, "--bootstrap-admin-password", E2E_ADMIN_PASSWORD],
       `http://127.0.0.1:${apiPort}`,
     );
     started.push(api);
