@@ -25,3 +25,11 @@ wait_for_http() {
         sleep 0.5
     done
 }
+
+# Builds every crate's binaries and tests the way `cargo test --workspace` does. tools/test and
+# tools/dev/run share it: the same command unifies features the same way, so whichever runs
+# second compiles nothing (`cargo build -p ...` would unify them differently and rebuild half the
+# tree).
+build_workspace() {
+    cargo test --workspace --locked --no-run -q
+}

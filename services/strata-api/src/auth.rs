@@ -13,6 +13,8 @@
 //! users and API keys through `/v1/auth/users` and `/v1/auth/api-keys`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -89,6 +91,8 @@ pub enum AuthSetupError {
     Hash(String),
     #[error("the operating system has no randomness: {0}")]
     Random(String),
+    #[error("cannot write the admin password to {0}: {1}")]
+    PasswordFile(std::path::PathBuf, std::io::Error),
 }
 
 /// JWT keys by `kid`. New tokens are signed with the first; all verify, so a key can be rotated
@@ -223,11 +227,16 @@ impl Identity {
 }
 
 /// Creates the bootstrap `admin` when the store has no users yet. Returns the generated password
-/// when this process created the admin without a given one, so the caller prints it exactly
+/// when this process created the admin without a given one, so the caller shows it exactly
 /// once; several replicas starting together create one admin between them.
+///
+/// With `password_file`, a generated password is written there (mode 0600) before the admin
+/// exists, so a file that cannot be written stops the start instead of leaving an admin whose
+/// password nobody has.
 pub async fn bootstrap_admin(
     store: &dyn MetadataStore,
     bootstrap_password: Option<&str>,
+    password_file: Option<&Path>,
 ) -> Result<Option<String>, AuthSetupError> {
     if !store.users().await?.is_empty() {
         return Ok(None);
@@ -236,10 +245,41 @@ pub async fn bootstrap_admin(
         Some(p) => (p.to_owned(), false),
         None => (random_token(12)?, true),
     };
+    // Written beside its final name first, moved into place only if this process made the admin.
+    let staged = match password_file.filter(|_| generated) {
+        Some(path) => Some((path, write_secret_file(path, &password)?)),
+        None => None,
+    };
     let created = store
         .create_user(&new_user("admin", &password, Role::Admin).await?)
         .await?;
+    if let Some((path, staged)) = staged {
+        if created {
+            staged
+                .persist(path)
+                .map_err(|e| AuthSetupError::PasswordFile(path.to_owned(), e.error))?;
+        }
+    }
     Ok((created && generated).then_some(password))
+}
+
+/// `secret` in a new file with mode 0600 in `path`'s directory (created if missing), to be moved
+/// to `path` once it is wanted; dropped unpersisted, it is deleted.
+fn write_secret_file(path: &Path, secret: &str) -> Result<tempfile::NamedTempFile, AuthSetupError> {
+    let fail = |e: std::io::Error| AuthSetupError::PasswordFile(path.to_owned(), e);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    // tempfile creates files with mode 0600 on Unix.
+    let mut file = tempfile::Builder::new()
+        .prefix(".admin-password")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    writeln!(file, "{secret}").map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    Ok(file)
 }
 
 /// A user row for `name` with an argon2id hash of `password`, hashed off the async workers
@@ -491,6 +531,18 @@ impl Authenticator {
         } else {
             Err(ApiError::NotFound(format!("no API key named {name}")))
         }
+    }
+
+    /// A token for the first admin user (by name), for work the server does on its own behalf
+    /// through its public endpoints (`--demo`); `None` when no admin user exists.
+    pub async fn token_for_an_admin(&self) -> Result<Option<TokenResponse>, ApiError> {
+        let users = self.store.users().await?;
+        let admin = users
+            .iter()
+            .find(|u| Role::parse(&u.role) == Some(Role::Admin));
+        admin
+            .map(|u| Identity::of_user(u).and_then(|id| self.issue(&id)))
+            .transpose()
     }
 
     /// Signs a token for a principal whose credentials were just checked.

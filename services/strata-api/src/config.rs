@@ -112,6 +112,24 @@ pub struct Config {
     #[arg(long, env = "STRATA_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
     pub bootstrap_admin_password: Option<String>,
 
+    /// File the generated bootstrap admin password is written to (mode 0600), instead of the
+    /// console, where log collectors would keep it; the console says where it is. Used only when
+    /// the first start creates the admin without STRATA_BOOTSTRAP_ADMIN_PASSWORD.
+    #[arg(long, env = "STRATA_BOOTSTRAP_ADMIN_PASSWORD_FILE")]
+    pub bootstrap_admin_password_file: Option<PathBuf>,
+
+    /// Seed demo content on start: the sample datasets, a text encoder (with
+    /// --demo-text-encoder) and models trained and promoted from them, through this API's own
+    /// endpoints. Idempotent. On in the dev stack and the dev overlay; leave off in production.
+    #[arg(long, env = "STRATA_DEMO")]
+    pub demo: bool,
+
+    /// With --demo: a Hugging Face text-encoder directory on the ML service's filesystem to
+    /// import as `minilm` (tools/setup unpacks all-MiniLM-L6-v2 to .cache/assets); without it the
+    /// demo leaves out the encoder and the text classifier that fine-tunes it.
+    #[arg(long, env = "STRATA_DEMO_TEXT_ENCODER")]
+    pub demo_text_encoder: Option<PathBuf>,
+
     /// Log output format.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod middleware;
 pub mod routes;
@@ -349,6 +350,8 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,
+            // A browser resuming a training event stream sends the last id it saw.
+            axum::http::HeaderName::from_static("last-event-id"),
         ])
         .expose_headers([axum::http::HeaderName::from_static(
             middleware::REQUEST_ID_HEADER,
@@ -369,13 +372,22 @@ pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth:
         (None, false) => return Err(auth::AuthSetupError::MissingKeys),
     };
     let store = strata_meta::connect(&config.metadata_url).await?;
+    let file = config.bootstrap_admin_password_file.as_deref();
     let generated =
-        auth::bootstrap_admin(&store, config.bootstrap_admin_password.as_deref()).await?;
+        auth::bootstrap_admin(&store, config.bootstrap_admin_password.as_deref(), file).await?;
     if let Some(password) = generated {
-        // Printed, not logged: log collectors must not keep it.
-        eprintln!(
-            "\n  Created user `admin`, password: {password}\n  This is shown once; add users and API keys through /v1/auth/users and /v1/auth/api-keys.\n"
-        );
+        match file {
+            Some(path) => {
+                eprintln!(
+                    "\n  Created user `admin`; its password is in {} (mode 0600).\n  Add users and API keys through /v1/auth/users and /v1/auth/api-keys.\n",
+                    path.display()
+                );
+            }
+            // Printed, not logged: log collectors must not keep it.
+            None => eprintln!(
+                "\n  Created user `admin`, password: {password}\n  This is shown once; add users and API keys through /v1/auth/users and /v1/auth/api-keys.\n"
+            ),
+        }
     }
     Ok(auth::Authenticator::new(
         keys,
@@ -412,8 +424,13 @@ pub async fn serve_with_metrics(
     use std::future::IntoFuture;
     strata_runtime::metrics::install();
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
-    let app = router(AppState::new(ml, authenticator(config).await?), config);
-    tracing::info!(addr = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
+    let state = AppState::new(ml, authenticator(config).await?);
+    let addr = listener.local_addr()?;
+    if config.demo {
+        spawn_demo(config, addr, &state);
+    }
+    let app = router(state, config);
+    tracing::info!(%addr, metrics = %metrics_listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_server = tokio::spawn(
         axum::serve(metrics_listener, strata_runtime::metrics::router())
@@ -437,4 +454,33 @@ pub async fn serve_with_metrics(
     metrics_result??;
     tracing::info!("strata-api stopped");
     Ok(())
+}
+
+/// Seeds the demo content in the background once the server answers (see [`demo`]); a failure
+/// is logged and leaves the server running.
+fn spawn_demo(config: &Config, addr: std::net::SocketAddr, state: &AppState) {
+    // The server calls itself on loopback, whatever address it listens on.
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let demo = demo::DemoConfig {
+        api_url: format!("http://{}", std::net::SocketAddr::new(ip, addr.port())),
+        text_encoder_dir: config.demo_text_encoder.clone(),
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match demo::seed(&demo, &state.auth, &state.ml).await {
+            Ok(_) => tracing::info!(
+                target: "strata_api::demo",
+                seconds = started.elapsed().as_secs_f64(),
+                "demo content ready"
+            ),
+            Err(e) => {
+                tracing::warn!(target: "strata_api::demo", error = %e, "demo content incomplete")
+            }
+        }
+    });
 }

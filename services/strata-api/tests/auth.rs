@@ -399,11 +399,11 @@ async fn first_start_creates_a_bootstrap_admin_once() {
     let dir = temp_dir();
     let url = format!("sqlite:{}/nested/meta.db", dir.path().display());
     let store = strata_meta::connect(&url).await.expect("store");
-    let generated = strata_api::auth::bootstrap_admin(&store, None)
+    let generated = strata_api::auth::bootstrap_admin(&store, None, None)
         .await
         .expect("bootstrap");
     let password = generated.expect("a generated password");
-    let again = strata_api::auth::bootstrap_admin(&store, Some("ignored-password"))
+    let again = strata_api::auth::bootstrap_admin(&store, Some("ignored-password"), None)
         .await
         .expect("again");
     assert!(

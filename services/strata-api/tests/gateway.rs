@@ -367,6 +367,30 @@ async fn cors_only_for_configured_origins_and_responses_are_compressed() {
             .headers()
             .contains_key("access-control-allow-origin")
     );
+    // A browser client resuming an event stream (the mobile app's web build) may send
+    // Last-Event-ID from another origin.
+    let resume = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/training-jobs/j/events", api.addr),
+        )
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "authorization,last-event-id",
+        )
+        .send()
+        .await
+        .expect("preflight with Last-Event-ID");
+    let allowed_headers = resume.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii")
+        .to_ascii_lowercase();
+    assert!(
+        allowed_headers.contains("last-event-id"),
+        "{allowed_headers}"
+    );
 
     let spec = http
         .get(format!("http://{}/openapi.json", api.addr))

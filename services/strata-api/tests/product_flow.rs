@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::Parser;
 use common::{ADMIN_PASSWORD, start_api, start_ml, temp_dir};
 use serde_json::{Value, json};
 
@@ -376,6 +377,216 @@ async fn token_upload_train_watch_promote_predict_embed() {
         );
     }
 
+    api.stop().await;
+    ml.stop().await;
+}
+
+/// Polls `GET path` with `token` until `ready` holds for the JSON body, or fails after `secs`.
+async fn poll_until(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    secs: u64,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut last = Value::Null;
+    while tokio::time::Instant::now() < deadline {
+        let response = http.get(url).bearer_auth(token).send().await.expect("GET");
+        if response.status() == 200 {
+            last = response.json().await.expect("JSON");
+            if ready(&last) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{url} not ready within {secs} s; last answer: {last}");
+}
+
+/// `--demo` on a first start: the two samples uploaded, MiniLM imported, the digits and
+/// support-topics models trained by ordinary jobs and promoted, all through the public API, with
+/// the generated admin password in a 0600 file. A second start seeds again and creates nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_content_arrives_once_through_the_public_api() {
+    use std::os::unix::fs::PermissionsExt;
+    let minilm = repo_file(".cache/assets/all-MiniLM-L6-v2");
+    assert!(
+        minilm.join("model.safetensors").is_file(),
+        "all-MiniLM-L6-v2 missing at {} (tools/setup fetches it)",
+        minilm.display()
+    );
+    let dir = temp_dir();
+    let ml = start_ml(&dir.path().join("ml")).await;
+    let password_file = dir.path().join("state/admin-password");
+    let ml_url = format!("http://{}", ml.addr);
+    let keys = format!("k1:{}", "demo-test-secret-".repeat(3));
+    let meta = format!("sqlite:{}", dir.path().join("api/meta.db").display());
+    let args: Vec<String> = [
+        "strata-api",
+        "--ml-url",
+        &ml_url,
+        "--jwt-keys",
+        &keys,
+        "--metadata-url",
+        &meta,
+        "--bootstrap-admin-password-file",
+        password_file.to_str().expect("utf-8"),
+        "--demo",
+        "--demo-text-encoder",
+        minilm.to_str().expect("utf-8"),
+    ]
+    .map(String::from)
+    .to_vec();
+    let config = strata_api::Config::parse_from(args.clone());
+    let bind = || async {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+    };
+    let api = common::start_api_exactly(bind().await, args.clone()).await;
+    let base = format!("http://{}", api.addr);
+
+    // The server task writes it while starting up.
+    for _ in 0..100 {
+        if password_file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mode = std::fs::metadata(&password_file)
+        .expect("the admin password file exists once the API starts")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "admin password file mode");
+    let password = std::fs::read_to_string(&password_file).expect("read password");
+    let http = common::http();
+    let token: Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({"username": "admin", "password": password.trim()}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    let token = token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+
+    let promoted = |m: &Value| m["aliases"]["production"].is_string();
+    for model in ["minilm", "digits", "support-topics"] {
+        poll_until(
+            &http,
+            &format!("{base}/v1/models/{model}"),
+            &token,
+            600,
+            promoted,
+        )
+        .await;
+    }
+    let datasets = poll_until(&http, &format!("{base}/v1/datasets"), &token, 5, |_| true).await;
+    let mut names: Vec<&str> = datasets["datasets"]
+        .as_array()
+        .expect("datasets")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["digits", "support-requests"]);
+    let jobs = poll_until(
+        &http,
+        &format!("{base}/v1/training-jobs"),
+        &token,
+        5,
+        |_| true,
+    )
+    .await;
+    let mut trained: Vec<(&str, &str)> = jobs["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["model_name"].as_str().unwrap_or_default(),
+                j["state"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    trained.sort();
+    assert_eq!(
+        trained,
+        [("digits", "succeeded"), ("support-topics", "succeeded")]
+    );
+    // The promoted models answer.
+    let (rows, labels) = digits_rows(1);
+    let predicted: Value = http
+        .post(format!("{base}/v1/models/digits@production:predict"))
+        .bearer_auth(&token)
+        .json(&json!({"features": rows}))
+        .send()
+        .await
+        .expect("predict")
+        .json()
+        .await
+        .expect("predict JSON");
+    assert_eq!(
+        predicted["predictions"][0]["label"],
+        json!(labels[0].to_string())
+    );
+    let topic: Value = http
+        .post(format!(
+            "{base}/v1/models/support-topics@production:predict"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"texts": ["I was charged twice for my subscription this month."]}))
+        .send()
+        .await
+        .expect("predict text")
+        .json()
+        .await
+        .expect("predict text JSON");
+    assert_eq!(topic["predictions"][0]["label"], "billing", "{topic}");
+
+    // A restart: same store, same data. The new process's seeding finds everything; so does a
+    // seeding run here against it, which reports what it found.
+    api.stop().await;
+    let api = common::start_api_exactly(bind().await, args).await;
+    let base = format!("http://{}", api.addr);
+    let again = std::fs::read_to_string(&password_file).expect("read password again");
+    assert_eq!(
+        again, password,
+        "a restart keeps the admin and its password file"
+    );
+    let demo = strata_api::demo::DemoConfig {
+        api_url: base.clone(),
+        text_encoder_dir: Some(minilm.clone()),
+    };
+    let auth = strata_api::authenticator(&config)
+        .await
+        .expect("authenticator");
+    let ml_client =
+        strata_api::state::MlClient::connect_lazy(&ml_url, Duration::from_secs(10), None)
+            .expect("ML client");
+    let steps = strata_api::demo::seed(&demo, &auth, &ml_client)
+        .await
+        .expect("seed again");
+    let created: Vec<_> = steps
+        .iter()
+        .filter(|s| matches!(s, strata_api::demo::Step::Created(_)))
+        .collect();
+    assert!(created.is_empty(), "a second start created {created:?}");
+    assert_eq!(steps.len(), 8, "{steps:?}");
+    let jobs = poll_until(
+        &http,
+        &format!("{base}/v1/training-jobs"),
+        &token,
+        5,
+        |_| true,
+    )
+    .await;
+    assert_eq!(jobs["jobs"].as_array().map(Vec::len), Some(2));
     api.stop().await;
     ml.stop().await;
 }

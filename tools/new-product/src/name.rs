@@ -30,6 +30,48 @@ const RUST_KEYWORDS: &[&str] = &[
     "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
+/// Java keywords and literals that are not Rust keywords too: the name is a segment of the mobile
+/// app's Android package (`dev.NAME.mobile` in `clients/mobile/app.json`), which must be a Java
+/// package name. Its other spellings there (display name `Name`, slug `NAME-mobile`, scheme
+/// `NAME`, iOS bundle id) accept any name the other rules accept.
+const JAVA_KEYWORDS: &[&str] = &[
+    "assert",
+    "boolean",
+    "byte",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "double",
+    "extends",
+    "finally",
+    "float",
+    "goto",
+    "implements",
+    "import",
+    "instanceof",
+    "int",
+    "interface",
+    "long",
+    "native",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "short",
+    "strictfp",
+    "switch",
+    "synchronized",
+    "this",
+    "throw",
+    "throws",
+    "transient",
+    "void",
+    "volatile",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     #[error(
@@ -52,6 +94,10 @@ pub enum NameError {
     Keyword { name: String },
     #[error("`{name}` is reserved: {reason}")]
     Reserved { name: String, reason: &'static str },
+    #[error(
+        "`{name}` is a Java keyword, and the name is part of the mobile app's Android package (`dev.{name}.mobile`)"
+    )]
+    JavaKeyword { name: String },
 }
 
 /// A valid product name, stored lowercase.
@@ -59,7 +105,7 @@ pub enum NameError {
 pub struct ProductName(String);
 
 impl ProductName {
-    /// Accepts `[a-z][a-z0-9]{1,29}` that is not a Rust keyword or a reserved word.
+    /// Accepts `[a-z][a-z0-9]{1,29}` that is not a Rust or Java keyword or a reserved word.
     pub fn parse(name: &str) -> Result<Self, NameError> {
         let owned = || name.to_owned();
         let len = name.chars().count();
@@ -87,6 +133,9 @@ impl ProductName {
         }
         if RUST_KEYWORDS.contains(&name) {
             return Err(NameError::Keyword { name: owned() });
+        }
+        if JAVA_KEYWORDS.contains(&name) {
+            return Err(NameError::JavaKeyword { name: owned() });
         }
         if let Some((_, reason)) = RESERVED.iter().find(|(w, _)| *w == name) {
             return Err(NameError::Reserved {
@@ -206,6 +255,8 @@ mod tests {
             ("café", "contains `é`"),
             ("9lives", "start with a letter"),
             ("type", "Rust keyword"),
+            ("native", "Java keyword"),
+            ("new", "Android package (`dev.new.mobile`)"),
             ("std", "reserved"),
             ("google", "protobuf"),
             ("", "characters"),

@@ -1,6 +1,7 @@
 //! The rename on a small repository shaped like this one (a Cargo workspace with path crates and a
-//! lock file, a proto package directory, docs, a binary file, ignored local files), product
-//! `widget`: what moves, what is rewritten, what is regenerated, and what is refused.
+//! lock file, a proto package directory, the mobile app's Expo config, docs, a binary file, ignored
+//! local files), product `widget`: what moves, what is rewritten, what is regenerated, and what is
+//! refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -38,6 +39,18 @@ fn read(root: &Path, path: &str) -> String {
 }
 
 const BINARY: &[u8] = b"PAR1\0\x01widget\0\xff\xfe";
+
+/// The identity fields of `clients/mobile/app.json` as the repository has them.
+const MOBILE_APP_JSON: &str = r#"{
+  "expo": {
+    "name": "Widget",
+    "slug": "widget-mobile",
+    "scheme": "widget",
+    "ios": { "bundleIdentifier": "dev.widget.mobile" },
+    "android": { "package": "dev.widget.mobile" }
+  }
+}
+"#;
 
 /// A committed repository for product `widget`, with a Cargo.lock made by cargo.
 fn fixture() -> tempfile::TempDir {
@@ -84,6 +97,7 @@ fn fixture() -> tempfile::TempDir {
          Started from the widget starter. <!-- new-product: keep -->\n\
          A WiDgEt spelled oddly.\n",
     );
+    write(root, "clients/mobile/app.json", MOBILE_APP_JSON);
     write(root, "samples/widget.bin", BINARY);
     write(root, ".gitignore", "/target/\n*.log\n");
     write(
@@ -149,6 +163,15 @@ fn renames_paths_and_text_regenerates_the_lock_and_is_idempotent() {
     assert!(
         readme.starts_with("# Gizmo\n\nRun `gizmo --help`; images are ghcr.io/example/gizmo-api.")
     );
+    // The mobile app: display name, slug, URL scheme, iOS bundle id and Android package.
+    let app: serde_json::Value =
+        serde_json::from_str(&read(root, "clients/mobile/app.json")).expect("app.json is JSON");
+    let expo = &app["expo"];
+    assert_eq!(expo["name"], "Gizmo");
+    assert_eq!(expo["slug"], "gizmo-mobile");
+    assert_eq!(expo["scheme"], "gizmo");
+    assert_eq!(expo["ios"]["bundleIdentifier"], "dev.gizmo.mobile");
+    assert_eq!(expo["android"]["package"], "dev.gizmo.mobile");
     // The marked line and other spellings stay, and are reported.
     assert!(readme.contains("Started from the widget starter."));
     assert!(readme.contains("A WiDgEt spelled oddly."));
@@ -186,7 +209,7 @@ fn renames_paths_and_text_regenerates_the_lock_and_is_idempotent() {
         text.contains("libs/widget-core/ -> libs/gizmo-core/  (2 files)"),
         "{text}"
     );
-    assert!(text.contains("edited 8 files"), "{text}");
+    assert!(text.contains("edited 9 files"), "{text}");
     assert!(text.contains("ok      Cargo.lock"), "{text}");
 
     // Idempotent: the same name again changes nothing, even before the rename is committed.
@@ -236,6 +259,7 @@ fn refuses_invalid_names_with_the_reason() {
         ("gizmo_ai", "contains `_`"),
         ("1gizmo", "start with a letter"),
         ("impl", "Rust keyword"),
+        ("public", "Android package"),
     ] {
         let (out, text) = rename(root, &[name]);
         assert_eq!(out.status.code(), Some(2), "{name}: {text}");

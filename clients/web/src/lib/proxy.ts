@@ -25,6 +25,16 @@ const HOP_BY_HOP = new Set([
   "host",
 ]);
 
+/**
+ * The API's address as people outside this server reach it (for the commands the overview
+ * shows): STRATA_PUBLIC_API_URL where the two differ (a cluster-internal STRATA_API_URL behind
+ * an Ingress), else the proxy's own upstream.
+ */
+export function publicApiUrl(env: Record<string, string | undefined> = process.env): string {
+  const configured = env.STRATA_PUBLIC_API_URL?.trim();
+  return configured ? configured.replace(/\/+$/, "") : apiBaseUrl(env);
+}
+
 /** The API base URL from the environment, without a trailing slash. */
 export function apiBaseUrl(env: Record<string, string | undefined> = process.env): string {
   const configured = env.STRATA_API_URL?.trim();

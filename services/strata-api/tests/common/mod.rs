@@ -85,11 +85,6 @@ pub async fn start_api_with(
 /// Starts the API in front of the ML service at `ml_url`, with extra command-line flags.
 pub async fn start_api_at(ml_url: &str, state_dir: &std::path::Path, extra: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind api");
-    let addr = listener.local_addr().expect("api addr");
-    let metrics_listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind api metrics");
-    let metrics_addr = metrics_listener.local_addr().expect("api metrics addr");
     let ml_url = ml_url.to_owned();
     let mut args = vec![
         "strata-api".to_owned(),
@@ -106,6 +101,16 @@ pub async fn start_api_at(ml_url: &str, state_dir: &std::path::Path, extra: &[&s
         args.push(format!("sqlite:{}", db.to_str().expect("utf-8 temp dir")));
     }
     args.extend(extra.iter().map(|a| (*a).to_owned()));
+    start_api_exactly(listener, args).await
+}
+
+/// Starts the API on `listener` with exactly these arguments (`args[0]` is the program name).
+pub async fn start_api_exactly(listener: TcpListener, args: Vec<String>) -> Server {
+    let addr = listener.local_addr().expect("api addr");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind api metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("api metrics addr");
     let config = strata_api::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
