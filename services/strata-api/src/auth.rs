@@ -253,12 +253,12 @@ pub async fn bootstrap_admin(
     let created = store
         .create_user(&new_user("admin", &password, Role::Admin).await?)
         .await?;
-    if let Some((path, staged)) = staged {
-        if created {
-            staged
-                .persist(path)
-                .map_err(|e| AuthSetupError::PasswordFile(path.to_owned(), e.error))?;
-        }
+    if let Some((path, staged)) = staged
+        && created
+    {
+        staged
+            .persist(path)
+            .map_err(|e| AuthSetupError::PasswordFile(path.to_owned(), e.error))?;
     }
     Ok((created && generated).then_some(password))
 }
