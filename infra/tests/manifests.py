@@ -445,10 +445,11 @@ def check_ports(docs, facts: Facts) -> list[str]:
                     if port != port_named(c, port_name):
                         problems.append(f"{where}: {var} port {port} != containerPort {port_name} "
                                         f"{port_named(c, port_name)}")
-            if svc == ML and where.startswith("Deployment"):
-                host, port = _listen_port(env.get("STRATA_ML_METRICS_LISTEN", "127.0.0.1:0"))
+            metrics_var = {ML: "STRATA_ML_METRICS_LISTEN", API: "STRATA_API_METRICS_LISTEN"}.get(svc)
+            if metrics_var and where.startswith("Deployment"):
+                host, port = _listen_port(env.get(metrics_var, "127.0.0.1:0"))
                 if host not in ("0.0.0.0", "[::]") or port != port_named(c, "metrics"):
-                    problems.append(f"{where}: STRATA_ML_METRICS_LISTEN={env.get('STRATA_ML_METRICS_LISTEN')} "
+                    problems.append(f"{where}: {metrics_var}={env.get(metrics_var)} "
                                     f"is not reachable on containerPort metrics {port_named(c, 'metrics')}")
             if svc == WEB:
                 if str(port_named(c, "http")) != env.get("PORT"):
@@ -907,6 +908,7 @@ def _selector_matches(selector: dict, labels: dict) -> bool:
 
 
 def dashboard_metrics(dashboard: dict) -> set[str]:
+    """Metric names (ours and dcgm-exporter's) in every `expr` of a dashboard or PrometheusRule."""
     exprs = []
 
     def walk(node):
@@ -937,12 +939,27 @@ def check_monitoring(docs, facts: Facts, dashboard: dict) -> list[str]:
         if not matched:
             problems.append(f"ServiceMonitor/{sm['metadata']['name']}: selects no Service")
         for ep in sm["spec"]["endpoints"]:
+            # Metrics are served on the internal `metrics` port only; the public ports 404 them.
+            if ep["port"] != "metrics":
+                problems.append(f"ServiceMonitor/{sm['metadata']['name']}: scrapes port {ep['port']}; "
+                                f"the services serve /metrics only on their `metrics` port")
             for s in matched:
                 if ep["port"] not in {p.get("name") for p in s["spec"]["ports"]}:
                     problems.append(f"ServiceMonitor/{sm['metadata']['name']}: Service {s['metadata']['name']} "
                                     f"has no port {ep['port']}")
+    # The Ingress is the public door: it must never lead to a metrics port.
+    for ing in by_kind(docs, "Ingress"):
+        for rule in ing["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                port = path["backend"].get("service", {}).get("port", {})
+                if port.get("name") == "metrics" or port.get("number") in (9464, 9465):
+                    problems.append(f"Ingress/{ing['metadata']['name']}: routes {rule.get('host')}"
+                                    f"{path.get('path')} to a metrics port")
     if by_kind(docs, "ServiceMonitor"):
         problems += check_dashboard(dashboard, facts)
+        for rule in by_kind(docs, "PrometheusRule"):
+            problems += [p.replace("dashboard:", f"PrometheusRule/{rule['metadata']['name']}:")
+                         for p in check_dashboard(rule, facts)]
     return problems
 
 

@@ -13,7 +13,7 @@ def test_facts_are_read_from_the_sources(facts):
     # If a parser silently found nothing, every later check would pass vacuously.
     assert {"STRATA_ML_LISTEN", "STRATA_ML_METRICS_LISTEN", "STRATA_DATA_DIR", "STRATA_DEVICE",
             "STRATA_METADATA_URL", "STRATA_ARTIFACT_URL"} <= facts.env[m.ML]
-    assert {"STRATA_API_LISTEN", "STRATA_ML_URL", "STRATA_METADATA_URL"} <= facts.env[m.API]
+    assert {"STRATA_API_LISTEN", "STRATA_API_METRICS_LISTEN", "STRATA_ML_URL", "STRATA_METADATA_URL"} <= facts.env[m.API]
     assert {"STRATA_API_URL", "PORT", "HOSTNAME"} <= facts.env[m.WEB]
     assert {"/healthz", "/readyz", "/metrics"} <= facts.routes
     assert {"strata_http_requests_total", "strata_grpc_request_duration_seconds"} <= facts.literals

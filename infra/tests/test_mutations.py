@@ -31,6 +31,18 @@ MUTATIONS = {
     "ML metrics on loopback": (
         "base/kustomization.yaml", "STRATA_ML_METRICS_LISTEN=0.0.0.0:9464", "STRATA_ML_METRICS_LISTEN=127.0.0.1:9464",
         "is not reachable on containerPort metrics"),
+    "API metrics on loopback": (
+        "base/kustomization.yaml", "STRATA_API_METRICS_LISTEN=0.0.0.0:9465", "STRATA_API_METRICS_LISTEN=127.0.0.1:9465",
+        "STRATA_API_METRICS_LISTEN=127.0.0.1:9465 is not reachable on containerPort metrics"),
+    "ServiceMonitor scrapes the public port": (
+        "components/monitoring/service-monitors.yaml", "    - port: metrics\n      path: /metrics\n      interval: 15s\n---",
+        "    - port: http\n      path: /metrics\n      interval: 15s\n---", "scrapes port http"),
+    "Ingress routes to a metrics port": (
+        "overlays/prod/ingress.yaml", "name: strata-api\n                port:\n                  name: http",
+        "name: strata-api\n                port:\n                  name: metrics", "to a metrics port"),
+    "alert reads a metric no service exports": (
+        "components/monitoring/alerts.yaml", "strata_inference_queue_capacity)", "strata_inference_queue_limit)",
+        "PrometheusRule/strata: metric strata_inference_queue_limit is exported by no service"),
     "API points at a wrong ML port": (
         "base/kustomization.yaml", "STRATA_ML_URL=http://strata-ml:50051", "STRATA_ML_URL=http://strata-ml:5051",
         "has no port 5051"),

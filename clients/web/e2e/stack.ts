@@ -151,7 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       "strata-api",
       apiBin,
       [
-        ...["--listen", `127.0.0.1:${apiPort}`, "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`],
+        ...["--listen", `127.0.0.1:${apiPort}`, "--metrics-listen", "127.0.0.1:0", "--ml-url", ml.url, "--dev", "--metadata-url", `sqlite:${join(dataDir, "api", "meta.db")}`],
         ...(options.demo
           ? ["--demo", "--demo-text-encoder", minilmDir, "--bootstrap-admin-password-file", adminPasswordFile]
           : ["--bootstrap-admin-password", E2E_ADMIN_PASSWORD]),

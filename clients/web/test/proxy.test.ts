@@ -80,6 +80,29 @@ describe("proxyToApi", () => {
     expect(seen?.body).toBe('{"name":"digits"}');
   });
 
+  it("forwards the browser's traceparent and starts a trace for callers without a valid one", async () => {
+    upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+    const browser = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const send = (headers: Record<string, string>) =>
+      proxyToApi(new Request("http://web.test/api/v1/system", { headers }), { base: upstream?.base ?? "" });
+
+    await send({ traceparent: browser, tracestate: "vendor=1" });
+    await send({});
+    await send({ traceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01", tracestate: "vendor=1" });
+
+    const [kept, started, replaced] = upstream.seen.map((s) => s.headers);
+    expect(kept?.traceparent).toBe(browser);
+    expect(kept?.tracestate).toBe("vendor=1");
+    expect(started?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(replaced?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(replaced?.traceparent).not.toContain("00000000000000000000000000000000");
+    expect(replaced?.tracestate).toBeUndefined();
+    expect(started?.traceparent).not.toBe(replaced?.traceparent);
+  });
+
   it("passes a problem+json error through with its status and Retry-After", async () => {
     upstream = await startUpstream((_req, res) => {
       res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "5" });

@@ -19,12 +19,43 @@ pub const GRPC_REQUESTS_TOTAL: &str = "strata_grpc_requests_total";
 pub const GRPC_REQUEST_DURATION_SECONDS: &str = "strata_grpc_request_duration_seconds";
 /// Inference requests waiting for a batch, over all models (bounded by the queue depth limit).
 pub const INFERENCE_QUEUE_DEPTH: &str = "strata_inference_queue_depth";
+/// The most inference requests that may wait (`--inference-queue-depth`), for saturation alerts.
+pub const INFERENCE_QUEUE_CAPACITY: &str = "strata_inference_queue_capacity";
+/// The most training jobs that may wait (`--job-queue-depth`), for saturation alerts.
+pub const TRAINING_QUEUE_CAPACITY: &str = "strata_training_queue_capacity";
 /// Inputs per model run of the dynamic batcher; a mean near 1 under load means no batching.
 pub const INFERENCE_BATCH_SIZE: &str = "strata_inference_batch_size";
 /// Training jobs by `state` (queued, running, succeeded, failed, cancelled).
 pub const TRAINING_JOBS: &str = "strata_training_jobs";
 /// Estimated bytes of the models loaded in the ML service's model cache.
 pub const MODEL_CACHE_BYTES: &str = "strata_model_cache_bytes";
+/// Seconds an inference request waited in the batcher's queue before its batch ran.
+pub const INFERENCE_QUEUE_WAIT_SECONDS: &str = "strata_inference_queue_wait_seconds";
+/// Seconds one model run (forward pass) of a batch took.
+pub const INFERENCE_FORWARD_SECONDS: &str = "strata_inference_forward_seconds";
+/// Seconds between two optimizer steps of a training job (data loading included), by `kind`.
+pub const TRAINING_STEP_DURATION_SECONDS: &str = "strata_training_step_duration_seconds";
+/// Training jobs that ended on this replica, by `kind` and `outcome` (succeeded, failed,
+/// cancelled); `strata_training_jobs` is a gauge over the shared queue, this counts events.
+pub const TRAINING_JOBS_FINISHED_TOTAL: &str = "strata_training_jobs_finished_total";
+
+/// Every metric name above, for the checks that dashboards and alerts name only these.
+pub const ALL: &[&str] = &[
+    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_SECONDS,
+    GRPC_REQUESTS_TOTAL,
+    GRPC_REQUEST_DURATION_SECONDS,
+    INFERENCE_QUEUE_DEPTH,
+    INFERENCE_QUEUE_CAPACITY,
+    TRAINING_QUEUE_CAPACITY,
+    INFERENCE_BATCH_SIZE,
+    TRAINING_JOBS,
+    MODEL_CACHE_BYTES,
+    INFERENCE_QUEUE_WAIT_SECONDS,
+    INFERENCE_FORWARD_SECONDS,
+    TRAINING_STEP_DURATION_SECONDS,
+    TRAINING_JOBS_FINISHED_TOTAL,
+];
 
 /// Batch-size buckets: powers of two up to the largest configurable batch.
 const BATCH_SIZE_BUCKETS: &[f64] = &[
@@ -62,7 +93,8 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// A router serving `GET /metrics` in the Prometheus text format.
+/// A router serving `GET /metrics` in the Prometheus text format. Servers serve it on a listener
+/// of its own (`--metrics-listen`), never on their public port: scrapes stay inside the cluster.
 pub fn router() -> Router {
     let handle = install();
     Router::new().route("/metrics", get(move || std::future::ready(handle.render())))

@@ -253,12 +253,12 @@ pub async fn bootstrap_admin(
     let created = store
         .create_user(&new_user("admin", &password, Role::Admin).await?)
         .await?;
-    if let Some((path, staged)) = staged {
-        if created {
-            staged
-                .persist(path)
-                .map_err(|e| AuthSetupError::PasswordFile(path.to_owned(), e.error))?;
-        }
+    if let Some((path, staged)) = staged
+        && created
+    {
+        staged
+            .persist(path)
+            .map_err(|e| AuthSetupError::PasswordFile(path.to_owned(), e.error))?;
     }
     Ok((created && generated).then_some(password))
 }
@@ -662,16 +662,25 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated("missing Authorization: Bearer token".to_owned())
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned())
+        use tracing::Instrument;
+        // Its own span: the principal lookup is a database read on every request.
+        let span = tracing::info_span!("auth", principal = tracing::field::Empty);
+        async {
+            let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+                ApiError::Unauthenticated("missing Authorization: Bearer token".to_owned())
             })?;
-        state.auth.authenticate(token.trim()).await
+            let token = header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    ApiError::Unauthenticated("Authorization must be `Bearer <token>`".to_owned())
+                })?;
+            let caller = state.auth.authenticate(token.trim()).await?;
+            tracing::Span::current().record("principal", caller.name.as_str());
+            Ok(caller)
+        }
+        .instrument(span)
+        .await
     }
 }

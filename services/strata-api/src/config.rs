@@ -19,6 +19,15 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the HTTP server exposing Prometheus metrics at `/metrics` (kept off the public
+    /// port above, so the Ingress never exposes them).
+    #[arg(
+        long,
+        env = "STRATA_API_METRICS_LISTEN",
+        default_value = "127.0.0.1:9465"
+    )]
+    pub metrics_listen: SocketAddr,
+
     /// URL of the ML service's gRPC endpoint: `http://` (plaintext) or `https://` (TLS).
     #[arg(long, env = "STRATA_ML_URL", default_value = "http://127.0.0.1:50051")]
     pub ml_url: String,

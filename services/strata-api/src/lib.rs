@@ -14,6 +14,7 @@ pub mod error;
 pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod telemetry;
 
 use std::future::Future;
 
@@ -303,7 +304,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
         .with_state(state)
-        .merge(strata_runtime::metrics::router())
         .layer(axum::middleware::from_fn_with_state(
             middleware::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
             middleware::rate_limit,
@@ -322,7 +322,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(
             middleware::problem_for_bare_errors,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::http_server_span))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
@@ -398,12 +398,31 @@ pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth:
     ))
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves the API on `listener` and Prometheus metrics on `--metrics-listen` until `shutdown`
+/// resolves, then lets in-flight requests finish.
 pub async fn serve(
     config: &Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let metrics_listener = TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for metrics", config.metrics_listen))?;
+    serve_with_metrics(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`serve`] with the metrics listener given (tests bind port 0 and need to know the port).
+/// `/metrics` is served there only, never on the public `listener`: the Ingress routes the
+/// public port, and scrapes stay inside the cluster.
+pub async fn serve_with_metrics(
+    config: &Config,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use std::future::IntoFuture;
+    strata_runtime::metrics::install();
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
     let state = AppState::new(ml, authenticator(config).await?);
     let addr = listener.local_addr()?;
@@ -411,14 +430,28 @@ pub async fn serve(
         spawn_demo(config, addr, &state);
     }
     let app = router(state, config);
-    tracing::info!(%addr, ml_url = %config.ml_url, "strata-api serving HTTP");
+    tracing::info!(%addr, metrics = %metrics_listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = tokio::spawn(
+        axum::serve(metrics_listener, strata_runtime::metrics::router())
+            .with_graceful_shutdown(async {
+                let _ = metrics_stopped.await;
+            })
+            .into_future(),
+    );
     // Connect info gives the rate limiter the client address of anonymous callers.
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
+    let _ = stop_metrics.send(());
+    let metrics_result = metrics_server.await;
+    // The spans of the last requests, before the process ends with them.
+    strata_runtime::telemetry::flush();
+    served?;
+    metrics_result??;
     tracing::info!("strata-api stopped");
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Cross-cutting request handling written as axum middleware: Prometheus metrics per route, and
-//! the request context (request id) that handlers forward to the ML service.
+//! Cross-cutting request handling written as axum middleware: Prometheus metrics per route (which
+//! also name the request's trace span after its route), and the request context (request id)
+//! that handlers forward to the ML service.
 
 use std::time::Instant;
 
@@ -21,7 +22,11 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    if route != "unmatched" {
+        crate::telemetry::record_http_route(&method, &route);
+    }
     let response = next.run(request).await;
+    crate::telemetry::record_http_status(response.status().as_u16());
     let labels = [
         ("method", method),
         ("route", route),

@@ -9,10 +9,11 @@ use strata_proto::strata::ml::v1::inference_service_client::InferenceServiceClie
 use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
 use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
 use strata_proto::strata::ml::v1::training_service_client::TrainingServiceClient;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::auth::Authenticator;
+use crate::telemetry::TracedChannel;
 
 /// Everything handlers share. Cheap to clone: the gRPC channel is a handle to one connection pool.
 #[derive(Clone)]
@@ -30,10 +31,11 @@ impl AppState {
     }
 }
 
-/// Typed gRPC clients for the ML service, all over one lazily connected channel.
+/// Typed gRPC clients for the ML service, all over one lazily connected channel; every call gets
+/// a client span and carries the trace to the ML service.
 #[derive(Clone)]
 pub struct MlClient {
-    channel: Channel,
+    channel: TracedChannel,
 }
 
 /// The ML service's address or TLS settings are unusable; the API refuses to start.
@@ -90,31 +92,31 @@ impl MlClient {
             return Err(MlClientError::CaWithoutHttps(url.to_owned()));
         }
         Ok(Self {
-            channel: endpoint.connect_lazy(),
+            channel: TracedChannel::new(endpoint.connect_lazy()),
         })
     }
 
-    pub fn system(&self) -> SystemServiceClient<Channel> {
+    pub fn system(&self) -> SystemServiceClient<TracedChannel> {
         SystemServiceClient::new(self.channel.clone())
     }
 
-    pub fn health(&self) -> HealthClient<Channel> {
+    pub fn health(&self) -> HealthClient<TracedChannel> {
         HealthClient::new(self.channel.clone())
     }
 
-    pub fn datasets(&self) -> DatasetServiceClient<Channel> {
+    pub fn datasets(&self) -> DatasetServiceClient<TracedChannel> {
         DatasetServiceClient::new(self.channel.clone())
     }
 
-    pub fn training(&self) -> TrainingServiceClient<Channel> {
+    pub fn training(&self) -> TrainingServiceClient<TracedChannel> {
         TrainingServiceClient::new(self.channel.clone())
     }
 
-    pub fn models(&self) -> ModelServiceClient<Channel> {
+    pub fn models(&self) -> ModelServiceClient<TracedChannel> {
         ModelServiceClient::new(self.channel.clone())
     }
 
-    pub fn inference(&self) -> InferenceServiceClient<Channel> {
+    pub fn inference(&self) -> InferenceServiceClient<TracedChannel> {
         InferenceServiceClient::new(self.channel.clone())
             .max_decoding_message_size(64 * 1024 * 1024)
     }

@@ -42,12 +42,23 @@ async fn system_info_travels_http_to_grpc_and_back() {
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.text().await.expect("text"), "ready\ndevice: cpu\n");
 
-    // Both services count what just happened, labelled by route / RPC.
-    let api_metrics = http
+    // Both services count what just happened, labelled by route / RPC, on their internal
+    // metrics port only: the public port (the one the Ingress routes) answers 404 problem+json.
+    let public = http
         .get(format!("http://{}/metrics", api.addr))
         .send()
         .await
+        .expect("GET api public /metrics");
+    assert_eq!(public.status(), 404, "no metrics on the public port");
+    let public = public.text().await.expect("404 body");
+    assert!(!public.contains("strata_http_requests_total"), "{public}");
+    let api_metrics_addr = api.metrics_addr.expect("api metrics address");
+    let api_metrics = http
+        .get(format!("http://{api_metrics_addr}/metrics"))
+        .send()
+        .await
         .expect("GET api /metrics");
+    assert_eq!(api_metrics.status(), 200);
     let api_metrics = api_metrics.text().await.expect("metrics text");
     assert!(
         api_metrics.contains(

@@ -8,13 +8,21 @@
 //! The queue is bounded over all batchers by a shared [`QueueLimit`]: a request that finds it
 //! full is refused with RESOURCE_EXHAUSTED instead of growing memory without bound. Requests
 //! whose deadline passed or whose caller went away are dropped before they cost model time.
+//!
+//! Traces: each request has an `inference.queue_wait` span (submit until its batch is formed);
+//! the worker's `inference.batch_formation` (waiting for company) and `inference.forward` (the
+//! model run) spans are children of the batch's oldest request and link to the others.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use strata_runtime::metrics::{INFERENCE_BATCH_SIZE, INFERENCE_QUEUE_DEPTH};
+use strata_runtime::metrics::{
+    INFERENCE_BATCH_SIZE, INFERENCE_FORWARD_SECONDS, INFERENCE_QUEUE_DEPTH,
+    INFERENCE_QUEUE_WAIT_SECONDS,
+};
+use strata_runtime::telemetry::TraceParent;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -87,6 +95,10 @@ struct Request<I, O> {
     enqueued: Instant,
     reply: oneshot::Sender<ServiceResult<Vec<O>>>,
     _slot: QueueSlot,
+    /// The caller's span: the parent of the batch spans this request is the oldest of.
+    caller: tracing::Span,
+    /// Open while the request waits; the worker drops it when the request joins a batch.
+    _queue_wait: tracing::Span,
 }
 
 /// Submits inputs to a worker that runs them in batches; cheap to clone.
@@ -148,6 +160,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         let mut answers = Vec::with_capacity(parts);
         for slot in slots {
             let tail = rest.split_off(rest.len().min(self.config.max_batch));
+            let n = rest.len();
             let (reply, answer) = oneshot::channel();
             let request = Request {
                 items: std::mem::replace(&mut rest, tail),
@@ -155,6 +168,8 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                 enqueued: Instant::now(),
                 reply,
                 _slot: slot,
+                caller: tracing::Span::current(),
+                _queue_wait: tracing::info_span!("inference.queue_wait", items = n),
             };
             self.tx.send(request).map_err(|_| {
                 ServiceError::Unavailable("the model is being unloaded; retry".into())
@@ -214,6 +229,12 @@ async fn worker<I, O, F>(
             .front()
             .map(|r| r.enqueued + config.max_wait)
             .unwrap_or_else(Instant::now);
+        let formation = match pending.front() {
+            Some(oldest) => {
+                tracing::info_span!(parent: &oldest.caller, "inference.batch_formation", batch_size = tracing::field::Empty, requests = tracing::field::Empty)
+            }
+            None => tracing::Span::none(),
+        };
         while open && queued_items(&pending) < config.max_batch {
             match tokio::time::timeout_at(fill_until, rx.recv()).await {
                 Ok(Some(r)) => pending.push_back(r),
@@ -246,18 +267,37 @@ async fn worker<I, O, F>(
             continue;
         }
         metrics::histogram!(INFERENCE_BATCH_SIZE).record(size as f64);
+        formation.record("batch_size", size);
+        formation.record("requests", batch.len());
+        drop(formation);
+        let forward = tracing::info_span!(
+            parent: &batch[0].caller,
+            "inference.forward",
+            batch_size = size,
+            requests = batch.len()
+        );
         let mut inputs = Vec::with_capacity(size);
         let mut replies = Vec::with_capacity(batch.len());
-        for r in batch {
+        for (i, r) in batch.into_iter().enumerate() {
+            metrics::histogram!(INFERENCE_QUEUE_WAIT_SECONDS)
+                .record(r.enqueued.elapsed().as_secs_f64());
+            // The oldest request is the parent; the others are linked, so each caller's trace
+            // leads to the model run that served it.
+            if i > 0 {
+                TraceParent::of(&r.caller).link(&forward);
+            }
             replies.push((r.items.len(), r.reply));
             inputs.extend(r.items);
-            // `_slot` drops here: the request is no longer waiting.
+            // `_slot` and `_queue_wait` drop here: the request is no longer waiting.
         }
         let run = run.clone();
-        let result = match tokio::task::spawn_blocking(move || run(inputs)).await {
-            Ok(r) => r,
-            Err(e) => Err(e.into()),
-        };
+        let started = Instant::now();
+        let result =
+            match tokio::task::spawn_blocking(move || forward.in_scope(|| run(inputs))).await {
+                Ok(r) => r,
+                Err(e) => Err(e.into()),
+            };
+        metrics::histogram!(INFERENCE_FORWARD_SECONDS).record(started.elapsed().as_secs_f64());
         match result {
             Ok(outputs) if outputs.len() == size => {
                 let mut outputs = outputs.into_iter();

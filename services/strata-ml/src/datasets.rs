@@ -323,7 +323,10 @@ impl DatasetApi {
             ));
         }
         let datasets = self.datasets.clone();
+        // Validation reads every row: its own span under the upload call, on the blocking thread.
+        let span = tracing::info_span!("dataset.validate", bytes = total);
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let result = datasets
                 .ingest(&temp.0, &meta)
                 .map_err(|e| e.hide_path(&temp.0, "the uploaded file"));

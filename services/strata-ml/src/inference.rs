@@ -51,9 +51,13 @@ impl InferenceApi {
         }
         let registry = self.registry.clone();
         let reference = reference.to_owned();
+        // The blocking thread does not inherit the caller's span; `model.load` belongs under it.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let key = registry.resolve(&reference)?;
-            registry.load(&key)
+            span.in_scope(|| {
+                let key = registry.resolve(&reference)?;
+                registry.load(&key)
+            })
         })
         .await?
     }

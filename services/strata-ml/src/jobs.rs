@@ -23,6 +23,11 @@
 //!
 //! Shutdown cancels the running jobs' tokens; the core checkpoints on cancellation, and the jobs
 //! go back to QUEUED (releasing their leases), to be resumed by any replica.
+//!
+//! Traces: a job's `training.job` span (with a `training.epoch` span per epoch) continues the
+//! trace of the CreateTrainingJob call when the same replica runs it. The link is kept in memory
+//! only, not in the queue: a job another replica claims, or one resumed after a restart, starts
+//! a trace of its own, found by its `job` attribute.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,7 +43,10 @@ use strata_meta::{Claimed, JobRow, JobStatus, Lease, MetaError, MetadataStore, R
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
 use strata_proto::strata::ml::v1::{JobState, TrainingEvent, TrainingJob};
-use strata_runtime::metrics::TRAINING_JOBS;
+use strata_runtime::metrics::{
+    TRAINING_JOBS, TRAINING_JOBS_FINISHED_TOTAL, TRAINING_STEP_DURATION_SECONDS,
+};
+use strata_runtime::telemetry::TraceParent;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -86,6 +94,8 @@ struct Inner {
     work_dir: PathBuf,
     limits: JobLimits,
     running: Mutex<HashMap<String, Arc<Run>>>,
+    /// Trace position of each job created here and not yet started here (see the module docs).
+    origins: Mutex<HashMap<String, TraceParent>>,
     /// A job was created here: claim now rather than at the next poll.
     wake: Notify,
     /// Bumped after every write of this replica; watchers re-read the log.
@@ -200,6 +210,7 @@ impl JobManager {
                 permits: Arc::new(Semaphore::new(limits.max_concurrent)),
                 limits,
                 running: Mutex::new(HashMap::new()),
+                origins: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 changed: watch::channel(0).0,
                 shutting_down: AtomicBool::new(false),
@@ -238,10 +249,29 @@ impl JobManager {
             record: job.encode_to_vec(),
         };
         let event = event_body(&job, Event::StateChanged(JobState::Queued as i32));
-        self.inner
+        // Before the job is in the queue: a dispatcher may claim it the moment it is.
+        {
+            let mut origins = self.inner.origins.lock().unwrap_or_else(|p| p.into_inner());
+            // Jobs that other replicas ran leave their entries behind; a bound keeps that from
+            // growing forever, and losing a parent only costs the job a trace of its own.
+            if origins.len() >= 4 * self.inner.limits.queue_depth.max(256) {
+                origins.clear();
+            }
+            origins.insert(job.id.clone(), TraceParent::of(&tracing::Span::current()));
+        }
+        if let Err(e) = self
+            .inner
             .meta
             .create_job(&row, &event, self.inner.limits.queue_depth as u64)
-            .await?;
+            .await
+        {
+            self.inner
+                .origins
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&job.id);
+            return Err(e.into());
+        }
         tracing::info!(job = %job.id, "training job queued");
         self.inner.changed_here();
         self.inner.wake.notify_one();
@@ -632,6 +662,21 @@ async fn run(inner: &Arc<Inner>, claimed: Claimed) {
         cancel_requested,
     } = claimed;
     let id = lease.job_id.clone();
+    let span = tracing::info_span!(
+        "training.job",
+        job = %id,
+        kind = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let origin = inner
+        .origins
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    if let Some(origin) = origin {
+        origin.adopt(&span);
+    }
     let mut job = match decode_job(&row) {
         Ok(j) => j,
         Err(e) => {
@@ -695,12 +740,14 @@ async fn run(inner: &Arc<Inner>, claimed: Claimed) {
     inner.update_gauges().await;
     let renewal = tokio::spawn(renew(inner.clone(), run.clone()));
     tracing::info!(job = %id, model = %job.model_name, kind = %job.kind, replica = %inner.limits.replica, "training job started");
+    span.record("kind", job.kind.as_str());
 
     let outcome = if cancel_requested {
         Err(Failure::Cancelled)
     } else {
-        let (inner2, run2) = (inner.clone(), run.clone());
+        let (inner2, run2, span2) = (inner.clone(), run.clone(), span.clone());
         tokio::task::spawn_blocking(move || {
+            let _entered = span2.enter();
             // A holder that died after storing the model but before recording it: adopt it.
             if let Some(done) = inner2.registry.version_made_by(&run2.job().model_name, &run2.lease.job_id)? {
                 tracing::info!(job = %run2.lease.job_id, version = %done.0, "the job's model was already stored; adopting it");
@@ -717,6 +764,25 @@ async fn run(inner: &Arc<Inner>, claimed: Claimed) {
     renewal.abort();
 
     let cancel_requested = run.cancel_requested.load(Ordering::SeqCst);
+    let ended = match &outcome {
+        _ if run.lost.load(Ordering::SeqCst) => "lost",
+        Ok(_) => "succeeded",
+        Err(Failure::Cancelled)
+            if !cancel_requested && inner.shutting_down.load(Ordering::SeqCst) =>
+        {
+            "checkpointed"
+        }
+        Err(Failure::Cancelled) => "cancelled",
+        Err(Failure::Error(_)) => "failed",
+    };
+    span.record("outcome", ended);
+    if ended == "failed" {
+        span.record("otel.status_code", "ERROR");
+    }
+    if matches!(ended, "succeeded" | "cancelled" | "failed") {
+        metrics::counter!(TRAINING_JOBS_FINISHED_TOTAL, "kind" => job.kind.clone(), "outcome" => ended)
+            .increment(1);
+    }
     match outcome {
         _ if run.lost.load(Ordering::SeqCst) => {}
         Ok((version, metrics)) => {
@@ -807,20 +873,44 @@ fn train(
     };
     let total_epochs = config.epochs as u32;
     let last_progress = Mutex::new(None::<Instant>);
+    // `training.epoch` spans under the job's span, opened at an epoch's first step and closed
+    // at its end; the time between steps feeds the step-time histogram.
+    let job_span = tracing::Span::current();
+    let epoch_span = Mutex::new(None::<(usize, tracing::Span)>);
+    let last_step = Mutex::new(None::<Instant>);
+    let step_timing = |epoch: usize| {
+        let now = Instant::now();
+        let mut last = last_step.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(previous) = last.replace(now) {
+            metrics::histogram!(TRAINING_STEP_DURATION_SECONDS, "kind" => job.kind.clone())
+                .record(now.duration_since(previous).as_secs_f64());
+        }
+        let mut open = epoch_span.lock().unwrap_or_else(|p| p.into_inner());
+        if open.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            *open = Some((
+                epoch,
+                tracing::info_span!(parent: &job_span, "training.epoch", epoch = epoch + 1, train_loss = tracing::field::Empty),
+            ));
+        }
+    };
     let progress = |event: &TrainEvent| match event {
         TrainEvent::Started {
             total_steps,
             resumed_from_step,
             ..
-        } => inner.progress(
-            run,
-            |p| {
-                p.total_steps = *total_steps;
-                p.total_epochs = total_epochs;
-                p.step = resumed_from_step.unwrap_or(0);
-            },
-            None,
-        ),
+        } => {
+            // The first step's time counts from the start (data loading, model set-up).
+            *last_step.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            inner.progress(
+                run,
+                |p| {
+                    p.total_steps = *total_steps;
+                    p.total_epochs = total_epochs;
+                    p.step = resumed_from_step.unwrap_or(0);
+                },
+                None,
+            )
+        }
         TrainEvent::Step {
             epoch,
             step,
@@ -830,6 +920,7 @@ fn train(
             eta_secs,
             ..
         } => {
+            step_timing(*epoch);
             let mut last = last_progress.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) || step == total_steps;
             let update = |p: &mut pb::TrainingProgress| {
@@ -852,15 +943,21 @@ fn train(
             epoch,
             train_loss,
             val,
-        } => inner.progress(
-            run,
-            |p| {
-                p.epoch = *epoch as u32 + 1;
-                p.train_loss = *train_loss;
-                p.validation = Some(convert::metrics(val));
-            },
-            None,
-        ),
+        } => {
+            let ended = epoch_span.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some((_, span)) = ended {
+                span.record("train_loss", *train_loss);
+            }
+            inner.progress(
+                run,
+                |p| {
+                    p.epoch = *epoch as u32 + 1;
+                    p.train_loss = *train_loss;
+                    p.validation = Some(convert::metrics(val));
+                },
+                None,
+            )
+        }
         TrainEvent::Checkpoint { step, .. } => {
             inner.progress(run, |_| {}, Some(Event::CheckpointStep(*step)))
         }

@@ -88,6 +88,8 @@ pub async fn serve(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    // First: values recorded before the recorder exists are lost (the model cache's 0 bytes).
+    strata_runtime::metrics::install();
     let resolved = resolve_device(&config.device)?;
     let device_name = strata_core::device::label(&resolved.device);
     let device_note = resolved.fallback.unwrap_or_default();
@@ -153,6 +155,11 @@ pub async fn serve(
     )
     .map_err(|e| storage(&e))?;
 
+    // The limits, next to the depths they bound, so saturation alerts need no configuration.
+    metrics::gauge!(strata_runtime::metrics::INFERENCE_QUEUE_CAPACITY)
+        .set(f64::from(config.inference_queue_depth));
+    metrics::gauge!(strata_runtime::metrics::TRAINING_QUEUE_CAPACITY)
+        .set(f64::from(config.job_queue_depth));
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_server = tokio::spawn(
         axum::serve(metrics_listener, strata_runtime::metrics::router())
@@ -231,6 +238,8 @@ pub async fn serve(
         Ok(result) => result?,
         Err(join) => tracing::error!(%join, "metrics endpoint task failed"),
     }
+    // The spans of the last calls, before the process ends with them.
+    strata_runtime::telemetry::flush();
     tracing::info!("strata-ml stopped");
     Ok(())
 }

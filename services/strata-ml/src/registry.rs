@@ -346,6 +346,8 @@ impl ModelRegistry {
         if let Some(m) = self.cached(key) {
             return Ok(m);
         }
+        // Only a real load gets a span: a cache hit costs nothing worth tracing.
+        let _span = tracing::info_span!("model.load", model = %key).entered();
         let artifact = self.store.get(key)?;
         let bytes: u64 = artifact.manifest.files.values().map(|f| f.bytes).sum();
         let tokenizer = if artifact.has_file("tokenizer.json") {

@@ -1,6 +1,7 @@
 //! Per-call telemetry for the gRPC server as one tower layer: Prometheus metrics
-//! (`strata_grpc_requests_total`, `strata_grpc_request_duration_seconds`) and a tracing span that
-//! carries the caller's `x-request-id`, so one id follows a request from HTTP through gRPC.
+//! (`strata_grpc_requests_total`, `strata_grpc_request_duration_seconds`) and a server span that
+//! carries the caller's `x-request-id` and continues the caller's trace (W3C `traceparent` in
+//! the gRPC metadata), so one trace follows a request from the browser through HTTP and gRPC.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,7 +61,19 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
-        let span = tracing::info_span!("grpc", %service, %method, %request_id);
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = format!("{service}/{method}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            %request_id,
+        );
+        // Right after creating the span, before anything enters it: the caller's position.
+        strata_runtime::telemetry::TraceParent::from_headers(request.headers()).adopt(&span);
         let started = Instant::now();
         let future = self.inner.call(request);
         Box::pin(
@@ -77,6 +90,20 @@ where
                         .map_or(tonic::Code::Ok, tonic::Code::from_i32),
                     Err(_) => tonic::Code::Unknown,
                 };
+                let span = tracing::Span::current();
+                span.record("rpc.grpc.status_code", code as i32);
+                // As OpenTelemetry's gRPC conventions say: only server-side faults are errors.
+                if matches!(
+                    code,
+                    tonic::Code::Unknown
+                        | tonic::Code::DeadlineExceeded
+                        | tonic::Code::Unimplemented
+                        | tonic::Code::Internal
+                        | tonic::Code::Unavailable
+                        | tonic::Code::DataLoss
+                ) {
+                    span.record("otel.status_code", "ERROR");
+                }
                 let labels = [
                     ("service", service),
                     ("method", method),

@@ -213,3 +213,78 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// The real binary, configured only by the standard `OTEL_*` variables, exports its spans over
+/// OTLP as `strata-ml`, continuing the caller's `traceparent`; with a batch delay far longer than
+/// the test, the span arrives only because SIGTERM's shutdown flushes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exports_its_spans_over_otlp_and_flushes_them_when_stopped() {
+    let receiver = strata_testkit::OtlpReceiver::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let child = Command::new(env!("CARGO_BIN_EXE_strata-ml"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start strata-ml");
+    let mut server = Process(child);
+    let mut c = Clients::connect(addr).await;
+
+    let (trace_id, caller) = ("4bf92f3577b34da6a3ce929d0e0e47aa", "00f067aa0ba902b7");
+    let mut request = tonic::Request::new(pb::GetSystemInfoRequest {});
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-{caller}-01")
+            .parse()
+            .expect("metadata value"),
+    );
+    c.system
+        .get_system_info(request)
+        .await
+        .expect("system info");
+    drop(c);
+    assert!(
+        receiver.spans().is_empty(),
+        "nothing is exported before the batch delay or the shutdown"
+    );
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(stopped.success());
+    let status = tokio::task::spawn_blocking(move || server.0.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(
+        status.success(),
+        "strata-ml stops cleanly on SIGTERM: {status}"
+    );
+
+    let spans = receiver
+        .wait_for_trace(trace_id, Duration::from_secs(5), |s| !s.is_empty())
+        .await;
+    let server_span = spans
+        .iter()
+        .find(|s| s.name == "strata.ml.v1.SystemService/GetSystemInfo")
+        .unwrap_or_else(|| panic!("no server span: {spans:?}"));
+    assert_eq!(server_span.service, "strata-ml", "named after the binary");
+    assert_eq!(server_span.kind, "server");
+    assert_eq!(server_span.parent_span_id.as_deref(), Some(caller));
+    assert_eq!(server_span.attribute("rpc.grpc.status_code"), Some("0"));
+}

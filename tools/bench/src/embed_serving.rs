@@ -238,6 +238,9 @@ async fn main() -> anyhow::Result<()> {
         "1000000",
         "--rate-limit-burst",
         "1000000",
+        // Any free port: the bench reads no metrics and must not collide with a dev server's.
+        "--metrics-listen",
+        "127.0.0.1:0",
     ]);
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api_server = tokio::spawn(async move {

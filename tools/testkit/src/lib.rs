@@ -7,13 +7,16 @@
 //! When PostgreSQL's binaries are missing, [`Postgres::start`] returns `None` after printing a
 //! `SKIP:` line saying what to install, so a developer without them still gets a green run; with
 //! `CI` set it panics instead, because CI installs them (`tools/setup`) and must never skip.
-//! The S3 server is compiled in and never missing.
+//! The S3 server is compiled in and never missing, and so is the OTLP trace receiver
+//! ([`OtlpReceiver`]) that trace tests export spans to.
 //!
 //! Invariant: test support only. No product crate depends on it except as a dev-dependency, and
 //! it never reaches past loopback.
 
+mod otlp;
 mod pki;
 
+pub use otlp::{CollectedSpan, OtlpReceiver, span_tree};
 pub use pki::TestPki;
 
 use std::net::TcpListener;

@@ -8,6 +8,7 @@
 
 import { API_PREFIX, DEFAULT_API_URL } from "./config";
 import { clearedSessionCookie, crossOriginProblem, isSameOrigin, sessionToken, unreachableProblem } from "./session";
+import { isValidTraceparent, newTraceparent } from "./trace";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not be forwarded; `host`
 // must name the upstream, which fetch sets itself.
@@ -79,6 +80,12 @@ export async function proxyToApi(request: Request, options: ProxyOptions = {}): 
   // A caller that brings its own credentials (an API key's token from a script) keeps them.
   const token = headers.has("authorization") ? undefined : sessionToken(request);
   if (token) headers.set("authorization", `Bearer ${token}`);
+  // The browser's trace goes on to the API; a caller without one (curl, a script) or with a
+  // malformed one gets a new trace here, as W3C Trace Context says, and `tracestate` goes with it.
+  if (!isValidTraceparent(headers.get("traceparent"))) {
+    headers.set("traceparent", newTraceparent());
+    headers.delete("tracestate");
+  }
 
   let upstream: Response;
   try {

@@ -6,6 +6,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use strata_proto::strata::ml::v1 as pb;
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
@@ -272,7 +273,11 @@ pub async fn upload(
     let call = {
         let mut client = state.ml.datasets();
         let request = ctx.grpc(tokio_stream::wrappers::ReceiverStream::new(rx));
-        tokio::spawn(async move { client.upload_dataset(request).await })
+        // In the request's span, so the call (and the ML service's side) stays in its trace.
+        tokio::spawn(
+            async move { client.upload_dataset(request).await }
+                .instrument(tracing::Span::current()),
+        )
     };
     // Forward the body as it arrives; if the ML service stops reading (it refused the upload),
     // `send` fails and its answer below says why.

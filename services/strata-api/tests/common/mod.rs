@@ -15,7 +15,7 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 pub struct Server {
     pub addr: SocketAddr,
-    /// The ML service's separate `/metrics` address (the API serves its own on `addr`).
+    /// The separate `/metrics` address (both services serve metrics off their public port).
     pub metrics_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -107,10 +107,14 @@ pub async fn start_api_at(ml_url: &str, state_dir: &std::path::Path, extra: &[&s
 /// Starts the API on `listener` with exactly these arguments (`args[0]` is the program name).
 pub async fn start_api_exactly(listener: TcpListener, args: Vec<String>) -> Server {
     let addr = listener.local_addr().expect("api addr");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind api metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("api metrics addr");
     let config = strata_api::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        strata_api::serve(&config, listener, async {
+        strata_api::serve_with_metrics(&config, listener, metrics_listener, async {
             let _ = rx.await;
         })
         .await
@@ -118,7 +122,7 @@ pub async fn start_api_exactly(listener: TcpListener, args: Vec<String>) -> Serv
     });
     Server {
         addr,
-        metrics_addr: None,
+        metrics_addr: Some(metrics_addr),
         stop: Some(tx),
         task,
     }
