@@ -71,7 +71,7 @@ echo "ok: strata-ml --device auto serves on cpu"
 # 5. The web API in front of it: readiness and system info carry the reason for the fallback.
 [ -n "$api_bin" ] || exit 0
 [ -x "$api_bin" ] || fail "no web API binary at $api_bin"
-"$api_bin" --listen "127.0.0.1:$http" --ml-url "http://127.0.0.1:$grpc" --dev \
+"$api_bin" --listen "127.0.0.1:$http" --metrics-listen 127.0.0.1:0 --ml-url "http://127.0.0.1:$grpc" --dev \
     --metadata-url "sqlite:$work/api/meta.db" --bootstrap-admin-password "smoke-test-password" >"$work/api.log" 2>&1 &
 api=$!
 ready=""

@@ -150,6 +150,9 @@ export async function startStack(): Promise<Stack> {
       [
         "--listen",
         `127.0.0.1:${apiPort}`,
+        // Its own metrics port, free: the default (9465) may be a dev stack's.
+        "--metrics-listen",
+        "127.0.0.1:0",
         "--ml-url",
         ml.url,
         "--dev",
