@@ -32,12 +32,12 @@ describe("describeError", () => {
 });
 
 describe("similarity", () => {
-  test("cosine of the same, orthogonal and opposite directions", () => {
+  test("cosine (the client's) of the same, orthogonal and opposite directions", () => {
     expect(cosine([1, 2, 3], [2, 4, 6])).toBeCloseTo(1);
     expect(cosine([1, 0], [0, 5])).toBeCloseTo(0);
     expect(cosine([1, 1], [-1, -1])).toBeCloseTo(-1);
     expect(cosine([0, 0], [1, 1])).toBe(0);
-    expect(() => cosine([1], [1, 2])).toThrow("1 and 2 dimensions");
+    expect(() => cosine([1], [1, 2])).toThrow("different lengths (1 and 2)");
   });
 
   test("sentences are the non-blank lines, trimmed", () => {

@@ -121,7 +121,7 @@ pub struct Config {
     /// Seed demo content on start: the sample datasets, a text encoder (with
     /// --demo-text-encoder) and models trained and promoted from them, through this API's own
     /// endpoints. Idempotent. On in the dev stack and the dev overlay; leave off in production.
-    #[arg(long, env = "STRATA_DEMO")]
+    #[arg(long, env = "STRATA_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
 
     /// With --demo: a Hugging Face text-encoder directory on the ML service's filesystem to

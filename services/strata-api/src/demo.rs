@@ -9,9 +9,10 @@
 //! `ImportModel` RPC, the call `strata import-hf` makes.
 //!
 //! Idempotent without bookkeeping: each step runs only when what it makes is absent (a dataset
-//! of that name, a model of that name, a training job for that model in any state, an alias on
-//! that model). A restart, even mid-training, therefore duplicates nothing: it waits for the job
-//! it finds instead of starting another, and a job the user cancelled stays cancelled.
+//! of that name, a model of that name, a training job for that model that has not failed, an
+//! alias on that model). A restart, even mid-training, therefore duplicates nothing: it waits for
+//! the job it finds instead of starting another, a job the user cancelled stays cancelled, and a
+//! failed one is tried again.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -211,7 +212,12 @@ pub async fn seed(
             continue;
         }
         if api.model(sample.model).await?.is_none() {
-            let job = match api.latest_job(sample.model).await? {
+            // A job that failed before (a crash mid-training, say) is tried again, once per start.
+            let earlier = api
+                .latest_job(sample.model)
+                .await?
+                .filter(|j| j.state != Some(JobState::Failed));
+            let job = match earlier {
                 Some(job) => {
                     steps.push(Step::Present(format!("training job for {}", sample.model)));
                     job
@@ -225,16 +231,22 @@ pub async fn seed(
                     job
                 }
             };
-            match api.wait_for(job).await? {
-                Some(_) => {}
+            match api.wait_for(job).await {
+                Ok(Some(_)) => {}
                 // Cancelled by someone: leave it so.
-                None => {
+                Ok(None) => {
                     steps.push(Step::Skipped(format!(
                         "model {}: its training job was cancelled",
                         sample.model
                     )));
                     continue;
                 }
+                // One model failing leaves the others to be made.
+                Err(e @ DemoError::JobFailed { .. }) => {
+                    steps.push(Step::Skipped(format!("model {}: {e}", sample.model)));
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
         } else {
             steps.push(Step::Present(format!("model {}", sample.model)));
@@ -351,25 +363,38 @@ impl Api<'_> {
         }
     }
 
-    async fn datasets(&self) -> Result<Vec<Dataset>, DemoError> {
+    /// Every item of a paged listing at `path`: `split` takes a page apart into its items and
+    /// the next page's token.
+    async fn list_all<P: DeserializeOwned, T>(
+        &self,
+        path: &str,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>, DemoError> {
         let mut all = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut query = vec![("page_size", "500")];
             query.extend(token.as_deref().map(|t| ("page_token", t)));
-            let page: DatasetList = self
+            let page: P = self
                 .must(
-                    "list datasets",
-                    self.request_with(Method::GET, "/v1/datasets", &query)
-                        .await?,
+                    &format!("list {path}"),
+                    self.request_with(Method::GET, path, &query).await?,
                 )
                 .await?;
-            all.extend(page.datasets);
-            match page.next_page_token {
+            let (items, next) = split(page);
+            all.extend(items);
+            match next {
                 Some(t) => token = Some(t),
                 None => return Ok(all),
             }
         }
+    }
+
+    async fn datasets(&self) -> Result<Vec<Dataset>, DemoError> {
+        self.list_all("/v1/datasets", |p: DatasetList| {
+            (p.datasets, p.next_page_token)
+        })
+        .await
     }
 
     async fn upload(&self, sample: &Sample) -> Result<Dataset, DemoError> {
@@ -402,24 +427,10 @@ impl Api<'_> {
     /// The model called `name`, found by listing (a lookup by name would log a 404 for every
     /// model not made yet).
     async fn model(&self, name: &str) -> Result<Option<Model>, DemoError> {
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("page_size", "500")];
-            query.extend(token.as_deref().map(|t| ("page_token", t)));
-            let page: ModelList = self
-                .must(
-                    "list models",
-                    self.request_with(Method::GET, "/v1/models", &query).await?,
-                )
-                .await?;
-            if let Some(model) = page.models.into_iter().find(|m| m.name == name) {
-                return Ok(Some(model));
-            }
-            match page.next_page_token {
-                Some(t) => token = Some(t),
-                None => return Ok(None),
-            }
-        }
+        let models = self
+            .list_all("/v1/models", |p: ModelList| (p.models, p.next_page_token))
+            .await?;
+        Ok(models.into_iter().find(|m| m.name == name))
     }
 
     /// The newest job producing `model`, in any state.

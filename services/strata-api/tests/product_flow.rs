@@ -79,6 +79,44 @@ fn sse_events(body: &str) -> Vec<(u64, String, Value)> {
         .collect()
 }
 
+/// all-MiniLM-L6-v2 (`STRATA_MINILM_DIR`, else where tools/setup unpacks it). Without it `test`
+/// skips, except under CI, where it fails: CI never passes by skipping.
+fn minilm_dir(test: &str) -> Option<PathBuf> {
+    let minilm = std::env::var_os("STRATA_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_file(".cache/assets/all-MiniLM-L6-v2"));
+    if minilm.join("model.safetensors").is_file() {
+        return Some(minilm);
+    }
+    let message = format!(
+        "all-MiniLM-L6-v2 not found at {} (run tools/setup)",
+        minilm.display()
+    );
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false"),
+        "{message}; CI must not skip {test}"
+    );
+    eprintln!("SKIP: {message}; {test} did not run");
+    None
+}
+
+/// Signs in as `admin` and returns the bearer token.
+async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
+    let token: Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_upload_train_watch_promote_predict_embed() {
     let (ml_dir, api_dir) = (temp_dir(), temp_dir());
@@ -87,19 +125,7 @@ async fn token_upload_train_watch_promote_predict_embed() {
     let base = format!("http://{}", api.addr);
     let http = common::http();
 
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let token = token["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned();
+    let token = sign_in(&http, &base, ADMIN_PASSWORD).await;
 
     // Upload the digits sample as multipart: metadata first, then the file.
     let bytes =
@@ -410,12 +436,9 @@ async fn poll_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_content_arrives_once_through_the_public_api() {
     use std::os::unix::fs::PermissionsExt;
-    let minilm = repo_file(".cache/assets/all-MiniLM-L6-v2");
-    assert!(
-        minilm.join("model.safetensors").is_file(),
-        "all-MiniLM-L6-v2 missing at {} (tools/setup fetches it)",
-        minilm.display()
-    );
+    let Some(minilm) = minilm_dir("the demo test") else {
+        return;
+    };
     let dir = temp_dir();
     let ml = start_ml(&dir.path().join("ml")).await;
     let password_file = dir.path().join("state/admin-password");
@@ -461,19 +484,7 @@ async fn demo_content_arrives_once_through_the_public_api() {
     assert_eq!(mode & 0o777, 0o600, "admin password file mode");
     let password = std::fs::read_to_string(&password_file).expect("read password");
     let http = common::http();
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": password.trim()}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let token = token["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned();
+    let token = sign_in(&http, &base, password.trim()).await;
 
     let promoted = |m: &Value| m["aliases"]["production"].is_string();
     for model in ["minilm", "digits", "support-topics"] {
@@ -604,21 +615,9 @@ async fn demo_content_arrives_once_through_the_public_api() {
 async fn one_trace_from_the_browser_through_both_services() {
     use strata_testkit::{CollectedSpan, OtlpReceiver, span_tree};
 
-    let minilm = std::env::var_os("STRATA_MINILM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_file(".cache/assets/all-MiniLM-L6-v2"));
-    if !minilm.join("model.safetensors").is_file() {
-        let message = format!(
-            "all-MiniLM-L6-v2 not found at {} (run tools/setup)",
-            minilm.display()
-        );
-        assert!(
-            std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false"),
-            "{message}; CI must not skip the trace test"
-        );
-        eprintln!("SKIP: {message}; the trace test did not run");
+    let Some(minilm) = minilm_dir("the trace test") else {
         return;
-    }
+    };
 
     let receiver = OtlpReceiver::start();
     strata_runtime::init_tracing(
@@ -636,16 +635,7 @@ async fn one_trace_from_the_browser_through_both_services() {
     let api = start_api(ml.addr, api_dir.path()).await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let token = token["access_token"].as_str().expect("token").to_owned();
+    let token = sign_in(&http, &base, ADMIN_PASSWORD).await;
 
     // The browser's span ids; the trace ids differ per request, as a browser's would.
     let browser_span = "00f067aa0ba902b7";

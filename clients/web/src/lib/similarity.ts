@@ -1,20 +1,8 @@
 /** Cosine similarities between embeddings, for the embeddings playground. */
 
-export function cosine(a: number[], b: number[]): number {
-  if (a.length !== b.length) throw new RangeError(`vectors of different lengths (${a.length} and ${b.length})`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  if (na === 0 || nb === 0) return 0;
-  return dot / Math.sqrt(na * nb);
-}
+import { cosine } from "@strata/client";
+
+export { cosine };
 
 /** The symmetric matrix of pairwise cosine similarities (1 on the diagonal). */
 export function similarityMatrix(vectors: number[][]): number[][] {
