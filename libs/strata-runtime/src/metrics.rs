@@ -93,6 +93,33 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
+/// `/metrics` ([`router`]) served on a listener of its own until [`MetricsServer::stop`]; both
+/// services run it beside their public server.
+pub struct MetricsServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsServer {
+    pub fn spawn(listener: tokio::net::TcpListener) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(
+            axum::serve(listener, router())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
+        Self { stop, task }
+    }
+
+    /// Stops serving and waits until it has; a panic of its task comes back as an error.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
 /// A router serving `GET /metrics` in the Prometheus text format. Servers serve it on a listener
 /// of its own (`--metrics-listen`), never on their public port: scrapes stay inside the cluster.
 pub fn router() -> Router {

@@ -421,7 +421,6 @@ pub async fn serve_with_metrics(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use std::future::IntoFuture;
     strata_runtime::metrics::install();
     let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
     let state = AppState::new(ml, authenticator(config).await?);
@@ -431,14 +430,7 @@ pub async fn serve_with_metrics(
     }
     let app = router(state, config);
     tracing::info!(%addr, metrics = %metrics_listener.local_addr()?, ml_url = %config.ml_url, "strata-api serving HTTP");
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics_server = tokio::spawn(
-        axum::serve(metrics_listener, strata_runtime::metrics::router())
-            .with_graceful_shutdown(async {
-                let _ = metrics_stopped.await;
-            })
-            .into_future(),
-    );
+    let metrics_server = strata_runtime::metrics::MetricsServer::spawn(metrics_listener);
     // Connect info gives the rate limiter the client address of anonymous callers.
     let served = axum::serve(
         listener,
@@ -446,12 +438,11 @@ pub async fn serve_with_metrics(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    let _ = stop_metrics.send(());
-    let metrics_result = metrics_server.await;
+    let metrics_result = metrics_server.stop().await;
     // The spans of the last requests, before the process ends with them.
     strata_runtime::telemetry::flush();
     served?;
-    metrics_result??;
+    metrics_result?;
     tracing::info!("strata-api stopped");
     Ok(())
 }

@@ -29,7 +29,7 @@ mod system;
 mod telemetry;
 mod training;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
 use strata_core::{DeviceSpec, Registry};
@@ -160,14 +160,7 @@ pub async fn serve(
         .set(f64::from(config.inference_queue_depth));
     metrics::gauge!(strata_runtime::metrics::TRAINING_QUEUE_CAPACITY)
         .set(f64::from(config.job_queue_depth));
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    let metrics_server = tokio::spawn(
-        axum::serve(metrics_listener, strata_runtime::metrics::router())
-            .with_graceful_shutdown(async {
-                let _ = metrics_stopped.await;
-            })
-            .into_future(),
-    );
+    let metrics_server = strata_runtime::metrics::MetricsServer::spawn(metrics_listener);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     for service in HEALTH_SERVICES {
         health_reporter
@@ -231,13 +224,9 @@ pub async fn serve(
         .await;
     // Also when the transport failed: running jobs must still checkpoint.
     jobs.shutdown().await;
-    let _ = stop_metrics.send(());
-    let metrics_result = metrics_server.await;
+    let metrics_result = metrics_server.stop().await;
     served?;
-    match metrics_result {
-        Ok(result) => result?,
-        Err(join) => tracing::error!(%join, "metrics endpoint task failed"),
-    }
+    metrics_result?;
     // The spans of the last calls, before the process ends with them.
     strata_runtime::telemetry::flush();
     tracing::info!("strata-ml stopped");
