@@ -39,8 +39,25 @@ def test_every_overlay_runs_all_three_services(renders):
 def test_demo_content_only_in_the_dev_overlays(renders):
     # Demo datasets and models belong on a developer's cluster, never in production.
     for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
-        env = m.resolved_env(_container(renders[name], m.API), renders[name])
-        assert env.get("STRATA_DEMO") == ("true" if name.startswith("overlays/dev") else None), name
+        docs = renders[name]
+        env = m.resolved_env(_container(docs, m.API), docs)
+        dev = name.startswith("overlays/dev")
+        assert env.get("STRATA_DEMO") == ("true" if dev else None), name
+        encoder = env.get("STRATA_DEMO_TEXT_ENCODER")
+        if not dev:
+            assert encoder is None, name
+            continue
+        # The encoder directory is a path in the ML pod (the API passes it to ImportModel): on a
+        # volume the ML container mounts and an init container of the same pod fills.
+        ml = next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == m.ML)
+        pod = ml["spec"]["template"]["spec"]
+        mounted = [v for v in _container(docs, m.ML).get("volumeMounts", [])
+                   if encoder and encoder.startswith(v["mountPath"].rstrip("/") + "/")]
+        assert mounted, f"{name}: STRATA_DEMO_TEXT_ENCODER={encoder} is on no volume of the ML container"
+        fillers = [c["name"] for c in pod.get("initContainers", [])
+                   for v in c.get("volumeMounts", [])
+                   if v["name"] == mounted[0]["name"] and not v.get("readOnly")]
+        assert fillers, f"{name}: nothing fills volume {mounted[0]['name']} before the ML service starts"
 
 
 def test_gpu_overlay_puts_only_the_ml_tier_on_gpus(renders, facts):
