@@ -100,6 +100,21 @@ fn minilm_dir(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// The digits sample as the upload form: metadata first, then the file.
+fn digits_upload_form() -> reqwest::multipart::Form {
+    let bytes =
+        std::fs::read(repo_file("libs/strata-data/samples/digits.parquet")).expect("digits");
+    reqwest::multipart::Form::new()
+        .text(
+            "metadata",
+            json!({"name": "digits", "schema": {"label_column": "label"}}).to_string(),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
+        )
+}
+
 /// Signs in as `admin` and returns the bearer token.
 async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
     let token: Value = http
@@ -128,17 +143,7 @@ async fn token_upload_train_watch_promote_predict_embed() {
     let token = sign_in(&http, &base, ADMIN_PASSWORD).await;
 
     // Upload the digits sample as multipart: metadata first, then the file.
-    let bytes =
-        std::fs::read(repo_file("libs/strata-data/samples/digits.parquet")).expect("digits");
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "metadata",
-            json!({"name": "digits", "schema": {"label_column": "label"}}).to_string(),
-        )
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
-        );
+    let form = digits_upload_form();
     let uploaded = http
         .post(format!("{base}/v1/datasets"))
         .bearer_auth(&token)
@@ -646,17 +651,7 @@ async fn one_trace_from_the_browser_through_both_services() {
         "4bf92f3577b34da6a3ce929d0e0e4703",
     );
 
-    let bytes =
-        std::fs::read(repo_file("libs/strata-data/samples/digits.parquet")).expect("digits");
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "metadata",
-            json!({"name": "digits", "schema": {"label_column": "label"}}).to_string(),
-        )
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
-        );
+    let form = digits_upload_form();
     let uploaded = http
         .post(format!("{base}/v1/datasets"))
         .header("traceparent", traceparent(upload_trace))

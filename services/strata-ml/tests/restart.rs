@@ -29,8 +29,10 @@ impl Drop for Process {
     }
 }
 
-fn spawn(data_dir: &std::path::Path, port: u16) -> Process {
-    let child = Command::new(env!("CARGO_BIN_EXE_strata-ml"))
+/// The real `strata-ml` binary serving `data_dir` on `port`, for the caller to add to.
+fn command(data_dir: &std::path::Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strata-ml"));
+    command
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),
@@ -40,9 +42,12 @@ fn spawn(data_dir: &std::path::Path, port: u16) -> Process {
         ])
         .arg(data_dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start strata-ml");
+        .stderr(Stdio::inherit());
+    command
+}
+
+fn spawn(data_dir: &std::path::Path, port: u16) -> Process {
+    let child = command(data_dir, port).spawn().expect("start strata-ml");
     Process(child)
 }
 
@@ -223,22 +228,12 @@ async fn the_binary_exports_its_spans_over_otlp_and_flushes_them_when_stopped() 
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = Command::new(env!("CARGO_BIN_EXE_strata-ml"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
+    let child = command(dir.path(), port)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
         .env_remove("OTEL_SERVICE_NAME")
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_TRACES_EXPORTER")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()
         .expect("start strata-ml");
     let mut server = Process(child);
