@@ -3,18 +3,29 @@
 //! Columns are checked against the declared [`DatasetSchema`] from the Parquet footer alone, so
 //! `open` is cheap for any file size. Values (nulls, NaN/inf, labels) are checked batch by batch
 //! while streaming; only the declared columns are decoded (projection).
+//!
+//! Every read is bounded by [`DatasetLimits`]: the footer's shape (size, nesting, columns, rows) is
+//! checked before the parquet crate parses it, the declared columns' uncompressed pages before they
+//! are decoded, and values (string lengths, classes, decoded bytes) as they stream. Text is decoded
+//! as string views, which share a dictionary page's buffer instead of copying each repeated value,
+//! so a tiny file of one long dictionary string repeated a million times stays small in memory.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float32Type, Int64Type, SchemaRef};
+use arrow::datatypes::{DataType, Field, Float32Type, Int64Type, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::DataError;
+use crate::limits::{DatasetLimits, Limit, check_footer};
 
 /// Which columns of a table mean what. A model kind asks for features or text, and usually a label.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +161,7 @@ pub struct ParquetDataset {
     schema: DatasetSchema,
     rows: usize,
     label_kind: Option<LabelKind>,
+    limits: DatasetLimits,
 }
 
 fn is_numeric(dt: &DataType) -> bool {
@@ -164,9 +176,14 @@ fn is_text(dt: &DataType) -> bool {
 }
 
 impl ParquetDataset {
-    /// Footer-only description of any Parquet file.
+    /// Footer-only description of any Parquet file, within the default [`DatasetLimits`].
     pub fn info(path: &Path) -> Result<DatasetInfo, DataError> {
-        let builder = builder(path)?;
+        Self::info_limited(path, &DatasetLimits::default())
+    }
+
+    /// Footer-only description of a Parquet file whose footer is within `limits`.
+    pub fn info_limited(path: &Path, limits: &DatasetLimits) -> Result<DatasetInfo, DataError> {
+        let builder = builder(path, limits)?;
         let meta = builder.metadata();
         let bytes = std::fs::metadata(path)
             .map_err(|source| DataError::Io {
@@ -194,11 +211,38 @@ impl ParquetDataset {
         })
     }
 
-    /// Opens `path`, checks that every declared column exists with a usable type, and resolves the
-    /// class list (scanning only the label column when `schema.classes` is empty).
+    /// [`Self::open_limited`] with the default [`DatasetLimits`].
     pub fn open(path: &Path, schema: &DatasetSchema) -> Result<Self, DataError> {
+        Self::open_limited(path, schema, &DatasetLimits::default())
+    }
+
+    /// Opens `path`, checks that every declared column exists with a usable type, and resolves the
+    /// class list (scanning only the label column when `schema.classes` is empty). Refuses a file
+    /// beyond `limits` before decoding it where the footer tells, else as soon as a value does.
+    pub fn open_limited(
+        path: &Path,
+        schema: &DatasetSchema,
+        limits: &DatasetLimits,
+    ) -> Result<Self, DataError> {
         schema.check()?;
-        let builder = builder(path)?;
+        limits.check(
+            Limit::Columns,
+            schema.features.len() as u64,
+            "the declared feature columns",
+        )?;
+        limits.check(
+            Limit::Classes,
+            schema.classes.len() as u64,
+            "the declared classes",
+        )?;
+        for class in &schema.classes {
+            limits.check(
+                Limit::StringBytes,
+                class.len() as u64,
+                "a declared class name",
+            )?;
+        }
+        let builder = builder(path, limits)?;
         let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
         let arrow_schema = builder.schema().clone();
         let column_type = |name: &str| -> Result<DataType, DataError> {
@@ -242,11 +286,13 @@ impl ParquetDataset {
         if rows == 0 {
             return Err(DataError::EmptyTable { path: path.into() });
         }
+        check_decoded_size(&builder, schema, rows, limits)?;
         let mut ds = ParquetDataset {
             path: path.into(),
             schema: schema.clone(),
             rows,
             label_kind,
+            limits: *limits,
         };
         if let (Some(kind), true) = (label_kind, schema.classes.is_empty()) {
             ds.schema.classes = ds.infer_classes(kind)?;
@@ -288,8 +334,9 @@ impl ParquetDataset {
         let cols = self.schema.columns();
         Ok(Batches {
             ds: self,
-            reader: reader(&self.path, &cols, batch_rows.max(1))?,
+            reader: reader(&self.path, &cols, batch_rows.max(1), &self.limits)?,
             next_row: 0,
+            decoded: 0,
         })
     }
 
@@ -312,7 +359,7 @@ impl ParquetDataset {
         let mut row = 0;
         let mut max: i64 = -1;
         let mut names = BTreeSet::new();
-        for batch in reader(&self.path, &[col], 8192)? {
+        for batch in reader(&self.path, &[col], 8192, &self.limits)? {
             let batch = batch.map_err(|source| self.arrow_err(source))?;
             let array = column(&batch, col);
             check_no_nulls(col, array.as_ref(), row)?;
@@ -327,13 +374,24 @@ impl ParquetDataset {
                                 classes: 0,
                             });
                         }
+                        // Label v means v + 1 class names: refuse before building them.
+                        self.limits.check(
+                            Limit::Classes,
+                            (*v as u64).saturating_add(1),
+                            format!("label {v} in row {} of `{col}`", row + i),
+                        )?;
                         max = max.max(*v);
                     }
                 }
                 LabelKind::Str => {
-                    for s in string_values(array.as_ref()) {
+                    for s in self.strings(col, array.as_ref(), row)? {
                         names.insert(s);
                     }
+                    self.limits.check(
+                        Limit::Classes,
+                        names.len() as u64,
+                        format!("the distinct labels of `{col}`"),
+                    )?;
                 }
             }
             row += batch.num_rows();
@@ -379,7 +437,7 @@ impl ParquetDataset {
         if let Some(col) = &self.schema.text {
             let array = column(batch, col);
             check_no_nulls(col, array.as_ref(), first_row)?;
-            out.texts = string_values(array.as_ref());
+            out.texts = self.strings(col, array.as_ref(), first_row)?;
         }
         if let (Some(col), Some(kind)) = (&self.schema.label, self.label_kind) {
             let array = column(batch, col);
@@ -410,7 +468,11 @@ impl ParquetDataset {
                         .map(|(i, c)| (c.as_str(), i as u32))
                         .collect();
                     let mut labels = Vec::with_capacity(n);
-                    for (i, s) in string_values(array.as_ref()).into_iter().enumerate() {
+                    for (i, s) in self
+                        .strings(col, array.as_ref(), first_row)?
+                        .into_iter()
+                        .enumerate()
+                    {
                         match index.get(s.as_str()) {
                             Some(&c) => labels.push(c),
                             None => {
@@ -425,6 +487,47 @@ impl ParquetDataset {
                     labels
                 }
             };
+        }
+        Ok(out)
+    }
+
+    /// The values of a string column, each checked against the string limit before it is copied.
+    fn strings(
+        &self,
+        col: &str,
+        array: &dyn Array,
+        first_row: usize,
+    ) -> Result<Vec<String>, DataError> {
+        let max = self.limits.max_string_bytes;
+        let mut out = Vec::with_capacity(array.len());
+        let mut push = |i: usize, s: Option<&str>| {
+            let s = s.unwrap_or("");
+            self.limits.check(
+                Limit::StringBytes,
+                s.len() as u64,
+                format!("row {} of `{col}`", first_row + i),
+            )?;
+            debug_assert!(s.len() as u64 <= max);
+            out.push(s.to_owned());
+            Ok::<(), DataError>(())
+        };
+        match array.data_type() {
+            DataType::Utf8 => {
+                for (i, s) in array.as_string::<i32>().iter().enumerate() {
+                    push(i, s)?;
+                }
+            }
+            DataType::LargeUtf8 => {
+                for (i, s) in array.as_string::<i64>().iter().enumerate() {
+                    push(i, s)?;
+                }
+            }
+            DataType::Utf8View => {
+                for (i, s) in array.as_string_view().iter().enumerate() {
+                    push(i, s)?;
+                }
+            }
+            _ => {}
         }
         Ok(out)
     }
@@ -446,6 +549,8 @@ pub struct Batches<'a> {
     ds: &'a ParquetDataset,
     reader: ParquetRecordBatchReader,
     next_row: usize,
+    /// Bytes of values handed out so far, against the decoded-size limit.
+    decoded: u64,
 }
 
 impl Iterator for Batches<'_> {
@@ -458,28 +563,115 @@ impl Iterator for Batches<'_> {
         };
         let first = self.next_row;
         self.next_row += batch.num_rows();
-        Some(self.ds.convert(&batch, first))
+        let examples = match self.ds.convert(&batch, first) {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e)),
+        };
+        let bytes = (examples.features.len() * 4 + examples.labels.len() * 4) as u64
+            + examples.texts.iter().map(|t| t.len() as u64).sum::<u64>();
+        self.decoded = self.decoded.saturating_add(bytes);
+        if let Err(e) = self.ds.limits.check(
+            Limit::DecodedBytes,
+            self.decoded,
+            format!("the values of rows 0..{}", self.next_row),
+        ) {
+            return Some(Err(e));
+        }
+        Some(Ok(examples))
     }
 }
 
-fn builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, DataError> {
+fn builder(
+    path: &Path,
+    limits: &DatasetLimits,
+) -> Result<ParquetRecordBatchReaderBuilder<File>, DataError> {
+    let (file, metadata) = reader_metadata(path, limits)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file, metadata,
+    ))
+}
+
+/// The footer, parsed only after [`check_footer`] has bounded its shape.
+fn reader_metadata(
+    path: &Path,
+    limits: &DatasetLimits,
+) -> Result<(File, ArrowReaderMetadata), DataError> {
+    check_footer(path, limits)?;
     let file = File::open(path).map_err(|source| DataError::Io {
         path: path.into(),
         source,
     })?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| DataError::Parquet {
-        path: path.into(),
-        source,
-    })
+    let metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
+            DataError::Parquet {
+                path: path.into(),
+                source,
+            }
+        })?;
+    Ok((file, metadata))
+}
+
+/// Refuses, before decoding, a file whose declared columns decompress to more than the limit, or
+/// whose rows would decode to more than it (4 bytes per feature and label, 16 per string view).
+fn check_decoded_size(
+    builder: &ParquetRecordBatchReaderBuilder<File>,
+    schema: &DatasetSchema,
+    rows: usize,
+    limits: &DatasetLimits,
+) -> Result<(), DataError> {
+    let cols = schema.columns();
+    let mut pages = 0u64;
+    for rg in builder.metadata().row_groups() {
+        for cc in rg.columns() {
+            let root = cc.column_path().parts().first().map(String::as_str);
+            if root.is_some_and(|r| cols.contains(&r)) {
+                pages = pages.saturating_add(cc.uncompressed_size().max(0) as u64);
+            }
+        }
+    }
+    limits.check(
+        Limit::DecodedBytes,
+        pages,
+        "the uncompressed pages of the declared columns",
+    )?;
+    let per_row = 4 * schema.features.len() as u64
+        + if schema.label.is_some() { 4 } else { 0 }
+        + if schema.text.is_some() { 16 } else { 0 };
+    limits.check(
+        Limit::DecodedBytes,
+        per_row.saturating_mul(rows as u64),
+        "the rows of the declared columns",
+    )
 }
 
 fn reader(
     path: &Path,
     cols: &[&str],
     batch_rows: usize,
+    limits: &DatasetLimits,
 ) -> Result<ParquetRecordBatchReader, DataError> {
-    let builder = builder(path)?;
-    let arrow_schema: SchemaRef = builder.schema().clone();
+    let (file, metadata) = reader_metadata(path, limits)?;
+    // Strings of the projected columns as views: repeated dictionary values share one buffer.
+    let fields: Vec<Field> = metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if cols.contains(&f.name().as_str()) && is_text(f.data_type()) {
+                f.with_data_type(DataType::Utf8View)
+            } else {
+                f
+            }
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    // A column whose embedded Arrow type the crate cannot re-derive refuses a supplied schema;
+    // such a file reads as the crate reads it, still under the page and value limits.
+    let metadata =
+        ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata);
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+    let arrow_schema = builder.schema().clone();
     let roots: Vec<usize> = cols
         .iter()
         .filter_map(|c| arrow_schema.index_of(c).ok())
@@ -512,27 +704,6 @@ fn check_no_nulls(col: &str, array: &dyn Array, first_row: usize) -> Result<(), 
         column: col.into(),
         row: first_row + i,
     })
-}
-
-fn string_values(array: &dyn Array) -> Vec<String> {
-    match array.data_type() {
-        DataType::Utf8 => array
-            .as_string::<i32>()
-            .iter()
-            .map(|s| s.unwrap_or("").to_owned())
-            .collect(),
-        DataType::LargeUtf8 => array
-            .as_string::<i64>()
-            .iter()
-            .map(|s| s.unwrap_or("").to_owned())
-            .collect(),
-        DataType::Utf8View => array
-            .as_string_view()
-            .iter()
-            .map(|s| s.unwrap_or("").to_owned())
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn wrong_type(column: &str, expected: &'static str, found: &DataType) -> DataError {

@@ -50,6 +50,14 @@ pub enum DataError {
     },
     #[error("invalid dataset schema: {0}")]
     InvalidSchema(String),
+    /// The file is larger, wider or deeper than the configured [`crate::DatasetLimits`] allow.
+    #[error("dataset limit on {limit} exceeded by {what}: {found} > {max}")]
+    LimitExceeded {
+        limit: crate::Limit,
+        max: u64,
+        found: u64,
+        what: String,
+    },
     #[error("invalid split: {0}")]
     InvalidSplit(String),
 }

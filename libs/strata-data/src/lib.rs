@@ -16,6 +16,7 @@
 pub mod dataset;
 pub mod error;
 mod hash;
+pub mod limits;
 pub mod object;
 pub mod split;
 pub mod store;
@@ -23,6 +24,7 @@ pub mod store;
 pub use dataset::{ColumnInfo, DatasetInfo, DatasetSchema, Examples, ParquetDataset};
 pub use error::{DataError, StoreError};
 pub use hash::{sha256_bytes, sha256_file};
+pub use limits::{DatasetLimits, Limit};
 pub use object::ObjectArtifactStore;
 pub use split::{SplitSpec, Splits, split};
 pub use store::{

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
-use strata_data::{DataError, DatasetSchema, ParquetDataset, SplitSpec, split};
+use strata_data::{
+    DataError, DatasetLimits, DatasetSchema, Limit, ParquetDataset, SplitSpec, split,
+};
+use strata_testkit::hostile;
 
 /// Under Cargo the crate directory; under Bazel the runfiles root (the test's working directory).
 fn sample(name: &str) -> PathBuf {
@@ -260,4 +263,130 @@ fn unreadable_files_and_bad_schemas_are_typed_errors() {
         ParquetDataset::open(&p, &schema(&["x"], Some("x"), &[])),
         Err(DataError::InvalidSchema(_))
     ));
+}
+
+fn limit_of(err: &DataError) -> Option<Limit> {
+    match err {
+        DataError::LimitExceeded { limit, .. } => Some(*limit),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_huge_integer_label_is_refused_before_any_class_name_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = hostile::huge_label(&dir.path().join("l.parquet"), 4_000_000_000_000);
+    let started = std::time::Instant::now();
+    let err = ParquetDataset::open(&p, &schema(&["x"], Some("y"), &[])).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::Classes), "{err}");
+    assert!(err.to_string().contains("4000000000001 > 10000"), "{err}");
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "refused without building names"
+    );
+}
+
+#[test]
+fn millions_of_run_length_encoded_rows_are_refused_from_the_footer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = hostile::many_rows(&dir.path().join("r.parquet"), 5_000_000);
+    assert!(
+        std::fs::metadata(&p).unwrap().len() < 64 * 1024,
+        "a tiny file"
+    );
+    let s = schema(&["x"], Some("y"), &[]);
+    let err = ParquetDataset::open(&p, &s).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::Rows), "{err}");
+    let err = ParquetDataset::info(&p).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::Rows), "{err}");
+    // Within the row limit, the decoded-size limit still holds before decoding.
+    let limits = DatasetLimits {
+        max_rows: 10_000_000,
+        max_decoded_bytes: 8 * 1024 * 1024,
+        ..Default::default()
+    };
+    let err = ParquetDataset::open_limited(&p, &s, &limits).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::DecodedBytes), "{err}");
+    assert!(
+        err.to_string().contains("rows of the declared columns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_schema_nested_beyond_the_limit_is_refused_without_recursing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deep enough to overflow the parquet crate's recursive schema builder on any thread stack.
+    let p = hostile::deep_nesting(&dir.path().join("n.parquet"), 500_000);
+    let err = ParquetDataset::info(&p).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::NestingDepth), "{err}");
+    let err = ParquetDataset::open(&p, &schema(&["leaf"], None, &[])).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::NestingDepth), "{err}");
+    // A shallow file of the same hand-written form is read by the parquet crate itself.
+    let shallow = hostile::deep_nesting(&dir.path().join("s.parquet"), 2);
+    let info = ParquetDataset::info(&shallow).expect("a shallow nested file reads");
+    assert_eq!(info.rows, 0);
+}
+
+#[test]
+fn one_long_dictionary_string_repeated_is_refused_while_decoding_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // 4,000 rows of one 1 MiB string: a copying reader would take 4 GB for one batch of them.
+    let p = hostile::long_strings(&dir.path().join("t.parquet"), 4_000, 1024 * 1024);
+    assert!(std::fs::metadata(&p).unwrap().len() < 2 * 1024 * 1024);
+    let s = DatasetSchema {
+        text: Some("text".into()),
+        label: Some("label".into()),
+        ..Default::default()
+    };
+    let ds = ParquetDataset::open(&p, &s).expect("the footer is within limits");
+    let err = ds.read_all().unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::StringBytes), "{err}");
+    assert!(err.to_string().contains("row 0 of `text`"), "{err}");
+    // A long string used as a class name is refused when classes are inferred.
+    let labels = DatasetSchema {
+        features: vec![],
+        text: Some("label".into()),
+        label: Some("text".into()),
+        classes: vec![],
+    };
+    let err = ParquetDataset::open(&p, &labels).unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::StringBytes), "{err}");
+}
+
+#[test]
+fn decoded_values_are_counted_against_the_limit_while_streaming() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = hostile::long_strings(&dir.path().join("t.parquet"), 1_000, 1_000);
+    let s = DatasetSchema {
+        text: Some("text".into()),
+        label: Some("label".into()),
+        ..Default::default()
+    };
+    let limits = DatasetLimits {
+        max_decoded_bytes: 500_000,
+        ..Default::default()
+    };
+    let ds = ParquetDataset::open_limited(&p, &s, &limits).expect("pages are small");
+    let err = ds.read_all().unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::DecodedBytes), "{err}");
+    let err = ParquetDataset::open_limited(
+        &p,
+        &schema(&[], None, &[]),
+        &DatasetLimits {
+            max_columns: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, DataError::InvalidSchema(_)), "{err}");
+    let err = ParquetDataset::info_limited(
+        &p,
+        &DatasetLimits {
+            max_columns: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(limit_of(&err), Some(Limit::Columns), "{err}");
 }

@@ -8,11 +8,13 @@
 //! `SKIP:` line saying what to install, so a developer without them still gets a green run; with
 //! `CI` set it panics instead, because CI installs them (`tools/setup`) and must never skip.
 //! The S3 server is compiled in and never missing, and so is the OTLP trace receiver
-//! ([`OtlpReceiver`]) that trace tests export spans to.
+//! ([`OtlpReceiver`]) that trace tests export spans to. [`hostile`] writes the crafted Parquet
+//! files the hardening tests upload.
 //!
 //! Invariant: test support only. No product crate depends on it except as a dev-dependency, and
 //! it never reaches past loopback.
 
+pub mod hostile;
 mod otlp;
 mod pki;
 
@@ -381,5 +383,25 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for AtomicCre
             };
             hyper::service::Service::call(&service, req).await
         })
+    }
+}
+
+/// Where the all-MiniLM-L6-v2 directory is: `STRATA_MINILM_DIR`, else where `tools/setup` puts it
+/// (`.cache/assets/all-MiniLM-L6-v2` in the workspace). It may not exist; callers check.
+pub fn minilm_path() -> std::path::PathBuf {
+    std::env::var_os("STRATA_MINILM_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../.cache/assets/all-MiniLM-L6-v2")
+        })
+}
+
+/// The directory holding MiniLM's, which test servers of the ML service get as their import
+/// directory (`--import-dir`); the system temp directory where it is absent, so servers start.
+pub fn assets_dir() -> std::path::PathBuf {
+    match minilm_path().parent() {
+        Some(parent) if parent.is_dir() => parent.to_path_buf(),
+        _ => std::env::temp_dir(),
     }
 }
