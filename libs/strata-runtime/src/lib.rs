@@ -1,11 +1,13 @@
-//! Process plumbing shared by the strata binaries: logging and trace set-up, the shutdown signal
-//! and Prometheus metrics.
+//! Process plumbing shared by the strata binaries: logging and trace set-up, the shutdown signal,
+//! Prometheus metrics, and the caller token one strata process authenticates to another with
+//! ([`caller`]).
 //!
 //! Every binary (ML service, web API, CLI) starts the same way, so the way logs look, the way a
 //! process stops on Ctrl-C or SIGTERM and the names of exported metrics live here once.
 //!
 //! Architecture invariant: no domain knowledge. This crate knows processes, not models or HTTP.
 
+pub mod caller;
 pub mod metrics;
 pub mod telemetry;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use strata_data::{DatasetLimits, Limit};
 use strata_runtime::LogFormat;
 
 /// Configuration of the ML service process.
@@ -65,6 +66,35 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_upload_bytes: u64,
 
+    /// Most rows a dataset may declare (checked from the file's footer, before decoding).
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_ROWS", default_value_t = DatasetLimits::default().max_rows)]
+    pub max_dataset_rows: u64,
+
+    /// Most columns a dataset file may have (leaf columns of its schema).
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_COLUMNS", default_value_t = DatasetLimits::default().max_columns)]
+    pub max_dataset_columns: u64,
+
+    /// Most classes a label column may give (an integer label `n` means `n + 1` classes).
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_CLASSES", default_value_t = DatasetLimits::default().max_classes)]
+    pub max_dataset_classes: u64,
+
+    /// Longest text value or class name of a dataset, in bytes.
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_STRING_BYTES", default_value_t = DatasetLimits::default().max_string_bytes)]
+    pub max_dataset_string_bytes: u64,
+
+    /// Most bytes a dataset's declared columns may decode to (uncompressed pages, and values):
+    /// the memory one validation or training read may take.
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_DECODED_BYTES", default_value_t = DatasetLimits::default().max_decoded_bytes)]
+    pub max_dataset_decoded_bytes: u64,
+
+    /// Deepest schema nesting a dataset file may have (a flat table is 1).
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_NESTING_DEPTH", default_value_t = DatasetLimits::default().max_nesting_depth)]
+    pub max_dataset_nesting_depth: u32,
+
+    /// Largest Parquet footer (schema and row-group metadata) of a dataset, in bytes.
+    #[arg(long, env = "STRATA_ML_MAX_DATASET_FOOTER_BYTES", default_value_t = DatasetLimits::default().max_footer_bytes)]
+    pub max_dataset_footer_bytes: u64,
+
     /// Most inputs the server runs through a model at once; larger requests run as several
     /// batches.
     #[arg(long, env = "STRATA_ML_MAX_BATCH_SIZE", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -92,10 +122,55 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_JOB_QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub job_queue_depth: u32,
 
+    /// Most trainable parameters of a model one training job may build; larger requests get
+    /// INVALID_ARGUMENT.
+    #[arg(
+        long,
+        env = "STRATA_ML_MAX_TRAIN_PARAMETERS",
+        default_value_t = 100_000_000
+    )]
+    pub max_train_parameters: u64,
+
+    /// Most optimizer steps (epochs × batches per epoch) one training job may run.
+    #[arg(long, env = "STRATA_ML_MAX_TRAIN_STEPS", default_value_t = 10_000_000)]
+    pub max_train_steps: u64,
+
+    /// Keys that verify the caller tokens the web API signs for this service
+    /// (`kid:secret[,kid:secret...]`, secrets of at least 32 bytes; the web API's
+    /// `--ml-caller-key` holds the first). With them, every RPC but the health checks needs a valid
+    /// token whose role is enough for it; without them, every caller is accepted.
+    #[arg(long, env = "STRATA_ML_CALLER_KEYS", hide_env_values = true)]
+    pub caller_keys: Option<String>,
+
+    /// Aliases only admins may move, comma-separated (with caller verification on: a trainer
+    /// moves the other aliases of models they own).
+    #[arg(
+        long,
+        env = "STRATA_ML_PROTECTED_ALIASES",
+        value_delimiter = ',',
+        default_value = "production"
+    )]
+    pub protected_aliases: Vec<String>,
+
+    /// The directory `ImportModel` may read model directories from (a request names one inside
+    /// it, relative or absolute); nothing outside it can be imported. Default: `<data dir>/imports`.
+    #[arg(long, env = "STRATA_ML_IMPORT_DIR")]
+    pub import_dir: Option<PathBuf>,
+
+    /// Serve gRPC server reflection (for grpcurl and similar tools while developing). Off by
+    /// default: it describes every RPC to whoever can connect.
+    #[arg(long, env = "STRATA_ML_GRPC_REFLECTION", value_parser = clap::builder::BoolishValueParser::new())]
+    pub grpc_reflection: bool,
+
     /// PEM certificate chain to serve gRPC over TLS (with `--tls-key`); without both, plaintext
     /// (for loopback or a service mesh that encrypts for you).
     #[arg(long, env = "STRATA_ML_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+
+    /// PEM CA certificate of the clients allowed to connect (mutual TLS, with `--tls-cert`):
+    /// a client without a certificate it signed cannot complete the handshake.
+    #[arg(long, env = "STRATA_ML_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "STRATA_ML_TLS_KEY", requires = "tls_cert")]
@@ -106,7 +181,38 @@ pub struct Config {
     pub model_cache_bytes: u64,
 }
 
+/// The flag and environment variable that set `limit`, for error messages.
+pub fn limit_flag(limit: Limit) -> &'static str {
+    match limit {
+        Limit::Rows => "--max-dataset-rows / STRATA_ML_MAX_DATASET_ROWS",
+        Limit::Columns => "--max-dataset-columns / STRATA_ML_MAX_DATASET_COLUMNS",
+        Limit::Classes => "--max-dataset-classes / STRATA_ML_MAX_DATASET_CLASSES",
+        Limit::StringBytes => "--max-dataset-string-bytes / STRATA_ML_MAX_DATASET_STRING_BYTES",
+        Limit::DecodedBytes => "--max-dataset-decoded-bytes / STRATA_ML_MAX_DATASET_DECODED_BYTES",
+        Limit::NestingDepth => "--max-dataset-nesting-depth / STRATA_ML_MAX_DATASET_NESTING_DEPTH",
+        Limit::FooterBytes => "--max-dataset-footer-bytes / STRATA_ML_MAX_DATASET_FOOTER_BYTES",
+    }
+}
+
 impl Config {
+    pub fn dataset_limits(&self) -> DatasetLimits {
+        DatasetLimits {
+            max_rows: self.max_dataset_rows,
+            max_columns: self.max_dataset_columns,
+            max_classes: self.max_dataset_classes,
+            max_string_bytes: self.max_dataset_string_bytes,
+            max_decoded_bytes: self.max_dataset_decoded_bytes,
+            max_nesting_depth: self.max_dataset_nesting_depth,
+            max_footer_bytes: self.max_dataset_footer_bytes,
+        }
+    }
+
+    pub fn import_dir(&self) -> PathBuf {
+        self.import_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("imports"))
+    }
+
     pub fn max_batch_wait(&self) -> Duration {
         Duration::from_millis(self.max_batch_wait_ms)
     }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use strata_data::{
-    ArtifactClass, ArtifactKey, ArtifactStore, DatasetSchema, FileSource, Manifest, ManifestInfo,
-    ParquetDataset,
+    ArtifactClass, ArtifactKey, ArtifactStore, DatasetLimits, DatasetSchema, FileSource, Manifest,
+    ManifestInfo, ParquetDataset,
 };
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetService;
@@ -50,6 +50,7 @@ struct ColumnRecord {
 pub struct Datasets {
     store: Arc<dyn ArtifactStore>,
     uploads: PathBuf,
+    limits: DatasetLimits,
 }
 
 fn key(id: &str) -> ArtifactKey {
@@ -58,14 +59,27 @@ fn key(id: &str) -> ArtifactKey {
 
 impl Datasets {
     /// `uploads`: this replica's own folder for uploads in progress.
-    pub fn new(store: Arc<dyn ArtifactStore>, uploads: &Path) -> std::io::Result<Self> {
+    pub fn new(
+        store: Arc<dyn ArtifactStore>,
+        uploads: &Path,
+        limits: DatasetLimits,
+    ) -> std::io::Result<Self> {
         let uploads = uploads.to_owned();
         // Leftovers of uploads interrupted by a crash were never visible; drop them.
         if uploads.exists() {
             std::fs::remove_dir_all(&uploads)?;
         }
         std::fs::create_dir_all(&uploads)?;
-        Ok(Datasets { store, uploads })
+        Ok(Datasets {
+            store,
+            uploads,
+            limits,
+        })
+    }
+
+    /// What an upload may make the server decode; training reads datasets under the same limits.
+    pub fn limits(&self) -> &DatasetLimits {
+        &self.limits
     }
 
     pub fn manifest(&self, id: &str) -> ServiceResult<Manifest> {
@@ -167,7 +181,7 @@ impl Datasets {
     /// Validates an uploaded file and stores it as a new dataset.
     fn ingest(&self, file: &Path, meta: &pb::DatasetUploadMetadata) -> ServiceResult<pb::Dataset> {
         let declared = meta.schema.clone().unwrap_or_default();
-        let info = ParquetDataset::info(file)?;
+        let info = ParquetDataset::info_limited(file, &self.limits)?;
         let label = (!declared.label_column.is_empty()).then(|| declared.label_column.clone());
         let text = (!declared.text_column.is_empty()).then(|| declared.text_column.clone());
         let features = if declared.feature_columns.is_empty() && text.is_none() {
@@ -181,33 +195,38 @@ impl Datasets {
             label,
             classes: declared.classes.clone(),
         };
-        let ds = ParquetDataset::open(file, &schema)?;
-        // Reading every row validates every value (nulls, NaN, labels) before anyone sees it.
-        let examples = ds.read_all()?;
-        let d = examples.feature_dim;
+        let ds = ParquetDataset::open_limited(file, &schema, &self.limits)?;
+        // Streaming every row validates every value (nulls, NaN, labels, limits) before anyone
+        // sees it, holding one batch at a time.
+        let d = ds.feature_dim();
         let mut stats = vec![[f64::INFINITY, f64::NEG_INFINITY, 0.0, 0.0]; d];
-        if d > 0 {
-            for row in examples.features.chunks(d) {
-                for (s, &v) in stats.iter_mut().zip(row) {
-                    let v = v as f64;
-                    s[0] = s[0].min(v);
-                    s[1] = s[1].max(v);
-                    s[2] += v;
-                    s[3] += v * v;
+        let mut class_counts = vec![0u64; ds.classes().len()];
+        let mut rows = 0usize;
+        for batch in ds.batches(8192)? {
+            let batch = batch?;
+            rows += batch.rows;
+            if d > 0 {
+                for row in batch.features.chunks(d) {
+                    for (s, &v) in stats.iter_mut().zip(row) {
+                        let v = v as f64;
+                        s[0] = s[0].min(v);
+                        s[1] = s[1].max(v);
+                        s[2] += v;
+                        s[3] += v * v;
+                    }
                 }
             }
-            let n = examples.rows.max(1) as f64;
-            for s in &mut stats {
-                let mean = s[2] / n;
-                s[3] = (s[3] / n - mean * mean).max(0.0).sqrt();
-                s[2] = mean;
+            for &l in &batch.labels {
+                if let Some(c) = class_counts.get_mut(l as usize) {
+                    *c += 1;
+                }
             }
         }
-        let mut class_counts = vec![0u64; ds.classes().len()];
-        for &l in &examples.labels {
-            if let Some(c) = class_counts.get_mut(l as usize) {
-                *c += 1;
-            }
+        let n = rows.max(1) as f64;
+        for s in &mut stats {
+            let mean = s[2] / n;
+            s[3] = (s[3] / n - mean * mean).max(0.0).sqrt();
+            s[2] = mean;
         }
         let columns = info
             .columns
@@ -228,10 +247,11 @@ impl Datasets {
         let extra = DatasetExtra {
             name: meta.name.clone(),
             description: meta.description.clone(),
-            num_rows: examples.rows as u64,
+            num_rows: rows as u64,
             columns,
             class_counts,
         };
+        check_description_size(&extra, ds.classes())?;
         let sha = ds.sha256()?;
         let id = format!("ds-{}", uuid::Uuid::now_v7().simple());
         let manifest = self.store.put(
@@ -245,9 +265,33 @@ impl Datasets {
                 ..Default::default()
             },
         )?;
-        tracing::info!(dataset = %id, rows = examples.rows, "dataset stored");
+        tracing::info!(dataset = %id, rows, "dataset stored");
         self.message(&manifest)
     }
+}
+
+/// Most bytes of names a dataset's message may carry (columns, classes, its own name and
+/// description): half a listing page ([`paging::MAX_PAGE_BYTES`]), so any dataset can be listed
+/// and fetched by a client with gRPC's default 4 MiB message limit. It follows from the other
+/// limits' flags and the page size, so it has none of its own.
+const MAX_DESCRIPTION_BYTES: usize = paging::MAX_PAGE_BYTES / 2;
+
+fn check_description_size(extra: &DatasetExtra, classes: &[String]) -> ServiceResult<()> {
+    let bytes = extra.name.len()
+        + extra.description.len()
+        + extra
+            .columns
+            .iter()
+            .map(|c| c.name.len() + c.data_type.len() + 48)
+            .sum::<usize>()
+        + classes.iter().map(|c| c.len() + 12).sum::<usize>();
+    if bytes > MAX_DESCRIPTION_BYTES {
+        return Err(ServiceError::InvalidArgument(format!(
+            "the dataset's column names, class names and description take {bytes} bytes; at most \
+             {MAX_DESCRIPTION_BYTES} fit in a listing (fewer or shorter columns or classes)"
+        )));
+    }
+    Ok(())
 }
 
 /// The gRPC face of [`Datasets`].
@@ -356,6 +400,7 @@ impl DatasetService for DatasetApi {
             let (datasets, next_page_token) = paging::page(
                 datasets.list()?,
                 |d| d.id.clone(),
+                prost::Message::encoded_len,
                 req.page_size,
                 &req.page_token,
                 true,

@@ -16,6 +16,10 @@ pub enum ServiceError {
     InvalidArgument(String),
     #[error("{0}")]
     NotFound(String),
+    /// The caller is known but may not do this (another principal's job or model, a protected
+    /// alias).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The request is valid but the system is not in a state to do it (e.g. deleting an
     /// aliased version, cancelling a finished job).
     #[error("{0}")]
@@ -38,7 +42,30 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// What a caller is told of a failure that is the server's own: its text can name paths,
+/// buckets and database errors, so it goes to the log (with the request's trace) instead.
+pub const INTERNAL_MESSAGE: &str =
+    "internal error in the ML service; its log has the details under this request's trace";
+
 impl ServiceError {
+    /// Whether the text is about the server (its disk, store, database, a bug) rather than about
+    /// the request: such text is logged, and callers get [`INTERNAL_MESSAGE`].
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Internal(_) | ServiceError::DataLoss(_) | ServiceError::Unavailable(_)
+        )
+    }
+
+    /// The text a caller may see: the error's own, or [`INTERNAL_MESSAGE`] for internal ones.
+    pub fn public_message(&self) -> String {
+        if self.is_internal() {
+            INTERNAL_MESSAGE.to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+
     /// The same error with every mention of `path` replaced by `name`: callers learn which of
     /// their inputs is wrong, not where the server keeps its scratch files.
     pub fn hide_path(self, path: &std::path::Path, name: &str) -> Self {
@@ -48,6 +75,7 @@ impl ServiceError {
         match self {
             InvalidArgument(m) => InvalidArgument(hide(m)),
             NotFound(m) => NotFound(hide(m)),
+            PermissionDenied(m) => PermissionDenied(hide(m)),
             FailedPrecondition(m) => FailedPrecondition(hide(m)),
             AlreadyExists(m) => AlreadyExists(hide(m)),
             ResourceExhausted(m) => ResourceExhausted(hide(m)),
@@ -84,6 +112,10 @@ impl From<DataError> for ServiceError {
         match e {
             // The data layer reads files the service itself wrote; an I/O error there is ours.
             DataError::Io { .. } => ServiceError::Internal(msg),
+            DataError::LimitExceeded { limit, .. } => ServiceError::InvalidArgument(format!(
+                "{msg} (this server's limit; {} sets it)",
+                crate::config::limit_flag(limit)
+            )),
             // Everything else is about the caller's table or schema.
             _ => ServiceError::InvalidArgument(msg),
         }
@@ -130,6 +162,7 @@ impl From<ServiceError> for Status {
         let code = match &e {
             ServiceError::InvalidArgument(_) => Code::InvalidArgument,
             ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::PermissionDenied(_) => Code::PermissionDenied,
             ServiceError::FailedPrecondition(_) => Code::FailedPrecondition,
             ServiceError::AlreadyExists(_) => Code::AlreadyExists,
             ServiceError::ResourceExhausted(_) => Code::ResourceExhausted,
@@ -138,10 +171,10 @@ impl From<ServiceError> for Status {
             ServiceError::Unavailable(_) => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
         };
-        if code == Code::Internal || code == Code::DataLoss {
+        if e.is_internal() {
             tracing::error!(error = %e, ?code, "request failed");
         }
-        Status::new(code, e.to_string())
+        Status::new(code, e.public_message())
     }
 }
 

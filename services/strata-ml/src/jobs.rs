@@ -120,6 +120,11 @@ pub struct JobLimits {
     /// This replica's name in leases; replicas sharing a metadata store need different ones.
     pub replica: String,
     pub lease: Duration,
+    /// Most trainable parameters of a model one job may build (hidden layers and their inputs
+    /// and outputs): the memory a request can make the replica allocate.
+    pub max_parameters: u64,
+    /// Most optimizer steps one job may run (epochs × batches per epoch): its time budget.
+    pub max_steps: u64,
 }
 
 fn status_of(state: JobState) -> JobStatus {
@@ -233,7 +238,12 @@ impl JobManager {
     }
 
     /// Validates and queues a job.
-    pub async fn create(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
+    /// Queues a job for `caller` (its owner; `None` where callers are not verified).
+    pub async fn create(
+        &self,
+        req: pb::CreateTrainingJobRequest,
+        caller: Option<strata_runtime::caller::CallerClaims>,
+    ) -> ServiceResult<TrainingJob> {
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return Err(ServiceError::Unavailable(
                 "the ML service is shutting down".into(),
@@ -241,7 +251,8 @@ impl JobManager {
         }
         let inner = self.inner.clone();
         // Reads manifests and resolves models: blocking work.
-        let job = tokio::task::spawn_blocking(move || inner.validate(req)).await??;
+        let job =
+            tokio::task::spawn_blocking(move || inner.validate(req, caller.as_ref())).await??;
         let row = JobRow {
             id: job.id.clone(),
             status: JobStatus::Queued,
@@ -465,9 +476,19 @@ impl Inner {
     }
 
     /// Checks a request and builds the job it asks for.
-    fn validate(&self, req: pb::CreateTrainingJobRequest) -> ServiceResult<TrainingJob> {
+    fn validate(
+        &self,
+        req: pb::CreateTrainingJobRequest,
+        caller: Option<&strata_runtime::caller::CallerClaims>,
+    ) -> ServiceResult<TrainingJob> {
         convert::check_name("model_name", &req.model_name)?;
         let registry = &self.registry;
+        // A new version under someone else's name would make the bare name serve it.
+        crate::callers::check_owner(
+            caller,
+            registry.owner(&req.model_name)?.as_deref(),
+            &format!("model `{}`", req.model_name),
+        )?;
         registry.kinds().get(&req.kind)?;
         let dataset = self.datasets.manifest(&req.dataset_id)?;
         let schema = self.datasets.schema(&dataset)?;
@@ -479,7 +500,8 @@ impl Inner {
             .unwrap_or(0) as usize;
         let hp = req.hyperparameters.clone().unwrap_or_default();
         // Builds the exact configuration the run will use, so bad values fail here, not later.
-        train_config(&hp, rows)?;
+        let config = train_config(&hp, rows)?;
+        check_budget(&hp, &config, &schema, rows, &self.limits)?;
         if schema.label.is_none() {
             return Err(ServiceError::InvalidArgument(format!(
                 "dataset `{}` has no label column; training needs labelled rows",
@@ -501,6 +523,7 @@ impl Inner {
             base_model,
             state: JobState::Queued as i32,
             created_at: convert::now(),
+            owner: crate::callers::owner_of(caller),
             ..Default::default()
         })
     }
@@ -816,7 +839,8 @@ async fn run(inner: &Arc<Inner>, claimed: Claimed) {
             tracing::warn!(job = %id, error = %e, "training job failed");
             inner
                 .finish(&run, JobState::Failed, |j| {
-                    j.error = e.to_string();
+                    // Everyone who may read the job sees this; the log keeps the rest.
+                    j.error = e.public_message();
                     j.finished_at = convert::now();
                 })
                 .await;
@@ -863,7 +887,8 @@ fn train(
     let manifest = inner.datasets.manifest(&job.dataset_id)?;
     let schema = inner.datasets.schema(&manifest)?;
     inner.datasets.materialize(&job.dataset_id, dataset_file)?;
-    let dataset = ParquetDataset::open(dataset_file, &schema).map_err(ServiceError::from)?;
+    let dataset = ParquetDataset::open_limited(dataset_file, &schema, inner.datasets.limits())
+        .map_err(ServiceError::from)?;
     let hp = job.hyperparameters.clone().unwrap_or_default();
     let config = train_config(&hp, dataset.rows())?;
     let base = if job.base_model.is_empty() {
@@ -986,6 +1011,7 @@ fn train(
         return Err(Failure::Cancelled);
     }
     let mut info = trained.model.info;
+    crate::registry::record_owner(&mut info, &job.owner);
     if let serde_json::Value::Object(extra) = &mut info.extra {
         extra.insert("training_job_id".into(), job.id.clone().into());
         if !job.base_model.is_empty() {
@@ -1089,6 +1115,48 @@ pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<Trai
         seed: split.seed,
         split,
     })
+}
+
+/// Refuses a job whose model or run exceeds the replica's budget, naming the flag that sets it.
+fn check_budget(
+    hp: &pb::Hyperparameters,
+    config: &TrainConfig,
+    schema: &strata_data::DatasetSchema,
+    rows: usize,
+    limits: &JobLimits,
+) -> ServiceResult<()> {
+    if !hp.hidden_layers.is_empty() {
+        // Dense layers from the features through the hidden widths to the classes.
+        let widths: Vec<u64> = std::iter::once(schema.features.len().max(1) as u64)
+            .chain(hp.hidden_layers.iter().map(|&w| u64::from(w)))
+            .chain(std::iter::once(schema.classes.len().max(1) as u64))
+            .collect();
+        let parameters = widths
+            .windows(2)
+            .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
+            .fold(0u64, u64::saturating_add);
+        if parameters > limits.max_parameters {
+            return Err(ServiceError::InvalidArgument(format!(
+                "hidden_layers {:?} make a model of {parameters} parameters; this server trains at \
+                 most {} (--max-train-parameters / STRATA_ML_MAX_TRAIN_PARAMETERS)",
+                hp.hidden_layers, limits.max_parameters
+            )));
+        }
+    }
+    if rows > 0 {
+        let splits = strata_data::split(rows, &config.split)
+            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        let per_epoch = splits.train.len().div_ceil(config.batch_size.max(1)).max(1) as u64;
+        let steps = per_epoch.saturating_mul(config.epochs as u64);
+        if steps > limits.max_steps {
+            return Err(ServiceError::InvalidArgument(format!(
+                "{} epochs of {per_epoch} batches are {steps} steps; this server runs at most {} \
+                 per job (--max-train-steps / STRATA_ML_MAX_TRAIN_STEPS)",
+                config.epochs, limits.max_steps
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Kind-specific hyperparameters as the core's kinds read them.

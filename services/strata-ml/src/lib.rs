@@ -1,5 +1,5 @@
 //! The strata ML service: a tonic gRPC server exposing the ML core (datasets, training jobs,
-//! models, inference) plus `grpc.health.v1` and gRPC reflection.
+//! models, inference) plus `grpc.health.v1`, and gRPC reflection with `--grpc-reflection`.
 //!
 //! `main.rs` only parses [`Config`] and calls [`serve`]; tests call [`serve`] on a loopback
 //! listener, so they exercise exactly the server the binary runs.
@@ -15,10 +15,11 @@
 //! become statuses only in [`error`].
 
 mod batcher;
+pub mod callers;
 pub mod config;
 mod convert;
 mod datasets;
-mod error;
+pub mod error;
 mod inference;
 mod jobs;
 mod legacy;
@@ -64,6 +65,8 @@ pub enum ServeError {
     Storage(String),
     #[error("metadata store: {0}")]
     Metadata(String),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("TLS: {0}")]
@@ -135,6 +138,7 @@ pub async fn serve(
         datasets::Datasets::new(
             store.clone(),
             &config.data_dir.join("uploads").join(&scratch),
+            config.dataset_limits(),
         )
         .map_err(|e| storage(&e))?,
     );
@@ -151,6 +155,8 @@ pub async fn serve(
             queue_depth: config.job_queue_depth as usize,
             replica: config.replica(),
             lease: config.job_lease(),
+            max_parameters: config.max_train_parameters,
+            max_steps: config.max_train_steps,
         },
     )
     .map_err(|e| storage(&e))?;
@@ -192,6 +198,20 @@ pub async fn serve(
         }
     };
 
+    let caller_keys = match &config.caller_keys {
+        Some(spec) => Some(
+            strata_runtime::caller::CallerKeys::parse(spec)
+                .map_err(|e| ServeError::Config(e.to_string()))?,
+        ),
+        None => {
+            tracing::warn!(
+                "no --caller-keys: every caller that can connect is accepted (fine on a developer's loopback, not in a cluster)"
+            );
+            None
+        }
+    };
+    let import_dir = config.import_dir();
+    std::fs::create_dir_all(&import_dir).map_err(|e| storage(&e))?;
     let system = SystemInfoService::new(device_name, model_kinds).with_device_note(device_note);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
     let mut server = tonic::transport::Server::builder();
@@ -200,8 +220,10 @@ pub async fn serve(
     }
     let served = server
         .layer(TelemetryLayer)
+        .layer(callers::CallerAuthLayer::new(caller_keys))
         .add_service(health_service)
-        .add_service(reflection)
+        // Reflection lists every RPC to anyone who can connect: off unless asked for.
+        .add_optional_service(config.grpc_reflection.then_some(reflection))
         .add_service(SystemServiceServer::new(system))
         .add_service(
             DatasetServiceServer::new(datasets::DatasetApi {
@@ -215,12 +237,14 @@ pub async fn serve(
         }))
         .add_service(ModelServiceServer::new(models::ModelApi {
             registry: registry.clone(),
+            import_dir,
+            protected_aliases: config.protected_aliases.clone(),
         }))
         .add_service(
             InferenceServiceServer::new(inference::InferenceApi { registry })
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
     // Also when the transport failed: running jobs must still checkpoint.
     jobs.shutdown().await;
@@ -231,6 +255,21 @@ pub async fn serve(
     strata_runtime::telemetry::flush();
     tracing::info!("strata-ml stopped");
     Ok(())
+}
+
+/// The connections `listener` accepts, with TCP_NODELAY set: a small response goes out at once
+/// instead of waiting up to ~40 ms for the peer's delayed ACK (Nagle). tonic applies its own
+/// `tcp_nodelay` only to listeners it binds itself, not to `serve_with_incoming`.
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    })
 }
 
 /// Connects to the metadata store (SQLite in the data directory unless `--metadata-url` says
@@ -285,10 +324,17 @@ fn tls_config(config: &Config) -> Result<Option<ServerTlsConfig>, ServeError> {
             source,
         })
     };
-    let tls = ServerTlsConfig::new().identity(Identity::from_pem(
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(
         read("certificate", cert)?,
         read("key", key)?,
     ));
+    // Mutual TLS: only clients with a certificate this CA signed complete the handshake.
+    if let Some(ca) = &config.tls_client_ca {
+        tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(
+            "client CA",
+            ca,
+        )?));
+    }
     // Building the acceptor parses both files, so a bad pair fails here, at start-up.
     tonic::transport::Server::builder()
         .tls_config(tls.clone())

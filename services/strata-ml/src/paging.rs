@@ -8,12 +8,17 @@ use crate::error::{ServiceError, ServiceResult};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
+/// Encoded bytes of one page's items: well under the 4 MiB a gRPC client decodes by default, so
+/// a few large items (wide datasets, many classes) shorten the page instead of breaking listing.
+pub const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
-/// One page of `items`, which must be sorted by `key` in list order (keys unique). Returns the
+/// One page of `items`, which must be sorted by `key` in list order (keys unique), holding at
+/// most `page_size` items and [`MAX_PAGE_BYTES`] of them by `bytes` (at least one). Returns the
 /// page and the next page token (empty on the last page).
 pub fn page<T>(
     items: Vec<T>,
     key: impl Fn(&T) -> String,
+    bytes: impl Fn(&T) -> usize,
     page_size: u32,
     token: &str,
     descending: bool,
@@ -40,8 +45,17 @@ pub fn page<T>(
             Some(a) => key(item).as_str() > a.as_str(),
         })
         .collect();
-    let more = rest.len() > size;
-    rest.truncate(size);
+    let mut total = 0usize;
+    let fits = rest
+        .iter()
+        .take(size)
+        .position(|item| {
+            total = total.saturating_add(bytes(item));
+            total > MAX_PAGE_BYTES
+        })
+        .map_or(size, |i| i.max(1));
+    let more = rest.len() > fits;
+    rest.truncate(fits);
     let next = match (more, rest.last()) {
         (true, Some(last)) => URL_SAFE_NO_PAD.encode(key(last)),
         _ => String::new(),
@@ -59,7 +73,8 @@ mod tests {
         let mut seen = Vec::new();
         let mut token = String::new();
         loop {
-            let (page, next) = page(items.clone(), |s| s.clone(), 3, &token, true).expect("page");
+            let (page, next) =
+                page(items.clone(), |s| s.clone(), |_| 1, 3, &token, true).expect("page");
             assert!(page.len() <= 3);
             seen.extend(page);
             if next.is_empty() {
@@ -69,8 +84,27 @@ mod tests {
         }
         assert_eq!(seen, items);
         assert!(matches!(
-            page(items, |s| s.clone(), 3, "%%%", true),
+            page(items, |s| s.clone(), |_| 1, 3, "%%%", true),
             Err(ServiceError::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn large_items_shorten_the_page_but_every_item_is_listed_once() {
+        let items: Vec<String> = (0..5).rev().map(|i| format!("k{i}")).collect();
+        let bytes = |_: &String| MAX_PAGE_BYTES / 2 + 1;
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        loop {
+            let (page, next) =
+                page(items.clone(), |s| s.clone(), bytes, 50, &token, true).expect("page");
+            assert_eq!(page.len(), 1, "two items would exceed the byte budget");
+            seen.extend(page);
+            if next.is_empty() {
+                break;
+            }
+            token = next;
+        }
+        assert_eq!(seen, items);
     }
 }

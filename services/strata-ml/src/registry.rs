@@ -220,12 +220,28 @@ impl ModelRegistry {
             dataset_sha256: info.dataset_sha256.clone().unwrap_or_default(),
             training_job_id: extra_str("training_job_id"),
             base_model: extra_str("base_model"),
+            owner: extra_str("owner"),
             size_bytes: m.files.values().map(|f| f.bytes).sum(),
             created_at: convert::timestamp(
                 m.created_at.timestamp(),
                 m.created_at.timestamp_subsec_nanos(),
             ),
         }
+    }
+
+    /// Who owns model `name`: the owner of its first version; `None` when the model does not
+    /// exist yet or was made where callers were not verified.
+    pub fn owner(&self, name: &str) -> ServiceResult<Option<String>> {
+        let model = match self.model(name) {
+            Ok(m) => m,
+            Err(ServiceError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(model
+            .versions
+            .first()
+            .map(|v| v.owner.clone())
+            .filter(|o| !o.is_empty()))
     }
 
     /// A model with all its versions (oldest first) and aliases.
@@ -322,7 +338,13 @@ impl ModelRegistry {
     }
 
     /// Imports a pretrained model directory on this machine as a new version.
-    pub fn import(&self, name: &str, kind: &str, dir: &Path) -> ServiceResult<pb::ModelVersion> {
+    pub fn import(
+        &self,
+        name: &str,
+        kind: &str,
+        dir: &Path,
+        owner: &str,
+    ) -> ServiceResult<pb::ModelVersion> {
         convert::check_name("model name", name)?;
         let kind = self.kinds.get(kind)?;
         if !dir.is_dir() {
@@ -331,7 +353,8 @@ impl ModelRegistry {
                 dir.display()
             )));
         }
-        let files = kind.import(dir)?;
+        let mut files = kind.import(dir)?;
+        record_owner(&mut files.info, owner);
         let manifest = self.put_version(name, files.files, files.info)?;
         Ok(self.version_message(&manifest))
     }
@@ -467,5 +490,18 @@ mod tests {
         for bad in ["latest", "v2", "Prod", "", "a b"] {
             assert!(check_alias(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// Writes the principal that made a version into its manifest (`extra.owner`).
+pub fn record_owner(info: &mut strata_data::ManifestInfo, owner: &str) {
+    if owner.is_empty() {
+        return;
+    }
+    if info.extra.is_null() {
+        info.extra = serde_json::json!({});
+    }
+    if let serde_json::Value::Object(extra) = &mut info.extra {
+        extra.insert("owner".into(), owner.into());
     }
 }

@@ -70,12 +70,15 @@ where
             rpc.service = %service,
             rpc.method = %method,
             rpc.grpc.status_code = tracing::field::Empty,
+            enduser.id = tracing::field::Empty,
+            enduser.role = tracing::field::Empty,
             %request_id,
         );
         // Right after creating the span, before anything enters it: the caller's position.
         strata_runtime::telemetry::TraceParent::from_headers(request.headers()).adopt(&span);
         let started = Instant::now();
-        let future = self.inner.call(request);
+        // Inside the span, so inner layers (caller authentication) record on it.
+        let future = span.in_scope(|| self.inner.call(request));
         Box::pin(
             async move {
                 let result = future.await;

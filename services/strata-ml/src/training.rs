@@ -8,6 +8,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use crate::callers;
 use crate::error::ServiceError;
 use crate::jobs::JobManager;
 use crate::paging;
@@ -24,7 +25,10 @@ impl TrainingService for TrainingApi {
         &self,
         request: Request<pb::CreateTrainingJobRequest>,
     ) -> Result<Response<pb::TrainingJob>, Status> {
-        Ok(Response::new(self.jobs.create(request.into_inner()).await?))
+        let caller = callers::caller_of(&request);
+        Ok(Response::new(
+            self.jobs.create(request.into_inner(), caller).await?,
+        ))
     }
 
     async fn get_training_job(
@@ -47,8 +51,14 @@ impl TrainingService for TrainingApi {
             );
         }
         let jobs = self.jobs.list(req.state, &req.model_name).await?;
-        let (jobs, next_page_token) =
-            paging::page(jobs, |j| j.id.clone(), req.page_size, &req.page_token, true)?;
+        let (jobs, next_page_token) = paging::page(
+            jobs,
+            |j| j.id.clone(),
+            prost::Message::encoded_len,
+            req.page_size,
+            &req.page_token,
+            true,
+        )?;
         Ok(Response::new(pb::ListTrainingJobsResponse {
             jobs,
             next_page_token,
@@ -59,9 +69,15 @@ impl TrainingService for TrainingApi {
         &self,
         request: Request<pb::CancelTrainingJobRequest>,
     ) -> Result<Response<pb::TrainingJob>, Status> {
-        Ok(Response::new(
-            self.jobs.cancel(&request.into_inner().id).await?,
-        ))
+        let caller = callers::caller_of(&request);
+        let id = request.into_inner().id;
+        let job = self.jobs.get(&id).await?;
+        callers::check_owner(
+            caller.as_ref(),
+            Some(job.owner.as_str()),
+            &format!("job {id}"),
+        )?;
+        Ok(Response::new(self.jobs.cancel(&id).await?))
     }
 
     type WatchTrainingJobStream = EventStream;

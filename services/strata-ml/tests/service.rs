@@ -516,12 +516,36 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         matches!(rushed, Code::DeadlineExceeded | Code::Cancelled),
         "{rushed:?}"
     );
-    let import = pb::ImportModelRequest {
+    let import = |path: &str| pb::ImportModelRequest {
         name: "enc".into(),
         kind: "text-encoder".into(),
-        path: "/nonexistent/dir".into(),
+        path: path.into(),
     };
-    assert_eq!(code(c.models.import_model(import).await), Code::NotFound);
+    assert_eq!(
+        code(c.models.import_model(import("/nonexistent/dir")).await),
+        Code::NotFound
+    );
+    // Nothing outside the import directory, however it is named.
+    let outside = tempfile::tempdir().expect("temp dir");
+    let link = assets_dir().join(format!("escape-{}", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(outside.path(), &link).expect("symlink in the import dir");
+    for path in [
+        "/etc",
+        "../../../../etc",
+        outside.path().to_str().expect("utf-8"),
+        link.to_str().expect("utf-8"),
+        "",
+        ".",
+    ] {
+        let status = c
+            .models
+            .import_model(import(path))
+            .await
+            .expect_err("outside the import directory");
+        assert_eq!(status.code(), Code::InvalidArgument, "{path}: {status:?}");
+    }
+    std::fs::remove_file(&link).expect("remove link");
     // A dataset whose manifest was damaged on disk is DATA_LOSS, not a crash or a 500.
     let manifest = dir
         .path()
@@ -531,15 +555,20 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
     let mut text = std::fs::read_to_string(&manifest).expect("manifest");
     text = text.replace("test upload", "tampered!!!");
     std::fs::write(&manifest, text).expect("tamper");
-    assert_eq!(
-        code(
-            c.datasets
-                .get_dataset(pb::GetDatasetRequest {
-                    id: second.id.clone()
-                })
-                .await
-        ),
-        Code::DataLoss
+    let damaged = c
+        .datasets
+        .get_dataset(pb::GetDatasetRequest {
+            id: second.id.clone(),
+        })
+        .await
+        .expect_err("a damaged manifest");
+    assert_eq!(damaged.code(), Code::DataLoss);
+    // What the server knows about its own storage stays in its log.
+    assert_eq!(damaged.message(), strata_ml::error::INTERNAL_MESSAGE);
+    assert!(
+        !damaged
+            .message()
+            .contains(dir.path().to_str().expect("utf-8"))
     );
 
     // Deleting: a dataset, then an unaliased model version.
@@ -559,6 +588,129 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         .set_alias(alias("production", "v1"))
         .await
         .expect("still v1");
+    server.stop().await;
+}
+
+/// Crafted Parquet files, each small on disk: every one is INVALID_ARGUMENT naming the flag of
+/// the limit it breaks, the process survives them all, and listing still works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_parquet_uploads_are_refused_naming_their_limit_and_the_service_survives() {
+    use strata_testkit::hostile;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]).await;
+    let mut c = server.clients().await;
+    let features = pb::DatasetSchema {
+        feature_columns: vec!["x".into()],
+        label_column: "y".into(),
+        ..Default::default()
+    };
+    let text = pb::DatasetSchema {
+        text_column: "text".into(),
+        label_column: "label".into(),
+        ..Default::default()
+    };
+    let cases = [
+        (
+            "huge-label",
+            features.clone(),
+            hostile::huge_label(&files.path().join("l.parquet"), i64::MAX),
+            "--max-dataset-classes",
+        ),
+        (
+            "rle-rows",
+            features.clone(),
+            hostile::many_rows(&files.path().join("r.parquet"), 5_000_000),
+            "--max-dataset-rows",
+        ),
+        (
+            "deep-nesting",
+            pb::DatasetSchema {
+                feature_columns: vec!["leaf".into()],
+                ..Default::default()
+            },
+            hostile::deep_nesting(&files.path().join("n.parquet"), 300_000),
+            "--max-dataset-nesting-depth",
+        ),
+        (
+            "long-strings",
+            text,
+            hostile::long_strings(&files.path().join("t.parquet"), 2_000, 1024 * 1024),
+            "--max-dataset-string-bytes",
+        ),
+    ];
+    for (name, schema, path, flag) in cases {
+        let bytes = std::fs::read(&path).expect("hostile file");
+        let status = upload(&mut c, name, schema, bytes)
+            .await
+            .expect_err("a hostile file is refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{name}: {status:?}");
+        assert!(
+            status.message().contains(flag),
+            "{name}: {}",
+            status.message()
+        );
+        assert!(
+            !status
+                .message()
+                .contains(files.path().to_str().expect("utf-8")),
+            "{name}: no server path in {}",
+            status.message()
+        );
+    }
+    let digits = upload_digits(&mut c).await;
+    // Jobs within the hyperparameters' own bounds can still ask for too much: refused by budget.
+    let mut wide = mlp_job("wide", &digits.id, 1);
+    if let Some(hp) = wide.hyperparameters.as_mut() {
+        hp.hidden_layers = vec![65_536; 16];
+    }
+    let mut long = mlp_job("long", &digits.id, u32::MAX);
+    if let Some(hp) = long.hyperparameters.as_mut() {
+        hp.hidden_layers = vec![];
+    }
+    for (job, flag) in [
+        (wide, "--max-train-parameters"),
+        (long, "--max-train-steps"),
+    ] {
+        let status = c
+            .training
+            .create_training_job(job)
+            .await
+            .expect_err("over the training budget");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains(flag), "{}", status.message());
+    }
+    let listed = c
+        .datasets
+        .list_datasets(pb::ListDatasetsRequest::default())
+        .await
+        .expect("listing after hostile uploads")
+        .into_inner();
+    assert_eq!(listed.datasets.len(), 1, "only the valid upload is stored");
+    server.stop().await;
+
+    // The limits are configuration: a row limit below digits' 1,797 rows refuses it by name.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &["--max-dataset-rows", "1000"]).await;
+    let mut c = server.clients().await;
+    let bytes = std::fs::read(digits_path()).expect("digits");
+    let status = upload(
+        &mut c,
+        "digits",
+        pb::DatasetSchema {
+            label_column: "label".into(),
+            ..Default::default()
+        },
+        bytes,
+    )
+    .await
+    .expect_err("over the configured row limit");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("1797 > 1000") && status.message().contains("--max-dataset-rows"),
+        "{}",
+        status.message()
+    );
     server.stop().await;
 }
 

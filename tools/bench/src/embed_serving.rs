@@ -180,10 +180,13 @@ async fn main() -> anyhow::Result<()> {
     let ml_addr = listener.local_addr()?;
     let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let data = scratch.path().join("server");
+    let imports = minilm.parent().context("MiniLM directory has a parent")?;
     let ml_config = strata_ml::Config::parse_from([
         "strata-ml",
         "--data-dir",
         data.to_str().context("utf-8 temp dir")?,
+        "--import-dir",
+        imports.to_str().context("utf-8 path")?,
         "--max-batch-size",
         &args.batch.to_string(),
         "--max-batch-wait-ms",

@@ -31,11 +31,11 @@ pub fn support_requests_path() -> PathBuf {
     workspace_root().join("libs/strata-data/samples/support_requests.parquet")
 }
 
+pub use strata_testkit::assets_dir;
+
 /// The all-MiniLM-L6-v2 directory (tools/setup fetches it), or None with a skip message.
 pub fn minilm_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STRATA_MINILM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".cache/assets/all-MiniLM-L6-v2"));
+    let dir = strata_testkit::minilm_path();
     if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
         Some(dir)
     } else {
@@ -105,12 +105,18 @@ pub async fn start(data_dir: &Path, extra: &[&str]) -> Server {
         .await
         .expect("bind metrics");
     let metrics_addr = metrics_listener.local_addr().expect("metrics addr");
-    let mut args = vec![
-        "strata-ml",
-        "--data-dir",
-        data_dir.to_str().expect("utf-8 temp dir"),
+    let mut args: Vec<String> = vec![
+        "strata-ml".into(),
+        "--data-dir".into(),
+        data_dir.to_str().expect("utf-8 temp dir").into(),
     ];
-    args.extend_from_slice(extra);
+    // MiniLM is imported from where tools/setup put it: that directory is the import directory
+    // unless a test names its own.
+    if !extra.contains(&"--import-dir") {
+        args.push("--import-dir".into());
+        args.push(assets_dir().to_str().expect("utf-8 path").into());
+    }
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
     let config = strata_ml::Config::parse_from(args);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
