@@ -145,7 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     if (options.withMiniLM) await importModel(dataDir, minilmDir, "minilm");
-    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir], `http://127.0.0.1:${mlPort}`);
+    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, "--import-dir", dirname(minilmDir)], `http://127.0.0.1:${mlPort}`);
     started.push(ml);
     const api = start(
       "strata-api",

@@ -93,7 +93,20 @@ pub enum AuthSetupError {
     Random(String),
     #[error("cannot write the admin password to {0}: {1}")]
     PasswordFile(std::path::PathBuf, std::io::Error),
+    #[error(
+        "the bootstrap admin password has {0} characters; it needs at least {MIN_BOOTSTRAP_PASSWORD_CHARS}"
+    )]
+    WeakBootstrapPassword(usize),
+    #[error(
+        "no user exists yet and no way to hand over a generated admin password without logging \
+         it: set STRATA_BOOTSTRAP_ADMIN_PASSWORD (from a Secret) or \
+         --bootstrap-admin-password-file, or run with --dev"
+    )]
+    NoBootstrapPassword,
 }
+
+/// Shortest bootstrap admin password accepted: it guards the first admin of a deployment.
+pub const MIN_BOOTSTRAP_PASSWORD_CHARS: usize = 12;
 
 /// JWT keys by `kid`. New tokens are signed with the first; all verify, so a key can be rotated
 /// out by first adding the new one in front and dropping the old after the token lifetime.
@@ -238,6 +251,11 @@ pub async fn bootstrap_admin(
     bootstrap_password: Option<&str>,
     password_file: Option<&Path>,
 ) -> Result<Option<String>, AuthSetupError> {
+    if let Some(p) = bootstrap_password
+        && p.chars().count() < MIN_BOOTSTRAP_PASSWORD_CHARS
+    {
+        return Err(AuthSetupError::WeakBootstrapPassword(p.chars().count()));
+    }
     if !store.users().await?.is_empty() {
         return Ok(None);
     }
@@ -321,7 +339,15 @@ pub struct Authenticator {
     audience: String,
     ttl_seconds: u64,
     store: Arc<dyn MetadataStore>,
+    /// Bounds the password checks (19 MiB of argon2id memory each) that run at once.
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
+
+/// Password checks at once unless [`Authenticator::with_password_checks`] says otherwise.
+pub const DEFAULT_PASSWORD_CHECKS: usize = 4;
+
+/// The JOSE `typ` of strata access tokens (RFC 9068), checked on every token (RFC 8725 §3.11).
+pub const TOKEN_TYPE: &str = "at+jwt";
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -357,7 +383,14 @@ impl Authenticator {
             audience,
             ttl_seconds,
             store,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(DEFAULT_PASSWORD_CHECKS)),
         }
+    }
+
+    /// At most `n` password checks at once; others wait their turn.
+    pub fn with_password_checks(mut self, n: usize) -> Self {
+        self.password_checks = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
     }
 
     /// Every user, then every API key, with its role (for admins).
@@ -394,6 +427,11 @@ impl Authenticator {
                 .ok_or_else(|| ApiError::Internal("no dummy password hash".to_owned()))?,
         };
         let password = password.to_owned();
+        let _permit = self
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("password check semaphore closed".to_owned()))?;
         // argon2 is deliberately slow; keep it off the async workers.
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash).is_ok_and(|parsed| {
@@ -559,6 +597,7 @@ impl Authenticator {
             exp: now + self.ttl_seconds,
         };
         let mut header = Header::new(ALGORITHM);
+        header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(self.keys.signing_kid.clone());
         let secret = &self.keys.keys[&self.keys.signing_kid];
         let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret))
@@ -577,6 +616,9 @@ impl Authenticator {
         if header.alg != ALGORITHM {
             return Err(invalid("algorithm not accepted"));
         }
+        if header.typ.as_deref() != Some(TOKEN_TYPE) {
+            return Err(invalid("not an access token (typ)"));
+        }
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
         let secret = self
             .keys
@@ -589,19 +631,30 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // `kind`, `role` and `cred` are required by `Claims` itself: a token without them is
         // rejected, as is one from before they existed.
-        validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => invalid("expired"),
-                    ErrorKind::InvalidAudience => invalid("wrong audience"),
-                    ErrorKind::InvalidIssuer => invalid("wrong issuer"),
-                    ErrorKind::InvalidSignature => invalid("bad signature"),
-                    _ => invalid("rejected"),
-                }
-            })
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
+                .map_err(|e| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    match e.kind() {
+                        ErrorKind::ExpiredSignature => invalid("expired"),
+                        ErrorKind::InvalidAudience => invalid("wrong audience"),
+                        ErrorKind::InvalidIssuer => invalid("wrong issuer"),
+                        ErrorKind::InvalidSignature => invalid("bad signature"),
+                        ErrorKind::ImmatureSignature => invalid("not valid yet (nbf)"),
+                        _ => invalid("rejected"),
+                    }
+                })?
+                .claims;
+        // Signed by us, but never as we issue: from the future, or longer-lived than tokens are.
+        if claims.iat > unix_now() + LEEWAY_SECONDS {
+            return Err(invalid("issued in the future"));
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.ttl_seconds + LEEWAY_SECONDS {
+            return Err(invalid("lifetime longer than this server issues"));
+        }
+        Ok(claims)
     }
 }
 
@@ -619,6 +672,9 @@ async fn dummy_hash() -> Option<String> {
         .await
         .clone()
 }
+
+/// Clock skew tolerated between replicas, in seconds.
+const LEEWAY_SECONDS: u64 = 5;
 
 fn unix_now_ms() -> i64 {
     SystemTime::now()
@@ -642,7 +698,25 @@ pub struct Caller {
     pub role: Role,
 }
 
+impl From<Role> for strata_runtime::caller::CallerRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => Self::Viewer,
+            Role::Trainer => Self::Trainer,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
 impl Caller {
+    /// The principal as the ML service's logs name it: a user's name, `key:<name>` for a key.
+    pub fn principal_id(&self) -> String {
+        match self.kind {
+            PrincipalKind::User => self.name.clone(),
+            PrincipalKind::ApiKey => format!("key:{}", self.name),
+        }
+    }
+
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
         if self.role >= role {
             Ok(())
@@ -663,6 +737,10 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         use tracing::Instrument;
+        // Authenticated once per request, whichever extractor asks first.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         // Its own span: the principal lookup is a database read on every request.
         let span = tracing::info_span!("auth", principal = tracing::field::Empty);
         async {
@@ -678,9 +756,12 @@ impl FromRequestParts<AppState> for Caller {
                 })?;
             let caller = state.auth.authenticate(token.trim()).await?;
             tracing::Span::current().record("principal", caller.name.as_str());
-            Ok(caller)
+            Ok::<_, ApiError>(caller)
         }
         .instrument(span)
         .await
+        .inspect(|caller| {
+            parts.extensions.insert(caller.clone());
+        })
     }
 }

@@ -37,6 +37,15 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_CA")]
     pub ml_ca: Option<PathBuf>,
 
+    /// PEM certificate the API presents to an ML service that requires client certificates
+    /// (its `--tls-client-ca`), with `--ml-client-key`; needs an `https://` ML URL.
+    #[arg(long, env = "STRATA_ML_CLIENT_CERT", requires = "ml_client_key")]
+    pub ml_client_cert: Option<PathBuf>,
+
+    /// PEM private key of `--ml-client-cert`.
+    #[arg(long, env = "STRATA_ML_CLIENT_KEY", requires = "ml_client_cert")]
+    pub ml_client_key: Option<PathBuf>,
+
     /// Deadline for one call to the ML service, in milliseconds.
     #[arg(long, env = "STRATA_ML_TIMEOUT_MS", default_value_t = 10_000)]
     pub ml_timeout_ms: u64,
@@ -49,9 +58,17 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
-    /// Largest accepted dataset upload, in bytes (streamed, never held in memory whole).
-    #[arg(long, env = "STRATA_API_MAX_UPLOAD_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    /// Largest accepted dataset upload request, in bytes (streamed, never held in memory whole).
+    /// The same as the ML service's `--max-upload-bytes` by default, so a file too large for
+    /// either gets 413 here.
+    #[arg(long, env = "STRATA_API_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_upload_bytes: usize,
+
+    /// Where a dataset upload whose `file` part comes before its `metadata` is kept until the
+    /// metadata arrives (an anonymous file, gone when the request ends). Default: the system's
+    /// temporary directory; in Kubernetes a writable volume, as the root filesystem is read-only.
+    #[arg(long, env = "STRATA_API_UPLOAD_SPOOL_DIR")]
+    pub upload_spool_dir: Option<PathBuf>,
 
     /// Requests handled at once; more wait in line (bounded by the request timeout).
     #[arg(
@@ -61,7 +78,8 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
-    /// Sustained requests per second allowed per caller (bearer token, else client address).
+    /// Sustained requests per second allowed per caller (the principal of a valid bearer token,
+    /// else the client address).
     #[arg(long, env = "STRATA_API_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
     pub rate_limit_per_second: u32,
 
@@ -69,10 +87,37 @@ pub struct Config {
     #[arg(long, env = "STRATA_API_RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
 
+    /// Header whose last address is the client's, written by the trusted proxy in front of the
+    /// API (e.g. `X-Forwarded-For`); only then is it read, for rate limiting and sign-in
+    /// back-off of unauthenticated callers. Without it the socket's peer address counts.
+    #[arg(long, env = "STRATA_API_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<axum::http::HeaderName>,
+
+    /// Password checks (argon2id, 19 MiB each) that run at once; more wait their turn, so a burst
+    /// of sign-ins cannot exceed the pod's memory.
+    #[arg(long, env = "STRATA_API_MAX_CONCURRENT_PASSWORD_CHECKS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_concurrent_password_checks: u32,
+
+    /// Failed sign-ins an account name, or a client address, may have before each further
+    /// attempt waits (1 s, doubling with every failure up to `--sign-in-max-backoff-secs`; 429
+    /// with Retry-After until then). A successful sign-in clears the account's count.
+    #[arg(long, env = "STRATA_API_SIGN_IN_FREE_FAILURES", default_value_t = 5)]
+    pub sign_in_free_failures: u32,
+
+    /// Longest sign-in back-off, in seconds; failures older than this are forgotten.
+    #[arg(long, env = "STRATA_API_SIGN_IN_MAX_BACKOFF_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub sign_in_max_backoff_secs: u64,
+
     /// Origins allowed to call the API from browsers (comma-separated, e.g.
     /// `https://app.example.com`); empty sends no CORS headers (same-origin only).
     #[arg(long, env = "STRATA_API_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Key that signs the caller tokens the ML service verifies with its `--caller-keys`
+    /// (`kid:secret`, a secret of at least 32 bytes): every call carries the principal it is made
+    /// for and its role. Without it, calls carry no caller token.
+    #[arg(long, env = "STRATA_ML_CALLER_KEY", hide_env_values = true)]
+    pub ml_caller_key: Option<String>,
 
     /// Development mode: without STRATA_JWT_KEYS, sign tokens with a random per-process key.
     /// Never use in production; without it the server refuses to start with no keys.

@@ -129,11 +129,9 @@ impl ApiError {
                     "Failed precondition",
                 ),
                 Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-                Code::Unauthenticated => (
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "Unauthenticated",
-                ),
+                // The ML service refused the API's own credentials (caller keys that do not
+                // match): not the client's token, and nothing the client can fix.
+                Code::Unauthenticated => (StatusCode::BAD_GATEWAY, "ml-error", "ML service error"),
                 Code::ResourceExhausted => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "resource-exhausted",
@@ -169,18 +167,32 @@ impl ApiError {
         }
     }
 
-    /// Builds the problem body this error is sent as.
+    /// Builds the problem body this error is sent as. A server-side failure of the ML service
+    /// gets a stable detail: its text is for the logs (both services log it with the request id
+    /// and trace the response carries), not for callers.
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.classify();
+        let detail = match self {
+            ApiError::Ml(_)
+                if status.is_server_error() && status != StatusCode::GATEWAY_TIMEOUT =>
+            {
+                ML_FAILURE_DETAIL.to_owned()
+            }
+            _ => self.to_string(),
+        };
         Problem {
             type_: format!("{PROBLEM_TYPE_BASE}{slug}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail: Some(self.to_string()),
+            detail: Some(detail),
             instance: None,
         }
     }
 }
+
+/// What a client is told when the ML service fails on its side (see [`ApiError::problem`]).
+pub const ML_FAILURE_DETAIL: &str =
+    "the ML service could not complete the request; retry, or quote this response's x-request-id";
 
 /// Whether `status` is tonic's client-side timeout rather than a cancellation by the server.
 fn is_client_timeout(status: &tonic::Status) -> bool {
@@ -199,6 +211,10 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
+        } else if let ApiError::Ml(status) = &self
+            && problem.status >= 500
+        {
+            tracing::warn!(status = problem.status, code = ?status.code(), message = status.message(), "ML service failed");
         } else {
             tracing::warn!(status = problem.status, r#type = %problem.type_, detail = ?problem.detail, "request failed");
         }
@@ -284,7 +300,8 @@ mod tests {
         assert_eq!(status_of(tonic::Code::AlreadyExists), 409);
         assert_eq!(status_of(tonic::Code::FailedPrecondition), 409);
         assert_eq!(status_of(tonic::Code::PermissionDenied), 403);
-        assert_eq!(status_of(tonic::Code::Unauthenticated), 401);
+        // The ML service refusing the API itself is a gateway fault, not the client's token.
+        assert_eq!(status_of(tonic::Code::Unauthenticated), 502);
         assert_eq!(status_of(tonic::Code::ResourceExhausted), 429);
         assert_eq!(status_of(tonic::Code::DeadlineExceeded), 504);
         assert_eq!(status_of(tonic::Code::Unavailable), 503);

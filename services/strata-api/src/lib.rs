@@ -8,6 +8,7 @@
 //! no data layer); every failure leaves through [`error::ApiError`] as problem+json.
 
 pub mod auth;
+pub mod backoff;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -303,9 +304,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/system", get(routes::system::get_system_info))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(routes::ops::not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
-            middleware::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+            middleware::RateLimiter::new(
+                config.rate_limit_per_second,
+                config.rate_limit_burst,
+                state.auth.clone(),
+                config.client_ip_header.clone(),
+            ),
             middleware::rate_limit,
         ))
         // Inside the request-id layers, so metrics and handlers see the id.
@@ -325,6 +331,20 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::http_server_span))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// `listener` with TCP_NODELAY on every accepted connection, so small responses are not held back
+/// by Nagle's algorithm waiting for the client's delayed ACK.
+pub fn nodelay(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(stream: &mut tokio::net::TcpStream) {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on an accepted connection");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
 }
 
 /// CORS for the configured origins only. With none configured there is no CORS layer at all:
@@ -371,8 +391,19 @@ pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth:
         }
         (None, false) => return Err(auth::AuthSetupError::MissingKeys),
     };
+    use strata_meta::MetadataStore as _;
     let store = strata_meta::connect(&config.metadata_url).await?;
     let file = config.bootstrap_admin_password_file.as_deref();
+    let no_handover = config.bootstrap_admin_password.is_none() && file.is_none() && !config.dev;
+    if no_handover
+        && store
+            .users()
+            .await
+            .map_err(auth::AuthSetupError::Store)?
+            .is_empty()
+    {
+        return Err(auth::AuthSetupError::NoBootstrapPassword);
+    }
     let generated =
         auth::bootstrap_admin(&store, config.bootstrap_admin_password.as_deref(), file).await?;
     if let Some(password) = generated {
@@ -383,7 +414,8 @@ pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth:
                     path.display()
                 );
             }
-            // Printed, not logged: log collectors must not keep it.
+            // Outside --dev the start already failed (NoBootstrapPassword): in a deployment the
+            // terminal is a log collector. In development it is someone's terminal.
             None => eprintln!(
                 "\n  Created user `admin`, password: {password}\n  This is shown once; add users and API keys through /v1/auth/users and /v1/auth/api-keys.\n"
             ),
@@ -395,7 +427,8 @@ pub async fn authenticator(config: &Config) -> Result<auth::Authenticator, auth:
         config.jwt_audience.clone(),
         config.token_ttl_seconds,
         std::sync::Arc::new(store),
-    ))
+    )
+    .with_password_checks(config.max_concurrent_password_checks as usize))
 }
 
 /// Serves the API on `listener` and Prometheus metrics on `--metrics-listen` until `shutdown`
@@ -422,8 +455,32 @@ pub async fn serve_with_metrics(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     strata_runtime::metrics::install();
-    let ml = MlClient::connect_lazy(&config.ml_url, config.ml_timeout(), config.ml_ca.as_deref())?;
-    let state = AppState::new(ml, authenticator(config).await?);
+    let identity = match (&config.ml_client_cert, &config.ml_client_key) {
+        (Some(cert), Some(key)) => Some(state::ClientIdentity { cert, key }),
+        _ => None,
+    };
+    let ml = MlClient::connect_lazy(
+        &config.ml_url,
+        config.ml_timeout(),
+        config.ml_ca.as_deref(),
+        identity,
+    )?;
+    let ml = match &config.ml_caller_key {
+        Some(spec) => ml.with_caller_keys(strata_runtime::caller::CallerKeys::parse(spec)?),
+        None => ml,
+    };
+    let state = AppState::new(
+        ml,
+        authenticator(config).await?,
+        backoff::SignInBackoff::new(
+            config.sign_in_free_failures,
+            std::time::Duration::from_secs(config.sign_in_max_backoff_secs),
+        ),
+    );
+    let state = match &config.upload_spool_dir {
+        Some(dir) => state.with_spool_dir(dir.clone()),
+        None => state,
+    };
     let addr = listener.local_addr()?;
     if config.demo {
         spawn_demo(config, addr, &state);
@@ -433,7 +490,7 @@ pub async fn serve_with_metrics(
     let metrics_server = strata_runtime::metrics::MetricsServer::spawn(metrics_listener);
     // Connect info gives the rate limiter the client address of anonymous callers.
     let served = axum::serve(
-        listener,
+        nodelay(listener),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

@@ -13,6 +13,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::auth::Authenticator;
+use crate::backoff::SignInBackoff;
 use crate::telemetry::TracedChannel;
 
 /// Everything handlers share. Cheap to clone: the gRPC channel is a handle to one connection pool.
@@ -20,14 +21,25 @@ use crate::telemetry::TracedChannel;
 pub struct AppState {
     pub ml: MlClient,
     pub auth: Arc<Authenticator>,
+    /// Back-off of failed sign-ins, shared by every request of this replica.
+    pub sign_in: Arc<SignInBackoff>,
+    /// Where an upload's `file` part waits for its `metadata` part.
+    pub spool_dir: Arc<std::path::PathBuf>,
 }
 
 impl AppState {
-    pub fn new(ml: MlClient, auth: Authenticator) -> Self {
+    pub fn new(ml: MlClient, auth: Authenticator, sign_in: SignInBackoff) -> Self {
         Self {
             ml,
             auth: Arc::new(auth),
+            sign_in: Arc::new(sign_in),
+            spool_dir: Arc::new(std::env::temp_dir()),
         }
+    }
+
+    pub fn with_spool_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.spool_dir = Arc::new(dir);
+        self
     }
 }
 
@@ -36,6 +48,8 @@ impl AppState {
 #[derive(Clone)]
 pub struct MlClient {
     channel: TracedChannel,
+    endpoint_channel: tonic::transport::Channel,
+    caller_keys: Option<Arc<strata_runtime::caller::CallerKeys>>,
 }
 
 /// The ML service's address or TLS settings are unusable; the API refuses to start.
@@ -55,6 +69,21 @@ pub enum MlClientError {
     Tls(#[source] tonic::transport::Error),
     #[error("a CA certificate for the ML service is set, but its URL {0:?} is not https://")]
     CaWithoutHttps(String),
+    #[error("cannot read the API's client {what} {path} for the ML service: {source}")]
+    ReadIdentity {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("a client certificate for the ML service is set, but its URL {0:?} is not https://")]
+    IdentityWithoutHttps(String),
+}
+
+/// A PEM certificate and key the API presents to the ML service (mutual TLS).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIdentity<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
 }
 
 impl MlClient {
@@ -67,6 +96,7 @@ impl MlClient {
         url: &str,
         timeout: Duration,
         ca: Option<&Path>,
+        identity: Option<ClientIdentity<'_>>,
     ) -> Result<Self, MlClientError> {
         let mut endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|source| MlClientError::InvalidUrl {
@@ -74,10 +104,12 @@ impl MlClient {
                 source,
             })?
             .connect_timeout(Duration::from_secs(2).min(timeout))
-            .timeout(timeout);
+            .timeout(timeout)
+            // Small requests leave at once rather than after the peer's delayed ACK.
+            .tcp_nodelay(true);
         let https = endpoint.uri().scheme_str() == Some("https");
         if https {
-            let tls = match ca {
+            let mut tls = match ca {
                 Some(path) => {
                     let pem = std::fs::read(path).map_err(|source| MlClientError::ReadCa {
                         path: path.to_owned(),
@@ -87,13 +119,45 @@ impl MlClient {
                 }
                 None => ClientTlsConfig::new().with_native_roots(),
             };
+            if let Some(identity) = identity {
+                let read = |what, path: &Path| {
+                    std::fs::read(path).map_err(|source| MlClientError::ReadIdentity {
+                        what,
+                        path: path.to_owned(),
+                        source,
+                    })
+                };
+                tls = tls.identity(tonic::transport::Identity::from_pem(
+                    read("certificate", identity.cert)?,
+                    read("key", identity.key)?,
+                ));
+            }
             endpoint = endpoint.tls_config(tls).map_err(MlClientError::Tls)?;
         } else if ca.is_some() {
             return Err(MlClientError::CaWithoutHttps(url.to_owned()));
+        } else if identity.is_some() {
+            return Err(MlClientError::IdentityWithoutHttps(url.to_owned()));
         }
+        let channel = endpoint.connect_lazy();
         Ok(Self {
-            channel: TracedChannel::new(endpoint.connect_lazy()),
+            channel: TracedChannel::new(channel.clone(), None),
+            endpoint_channel: channel,
+            caller_keys: None,
         })
+    }
+
+    /// Signs a caller token for every call (the principal's when `RequestContext::grpc` knows it,
+    /// else the API's own), for an ML service started with `--caller-keys`.
+    pub fn with_caller_keys(mut self, keys: strata_runtime::caller::CallerKeys) -> Self {
+        let keys = Arc::new(keys);
+        self.channel = TracedChannel::new(self.endpoint_channel.clone(), Some(keys.clone()));
+        self.caller_keys = Some(keys);
+        self
+    }
+
+    /// The keys caller tokens are signed with, if any.
+    pub fn caller_keys(&self) -> Option<&Arc<strata_runtime::caller::CallerKeys>> {
+        self.caller_keys.as_ref()
     }
 
     pub fn system(&self) -> SystemServiceClient<TracedChannel> {

@@ -60,11 +60,16 @@ pub fn record_http_status(status: u16) {
 #[derive(Debug, Clone)]
 pub struct TracedChannel {
     inner: Channel,
+    /// Signs the API's own caller token for calls that carry none (see `strata_runtime::caller`).
+    caller_keys: Option<std::sync::Arc<strata_runtime::caller::CallerKeys>>,
 }
 
 impl TracedChannel {
-    pub fn new(inner: Channel) -> Self {
-        Self { inner }
+    pub fn new(
+        inner: Channel,
+        caller_keys: Option<std::sync::Arc<strata_runtime::caller::CallerKeys>>,
+    ) -> Self {
+        Self { inner, caller_keys }
     }
 }
 
@@ -92,6 +97,25 @@ impl Service<Request<Body>> for TracedChannel {
             rpc.grpc.status_code = tracing::field::Empty,
         );
         inject(&span, request.headers_mut());
+        // Calls made for a principal carry its token already (`RequestContext::grpc`); the rest
+        // are the API's own (readiness, system info, demo content).
+        if let Some(keys) = &self.caller_keys
+            && !request.headers().contains_key(axum::http::header::AUTHORIZATION)
+        {
+            match keys.sign(
+                strata_runtime::caller::SERVICE_PRINCIPAL,
+                strata_runtime::caller::CallerRole::Admin,
+            ) {
+                Ok(token) => {
+                    if let Ok(value) = format!("Bearer {token}").parse() {
+                        request
+                            .headers_mut()
+                            .insert(axum::http::header::AUTHORIZATION, value);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot sign the API's caller token"),
+            }
+        }
         let future = self.inner.call(request);
         Box::pin(
             async move {

@@ -25,7 +25,12 @@ fn now() -> u64 {
 }
 
 fn sign(kid: &str, secret: &str, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::HS256);
+    sign_as(Algorithm::HS256, Some("at+jwt"), kid, secret, claims)
+}
+
+fn sign_as(alg: Algorithm, typ: Option<&str>, kid: &str, secret: &str, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.typ = typ.map(str::to_owned);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(
         &header,
@@ -265,7 +270,21 @@ async fn bad_credentials_and_bodies_are_clear_4xx() {
 #[tokio::test]
 async fn every_secured_operation_refuses_every_bad_token() {
     let dir = temp_dir();
-    let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
+    // Every bad token counts against this one address (rate limits key on the verified
+    // principal only): under test here is authentication, not the limiter.
+    let api = start_api_with(
+        dead_addr().await,
+        dir.path(),
+        &[
+            "--jwt-keys",
+            KEYS,
+            "--rate-limit-per-second",
+            "100000",
+            "--rate-limit-burst",
+            "100000",
+        ],
+    )
+    .await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
 
@@ -277,7 +296,7 @@ async fn every_secured_operation_refuses_every_bad_token() {
     };
     let alg_none = format!(
         "{}.{}.",
-        b64(&json!({"alg": "none", "typ": "JWT", "kid": "k2"})),
+        b64(&json!({"alg": "none", "typ": "at+jwt", "kid": "k2"})),
         b64(&real)
     );
     let with = |changes: Value| sign("k2", SECRET, &altered(&real, changes));
@@ -295,6 +314,36 @@ async fn every_secured_operation_refuses_every_bad_token() {
             )),
         ),
         ("unknown kid", Some(sign("k9", SECRET, &real))),
+        (
+            "HS512",
+            Some(sign_as(
+                Algorithm::HS512,
+                Some("at+jwt"),
+                "k2",
+                SECRET,
+                &real,
+            )),
+        ),
+        (
+            "typ JWT (not an access token)",
+            Some(sign_as(Algorithm::HS256, Some("JWT"), "k2", SECRET, &real)),
+        ),
+        (
+            "no typ",
+            Some(sign_as(Algorithm::HS256, None, "k2", SECRET, &real)),
+        ),
+        (
+            "nbf in the future",
+            Some(with(json!({"nbf": now() + 3600}))),
+        ),
+        (
+            "issued in the future",
+            Some(with(json!({"iat": now() + 3600, "exp": now() + 7200}))),
+        ),
+        (
+            "lifetime beyond the server's",
+            Some(with(json!({"iat": now(), "exp": now() + 30 * 86_400}))),
+        ),
         ("alg none", Some(alg_none)),
         ("garbage", Some("not.a.jwt".to_owned())),
         (
@@ -392,6 +441,33 @@ async fn production_mode_refuses_to_start_without_keys() {
         .await
         .expect_err("unsupported database");
     assert!(err.to_string().contains("unsupported scheme"), "{err}");
+
+    // Outside --dev, a first start must have a way to hand over the admin password that is not
+    // the log, and a given one must not be trivially short.
+    let keys = format!("k:{SECRET}");
+    let silent =
+        strata_api::Config::parse_from(["strata-api", "--jwt-keys", &keys, "--metadata-url", &db]);
+    let err = strata_api::authenticator(&silent)
+        .await
+        .expect_err("no bootstrap password and no file");
+    assert!(
+        err.to_string().contains("STRATA_BOOTSTRAP_ADMIN_PASSWORD"),
+        "{err}"
+    );
+    let weak = strata_api::Config::parse_from([
+        "strata-api",
+        "--jwt-keys",
+        &keys,
+        "--metadata-url",
+        &db,
+        "--bootstrap-admin-password",
+        "admin",
+    ]);
+    let err = strata_api::authenticator(&weak)
+        .await
+        .expect_err("a five-character admin password");
+    assert!(err.to_string().contains("at least 12"), "{err}");
+    assert!(!err.to_string().contains("admin,"), "{err}");
 }
 
 #[tokio::test]
@@ -703,4 +779,170 @@ async fn replicas_on_postgres_share_users_and_keys() {
     .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// Tokens and API keys are credentials: no cache may keep a response that carries one.
+#[tokio::test]
+async fn credential_responses_are_not_stored_by_caches() {
+    let dir = temp_dir();
+    let api = start_api_with(dead_addr().await, dir.path(), &["--jwt-keys", KEYS]).await;
+    let base = format!("http://{}", api.addr);
+    let http = common::http();
+    let response = token(
+        &http,
+        &base,
+        json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let admin: Value = response.json().await.expect("token");
+    let created = http
+        .post(format!("{base}/v1/auth/api-keys"))
+        .bearer_auth(admin["access_token"].as_str().expect("token"))
+        .json(&json!({"name": "ci", "role": "trainer"}))
+        .send()
+        .await
+        .expect("create key");
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    api.stop().await;
+}
+
+/// Failed sign-ins back off per account and per address (429 with Retry-After naming the wait),
+/// while the right password of another account from another address still works; password
+/// checks run a few at a time, so a burst completes without exceeding memory.
+#[tokio::test]
+async fn failed_sign_ins_back_off_per_account_and_address() {
+    let dir = temp_dir();
+    let api = start_api_with(
+        dead_addr().await,
+        dir.path(),
+        &[
+            "--jwt-keys",
+            KEYS,
+            "--sign-in-free-failures",
+            "3",
+            "--client-ip-header",
+            "x-forwarded-for",
+            "--max-concurrent-password-checks",
+            "2",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", api.addr);
+    let http = common::http();
+    let attempt = |user: &str, password: &str, from: &str| {
+        http.post(format!("{base}/v1/auth/token"))
+            .header("x-forwarded-for", format!("198.51.100.7, {from}"))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+    };
+    for _ in 0..4 {
+        let r = attempt("admin", "wrong", "203.0.113.1")
+            .await
+            .expect("sign in");
+        assert_eq!(
+            r.status(),
+            401,
+            "three free failures, and the fourth is answered"
+        );
+    }
+    // Another address, same account: the account's back-off holds, even for the right password.
+    let r = attempt("admin", ADMIN_PASSWORD, "203.0.113.3")
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 429, "the account waits now");
+    assert!(r.headers().contains_key("retry-after"));
+    let problem: Value = r.json().await.expect("problem");
+    assert_eq!(problem["type"], "https://strata.dev/problems/rate-limited");
+
+    // The first address is past its free failures on `admin`; other accounts from it wait too.
+    let r = attempt("nobody", "wrong", "203.0.113.1")
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 429, "the address waits");
+
+    // After the wait (1 s for the first failure over the free ones), the right password works
+    // and clears the account.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = attempt("admin", ADMIN_PASSWORD, "203.0.113.9")
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+
+    // A burst of concurrent checks through two permits all answer.
+    let burst = (0..8).map(|i| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.post(format!("{base}/v1/auth/token"))
+                .header("x-forwarded-for", format!("192.0.2.{i}"))
+                .json(&json!({"username": format!("u{i}"), "password": "wrong"}))
+                .send()
+                .await
+                .expect("sign in")
+                .status()
+        }
+    });
+    for status in futures_util::future::join_all(burst).await {
+        assert_eq!(status, 401);
+    }
+    api.stop().await;
+}
+
+/// The limiter keys on who the caller is, not on what they send: junk tokens share their
+/// address's bucket, a valid token has its principal's, and an oversized header is refused.
+#[tokio::test]
+async fn rate_limits_key_on_the_verified_principal_or_the_address() {
+    let dir = temp_dir();
+    let api = start_api_with(
+        dead_addr().await,
+        dir.path(),
+        &[
+            "--jwt-keys",
+            KEYS,
+            "--rate-limit-per-second",
+            "1",
+            "--rate-limit-burst",
+            "5",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", api.addr);
+    let http = common::http();
+    let admin = admin_token(&http, &base).await;
+    let mut limited = 0;
+    for i in 0..12 {
+        let r = http
+            .get(format!("{base}/v1/auth/me"))
+            .bearer_auth(format!("junk-{i}"))
+            .send()
+            .await
+            .expect("request");
+        if r.status() == 429 {
+            limited += 1;
+        } else {
+            assert_eq!(r.status(), 401);
+        }
+    }
+    assert!(
+        limited >= 5,
+        "new junk tokens do not buy new buckets ({limited} limited)"
+    );
+    let me = http
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(me.status(), 200, "the admin's own bucket is untouched");
+    let huge = http
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth("x".repeat(8 * 1024))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(huge.status(), 400);
+    api.stop().await;
 }

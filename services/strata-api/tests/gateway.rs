@@ -225,11 +225,74 @@ async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
         &format!("http://{}", ml.addr),
         std::time::Duration::from_secs(1),
         Some(&pki.ca),
+        None,
     );
     assert!(matches!(
         refused,
         Err(strata_api::MlClientError::CaWithoutHttps(_))
     ));
+    ml.stop().await;
+
+    // Mutual TLS: an ML service that asks for client certificates serves only an API that
+    // presents one its client CA signed.
+    let mtls_dir = temp_dir();
+    let ml = start_ml_with(
+        mtls_dir.path(),
+        &[
+            "--tls-cert",
+            &path(&pki.cert),
+            "--tls-key",
+            &path(&pki.key),
+            "--tls-client-ca",
+            &path(&pki.ca),
+        ],
+    )
+    .await;
+    let https = format!("https://127.0.0.1:{}", ml.addr.port());
+    let anonymous = start_api_at(
+        &https,
+        api_dir.path(),
+        &["--dev", "--ml-ca", &path(&pki.ca)],
+    )
+    .await;
+    assert_eq!(ready(anonymous.addr).await, 503, "no client certificate");
+    anonymous.stop().await;
+    let foreign = start_api_at(
+        &https,
+        api_dir.path(),
+        &[
+            "--dev",
+            "--ml-ca",
+            &path(&pki.ca),
+            "--ml-client-cert",
+            &path(&other.client_cert),
+            "--ml-client-key",
+            &path(&other.client_key),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ready(foreign.addr).await,
+        503,
+        "a client certificate of another CA"
+    );
+    foreign.stop().await;
+    let api = start_api_at(
+        &https,
+        api_dir.path(),
+        &[
+            "--dev",
+            "--ml-ca",
+            &path(&pki.ca),
+            "--ml-client-cert",
+            &path(&pki.client_cert),
+            "--ml-client-key",
+            &path(&pki.client_key),
+        ],
+    )
+    .await;
+    assert_eq!(ready(api.addr).await, 200, "mutual TLS");
+    api.stop().await;
     ml.stop().await;
 }
 
@@ -291,11 +354,25 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
             "--rate-limit-per-second",
             "1",
             "--rate-limit-burst",
-            "3",
+            "4",
         ],
     )
     .await;
     let http = common::http();
+    // Signing in is an anonymous request: it takes one of the address's four.
+    let token: serde_json::Value = http
+        .post(format!("http://{}/v1/auth/token", api.addr))
+        .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("token");
+    let token = token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = http
@@ -322,14 +399,21 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
         "then the limit bites: {statuses:?}"
     );
 
-    // Another caller (a different bearer token) has its own budget.
+    // A signed-in principal has its own budget; an invented token does not buy one.
     let other = http
+        .get(format!("http://{}/healthz", api.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(other.status(), 200);
+    let junk = http
         .get(format!("http://{}/healthz", api.addr))
         .bearer_auth("someone-else")
         .send()
         .await
         .expect("request");
-    assert_eq!(other.status(), 200);
+    assert_eq!(junk.status(), 429);
     api.stop().await;
 }
 
@@ -492,4 +576,156 @@ async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service(
         problem(&response, 400);
     }
     api.stop().await;
+}
+
+/// Upload limits answer 413 wherever they bite: the API's body limit, the `metadata` part's own
+/// limit, and the ML service's limit (its RESOURCE_EXHAUSTED is a too-large body here, not a
+/// rate limit); a `file` part sent first is spooled in the configured directory, not /tmp.
+#[tokio::test]
+async fn upload_limits_are_413_wherever_they_bite() {
+    let (ml_dir, api_dir, small_dir, spool) = (temp_dir(), temp_dir(), temp_dir(), temp_dir());
+    let ml = start_ml_with(ml_dir.path(), &["--max-upload-bytes", "50000"]).await;
+    let spool_dir = spool.path().to_str().expect("utf-8").to_owned();
+    let api = common::start_api_with(
+        ml.addr,
+        api_dir.path(),
+        &["--dev", "--upload-spool-dir", &spool_dir],
+    )
+    .await;
+    let small_api = common::start_api_with(
+        ml.addr,
+        small_dir.path(),
+        &["--dev", "--max-upload-bytes", "60000"],
+    )
+    .await;
+    let http = common::http();
+    let digits = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../libs/strata-data/samples/digits.parquet"
+    ))
+    .expect("digits sample");
+    let metadata = serde_json::json!({"name": "digits", "schema": {"label_column": "label"}});
+    let upload = |addr: std::net::SocketAddr, form: reqwest::multipart::Form| {
+        let http = http.clone();
+        async move {
+            let token: Value = http
+                .post(format!("http://{addr}/v1/auth/token"))
+                .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+                .send()
+                .await
+                .expect("sign in")
+                .json()
+                .await
+                .expect("token");
+            let response = http
+                .post(format!("http://{addr}/v1/datasets"))
+                .bearer_auth(token["access_token"].as_str().expect("token"))
+                .multipart(form)
+                .send()
+                .await
+                .expect("upload");
+            let status = response.status().as_u16();
+            let problem: Value = response.json().await.unwrap_or(Value::Null);
+            (status, problem)
+        }
+    };
+    let form = |metadata: String, first_file: bool| {
+        let file = reqwest::multipart::Part::bytes(digits.clone()).file_name("digits.parquet");
+        let form = reqwest::multipart::Form::new();
+        if first_file {
+            form.part("file", file).text("metadata", metadata)
+        } else {
+            form.text("metadata", metadata).part("file", file)
+        }
+    };
+    // Over the ML service's limit, metadata first and file first (spooled).
+    for first_file in [false, true] {
+        let (status, problem) = upload(api.addr, form(metadata.to_string(), first_file)).await;
+        assert_eq!(status, 413, "file first: {first_file}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains("50000"),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(spool.path()).expect("spool dir").count(),
+        0,
+        "the spooled file is gone with its request"
+    );
+    // Over the API's own limit.
+    let (status, problem) = upload(small_api.addr, form(metadata.to_string(), false)).await;
+    assert_eq!(status, 413, "{problem}");
+    // A metadata part beyond its limit, however small the file.
+    let padded = serde_json::json!({
+        "name": "digits",
+        "description": "x".repeat(100 * 1024),
+        "schema": {"label_column": "label"}
+    });
+    let (status, problem) = upload(api.addr, form(padded.to_string(), false)).await;
+    assert_eq!(status, 413, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("metadata"),
+        "{problem}"
+    );
+    api.stop().await;
+    small_api.stop().await;
+    ml.stop().await;
+}
+
+/// An ML service that verifies callers answers the API that signs for it — for the principal of
+/// the request, or for the API itself on anonymous routes — and not an API without the key,
+/// whose clients then get a gateway error rather than a 401 about their own token.
+#[tokio::test]
+async fn the_api_signs_caller_tokens_the_ml_service_verifies() {
+    const KEY: &str = "c1:caller-key-shared-by-api-and-ml-0123456789";
+    let (ml_dir, api_dir, bare_dir) = (temp_dir(), temp_dir(), temp_dir());
+    let ml = start_ml_with(ml_dir.path(), &["--caller-keys", KEY]).await;
+    let api =
+        common::start_api_with(ml.addr, api_dir.path(), &["--dev", "--ml-caller-key", KEY]).await;
+    let bare = common::start_api_with(ml.addr, bare_dir.path(), &["--dev"]).await;
+    let http = common::http();
+    for (server, expected) in [(&api, 200), (&bare, 502)] {
+        let token: Value = http
+            .post(format!("http://{}/v1/auth/token", server.addr))
+            .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("sign in")
+            .json()
+            .await
+            .expect("token");
+        let listed = http
+            .get(format!("http://{}/v1/datasets", server.addr))
+            .bearer_auth(token["access_token"].as_str().expect("token"))
+            .send()
+            .await
+            .expect("list datasets");
+        assert_eq!(listed.status(), expected);
+        let system = http
+            .get(format!("http://{}/v1/system", server.addr))
+            .send()
+            .await
+            .expect("system");
+        assert_eq!(system.status(), expected, "anonymous: the API's own token");
+    }
+    api.stop().await;
+    bare.stop().await;
+    ml.stop().await;
+}
+
+/// The API's accepted connections run without Nagle's algorithm (read back with getsockopt).
+#[tokio::test]
+async fn accepted_connections_have_tcp_nodelay() {
+    use axum::serve::Listener;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut listener = strata_api::nodelay(listener);
+    let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (accepted, _) = listener.accept().await;
+    assert!(accepted.nodelay().expect("getsockopt TCP_NODELAY"));
 }

@@ -583,7 +583,7 @@ async fn demo_content_arrives_once_through_the_public_api() {
         .await
         .expect("authenticator");
     let ml_client =
-        strata_api::state::MlClient::connect_lazy(&ml_url, Duration::from_secs(10), None)
+        strata_api::state::MlClient::connect_lazy(&ml_url, Duration::from_secs(10), None, None)
             .expect("ML client");
     let steps = strata_api::demo::seed(&demo, &auth, &ml_client)
         .await

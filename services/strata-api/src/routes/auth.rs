@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, PrincipalKind, Role, TokenResponse};
 use crate::error::{ApiError, Problem};
+use crate::middleware::{ClientAddress, too_many_requests};
 use crate::routes::common::ApiJson;
 use crate::state::AppState;
 
@@ -28,22 +29,62 @@ pub enum TokenRequest {
         (status = 200, description = "A bearer token", body = TokenResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account or address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The metadata store is unreachable; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_token(
     State(state): State<AppState>,
+    axum::Extension(ClientAddress(address)): axum::Extension<ClientAddress>,
     ApiJson(request): ApiJson<TokenRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let account = match &request {
+        TokenRequest::Password { username, .. } => Some(username.clone()),
+        TokenRequest::ApiKey { .. } => None,
+    };
+    let backoff = &state.sign_in;
+    let wait = [
+        backoff.addresses.retry_after(&address),
+        account
+            .as_deref()
+            .and_then(|a| backoff.accounts.retry_after(a)),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(wait) = wait {
+        return Ok(too_many_requests(
+            wait,
+            "too many failed sign-ins for this account or address",
+            "/v1/auth/token",
+        ));
+    }
     let principal = match request {
         TokenRequest::Password { username, password } => {
             state.auth.check_password(&username, &password).await?
         }
         TokenRequest::ApiKey { api_key } => state.auth.check_api_key(&api_key).await?,
     };
-    let identity =
-        principal.ok_or_else(|| ApiError::Unauthenticated("wrong credentials".to_owned()))?;
-    Ok(Json(state.auth.issue(&identity)?))
+    let Some(identity) = principal else {
+        backoff.addresses.failed(&address);
+        if let Some(account) = &account {
+            backoff.accounts.failed(account);
+        }
+        return Err(ApiError::Unauthenticated("wrong credentials".to_owned()));
+    };
+    if let Some(account) = &account {
+        backoff.accounts.succeeded(account);
+    }
+    Ok((no_store(), Json(state.auth.issue(&identity)?)).into_response())
+}
+
+/// Responses that carry a credential must never be stored by a cache (RFC 6749 §5.1).
+fn no_store() -> [(axum::http::HeaderName, &'static str); 2] {
+    [
+        (axum::http::header::CACHE_CONTROL, "no-store"),
+        (axum::http::header::PRAGMA, "no-cache"),
+    ]
 }
 
 /// A user or API key and its role.
@@ -266,7 +307,14 @@ pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(request): ApiJson<CreateApiKeyRequest>,
-) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(axum::http::HeaderName, &'static str); 2],
+        Json<CreatedApiKey>,
+    ),
+    ApiError,
+> {
     caller.require(Role::Admin)?;
     check_name(&request.name)?;
     let api_key = state
@@ -275,6 +323,7 @@ pub async fn create_api_key(
         .await?;
     Ok((
         StatusCode::CREATED,
+        no_store(),
         Json(CreatedApiKey {
             name: request.name,
             role: request.role,

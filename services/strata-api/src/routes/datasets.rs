@@ -178,18 +178,35 @@ fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-fn parse_metadata(bytes: &[u8]) -> Result<DatasetUploadMetadata, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("metadata: {e}")))
+/// Largest `metadata` part: a name, a description and a schema are a few kilobytes.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// Reads and parses the `metadata` part, refusing it once it exceeds [`MAX_METADATA_BYTES`]
+/// instead of reading it whole first.
+async fn read_metadata(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<DatasetUploadMetadata, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+        if bytes.len() + chunk.len() > MAX_METADATA_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the `metadata` part is larger than {MAX_METADATA_BYTES} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("metadata: {e}")))
 }
 
-/// Writes a `file` part that arrived before `metadata` to an anonymous temporary file (gone
-/// when closed), so memory stays bounded whatever the part order.
+/// Writes a `file` part that arrived before `metadata` to an anonymous file in `dir` (gone when
+/// closed), so memory stays bounded whatever the part order.
 async fn spool(
     mut field: axum::extract::multipart::Field<'_>,
+    dir: &std::path::Path,
 ) -> Result<tokio::fs::File, ApiError> {
     use tokio::io::{AsyncSeekExt, AsyncWriteExt};
     let io = |e: std::io::Error| ApiError::Internal(format!("spooling the upload: {e}"));
-    let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(io)?);
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile_in(dir).map_err(io)?);
     while let Some(bytes) = field.chunk().await.map_err(form_error)? {
         file.write_all(&bytes).await.map_err(io)?;
     }
@@ -231,7 +248,7 @@ pub async fn upload(
         .ok_or_else(|| bad(PARTS))?;
     let (metadata, mut file) = match first.name() {
         Some("metadata") => {
-            let metadata = parse_metadata(&first.bytes().await.map_err(form_error)?)?;
+            let metadata = read_metadata(first).await?;
             let file = form
                 .next_field()
                 .await
@@ -241,14 +258,14 @@ pub async fn upload(
             (metadata, FileSource::Live(file))
         }
         Some("file") => {
-            let spooled = spool(first).await?;
+            let spooled = spool(first, &state.spool_dir).await?;
             let metadata = form
                 .next_field()
                 .await
                 .map_err(form_error)?
                 .filter(|f| f.name() == Some("metadata"))
                 .ok_or_else(|| bad(PARTS))?;
-            let metadata = parse_metadata(&metadata.bytes().await.map_err(form_error)?)?;
+            let metadata = read_metadata(metadata).await?;
             (metadata, FileSource::Spooled(spooled))
         }
         _ => return Err(bad(PARTS)),
@@ -314,7 +331,13 @@ pub async fn upload(
         .map_err(|e| ApiError::Internal(format!("upload task failed: {e}")))?;
     // A body error is the client's fault and explains itself better than the aborted stream.
     forwarded?;
-    let dataset = answer?.into_inner();
+    // The ML service's own size limit is a too-large body, not a rate limit (its general meaning).
+    let dataset = answer
+        .map_err(|s| match s.code() {
+            tonic::Code::ResourceExhausted => ApiError::PayloadTooLarge(s.message().to_owned()),
+            _ => ApiError::from(s),
+        })?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(dataset.into())))
 }
 

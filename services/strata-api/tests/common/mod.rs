@@ -45,10 +45,14 @@ pub async fn start_ml_with(data_dir: &std::path::Path, extra: &[&str]) -> Server
         .await
         .expect("bind ml metrics");
     let metrics_addr = metrics_listener.local_addr().expect("ml metrics addr");
+    let imports = strata_testkit::assets_dir();
     let mut args = vec![
         "strata-ml",
         "--data-dir",
         data_dir.to_str().expect("utf-8 temp dir"),
+        // MiniLM is imported from where tools/setup put it.
+        "--import-dir",
+        imports.to_str().expect("utf-8 path"),
     ];
     args.extend_from_slice(extra);
     let config = strata_ml::Config::parse_from(args);
