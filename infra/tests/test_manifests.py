@@ -128,3 +128,25 @@ def test_prod_with_the_gpu_component_keeps_both(order, tmp_path, facts, dashboar
     assert m.check_metadata(docs, facts) == []
     assert m.check_images(docs, facts, dev_tags=False) == []
     assert m.image_name(_container(docs, m.ML)["image"]) == ("strata-ml-cuda", "latest")
+
+
+def test_every_overlay_authenticates_calls_to_the_ml_service(renders):
+    # The API signs every call with the key the ML service verifies: one Secret, one key, in
+    # every overlay; only the dev overlays carry a (development-only) value in git.
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        docs = renders[name]
+        ml = m.env_source(_container(docs, m.ML), docs, "STRATA_ML_CALLER_KEYS")
+        api = m.env_source(_container(docs, m.API), docs, "STRATA_ML_CALLER_KEY")
+        assert ml is not None and api is not None, name
+        assert ml.secret is not None and ml.secret == api.secret, (name, ml, api)
+        dev = name.startswith("overlays/dev")
+        assert (ml.value is not None) == dev, name
+
+
+def test_every_overlay_lets_only_the_api_reach_the_ml_service(renders):
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        docs = renders[name]
+        ml = next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == m.ML)
+        labels = ml["spec"]["template"]["metadata"]["labels"]
+        port = m.port_named(_container(docs, m.ML), "grpc")
+        assert m.ingress_peers(docs, labels, "grpc", port) == {m.API}, name

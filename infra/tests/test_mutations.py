@@ -120,11 +120,12 @@ MUTATIONS = {
         "components/postgres/network-policy.yaml", "app.kubernetes.io/name: strata-api\n      ports",
         "app.kubernetes.io/name: strata-web\n      ports",
         "StatefulSet/strata-postgres: NetworkPolicies let ['strata-ml', 'strata-web'] reach the database"),
-    "no policy guards the database": (
+    # Every overlay denies ingress by default, so without its policy nothing reaches the database.
+    "no policy lets the services reach the database": (
         "components/postgres/kustomization.yaml", "  - network-policy.yaml\n", "",
-        "NetworkPolicies let every pod reach the database"),
+        "NetworkPolicies let [] reach the database"),
     "prod denies egress to the database": (
-        "overlays/prod/network-policies.yaml", "name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes:\n"
+        "base/network-policies.yaml", "name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes:\n"
         "    - Ingress\n", "name: default-deny-ingress\nspec:\n  podSelector: {}\n  policyTypes:\n    - Ingress\n"
         "    - Egress\n", "Deployment/strata-api: NetworkPolicies deny egress to the metadata database's port 5432"),
     "database image not pinned": (
@@ -144,7 +145,7 @@ MUTATIONS = {
         "StatefulSet/strata-postgres: no readinessProbe"),
     "overlay resources outside the namespace": (
         "overlays/prod/kustomization.yaml", "namespace: strata\n", "",
-        "NetworkPolicy/default-deny-ingress: namespace None, not strata"),
+        "Ingress/strata: namespace None, not strata"),
     "GPU toleration for the wrong taint": (
         "components/gpu/gpu-pod.yaml", "key: nvidia.com/gpu", "key: gpu", "does not tolerate the nvidia.com/gpu"),
     "no GPU limit": (
@@ -156,7 +157,7 @@ MUTATIONS = {
     "web app may land on GPU nodes": (
         "components/gpu/cpu-pool.yaml", "operator: NotIn", "operator: In", "keeping it off the GPU pool"),
     "web reaches the ML service": (
-        "overlays/prod/network-policies.yaml",
+        "base/network-policies.yaml",
         "podSelector:\n            matchLabels:\n              app.kubernetes.io/name: strata-api\n      ports:\n"
         "        - port: grpc",
         "podSelector:\n            matchLabels:\n              app.kubernetes.io/name: strata-web\n      ports:\n"
