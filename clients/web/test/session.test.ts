@@ -64,7 +64,8 @@ describe("signIn", () => {
 
   it("sets a __Host- cookie, Secure whether or not a proxy says the request came over TLS", async () => {
     api = await fakeApi();
-    for (const headers of [{}, { "x-forwarded-proto": "http" }, { "x-forwarded-proto": "https" }]) {
+    const behind: Record<string, string>[] = [{}, { "x-forwarded-proto": "http" }, { "x-forwarded-proto": "https" }];
+    for (const headers of behind) {
       const cookie = (await signIn(post({ username: "admin", password: "secret" }, headers), { base: api.base })).headers.get("set-cookie") ?? "";
       // RFC 6265bis §4.1.3.2: Secure, Path=/ and no Domain, or browsers drop a __Host- cookie.
       expect(cookie).toMatch(/^__Host-strata_session=/);
