@@ -5,20 +5,10 @@
  * script that the CSP stops, the bounded `POST /session`, and a hostile `?next=` after sign-in.
  */
 import { expect, test, type BrowserContext, type Page, type Response } from "@playwright/test";
-import { signIn } from "./helpers";
-import { E2E_ADMIN_PASSWORD, startStack, type Stack } from "./stack";
+import { signIn, stackPerFile } from "./helpers";
+import { E2E_ADMIN_PASSWORD } from "./stack";
 
-test.describe.configure({ mode: "serial" });
-
-let stack: Stack;
-
-test.beforeAll(async () => {
-  stack = await startStack();
-});
-
-test.afterAll(async () => {
-  await stack?.stop();
-});
+const stack = stackPerFile();
 
 /** CSP violations the page reports (the DOM event) and Chromium logs (the console), as text. */
 async function watchViolations(context: BrowserContext, page: Page): Promise<string[]> {
