@@ -97,13 +97,13 @@ test("pages, static files and /api answers carry the security headers; pages wor
 
   expect(violations).toEqual([]);
 
-  // The CSP is enforced, not only sent: an inline script without the nonce does not run.
+  // The CSP is enforced, not only sent: markup injected the way an XSS would (an inline event
+  // handler; no nonce) does not run.
   const ran = await page.evaluate(async () => {
-    const injected = document.createElement("script");
-    injected.textContent = "window.__injected = true";
-    document.body.append(injected);
-    await new Promise((r) => setTimeout(r, 100));
-    return (window as unknown as { __injected?: boolean }).__injected ?? false;
+    const state = window as unknown as { __injected?: boolean };
+    document.body.insertAdjacentHTML("beforeend", '<img src="/no-such-image.png" alt="" onerror="window.__injected = true">');
+    await new Promise((r) => setTimeout(r, 500));
+    return state.__injected ?? false;
   });
   expect(ran).toBe(false);
   await expect.poll(() => violations.some((v) => v.startsWith("script-src"))).toBe(true);
