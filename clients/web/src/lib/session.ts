@@ -107,7 +107,8 @@ export const SIGN_IN_BODY_LIMIT = 8 * 1024;
 
 /**
  * The request's JSON body, read up to `limit` bytes and no further (a declared Content-Length
- * over it is refused unread): a 413 problem beyond the limit, a 400 when it is not UTF-8 JSON.
+ * over it is refused unread), or the problem to answer instead: 413 beyond the limit, 400 when the
+ * body is not UTF-8 JSON.
  */
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   const tooLarge = () =>
