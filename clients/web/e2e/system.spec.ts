@@ -1,19 +1,8 @@
 import { expect, test, type Page } from "@playwright/test";
-import { screenshot, signIn } from "./helpers";
-import { startStack, type Stack } from "./stack";
+import { screenshot, signIn, stackPerFile } from "./helpers";
 
-// One stack for the file; the tests run in order because later ones take services down.
-test.describe.configure({ mode: "serial" });
-
-let stack: Stack;
-
-test.beforeAll(async () => {
-  stack = await startStack();
-});
-
-test.afterAll(async () => {
-  await stack?.stop();
-});
+// The tests run in order because later ones take services down.
+const stack = stackPerFile();
 
 /** The ML service card; Next.js adds a role=alert route announcer of its own, so look only here. */
 const mlCard = (page: Page) => page.getByRole("region", { name: "ML service" });

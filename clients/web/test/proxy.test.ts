@@ -148,7 +148,7 @@ describe("proxyToApi and the session cookie", () => {
       res.end("{}");
     });
     const request = new Request("http://web.test/api/v1/models", {
-      headers: { cookie: "theme=dark; strata_session=jwt%2Etoken; other=1" },
+      headers: { cookie: "theme=dark; __Host-strata_session=jwt%2Etoken; other=1" },
     });
 
     await proxyToApi(request, { base: upstream.base });
@@ -163,7 +163,7 @@ describe("proxyToApi and the session cookie", () => {
       res.end();
     });
     await proxyToApi(
-      new Request("http://web.test/api/v1/models", { headers: { authorization: "Bearer own", cookie: "strata_session=cookie" } }),
+      new Request("http://web.test/api/v1/models", { headers: { authorization: "Bearer own", cookie: "__Host-strata_session=cookie" } }),
       { base: upstream.base },
     );
     expect(upstream.seen[0]?.headers.authorization).toBe("Bearer own");
@@ -175,11 +175,11 @@ describe("proxyToApi and the session cookie", () => {
       res.end(JSON.stringify({ type: "https://strata.dev/problems/unauthenticated", title: "Unauthenticated", status: 401 }));
     });
 
-    const withCookie = await proxyToApi(new Request("http://web.test/api/v1/models", { headers: { cookie: "strata_session=old" } }), {
+    const withCookie = await proxyToApi(new Request("http://web.test/api/v1/models", { headers: { cookie: "__Host-strata_session=old" } }), {
       base: upstream.base,
     });
     expect(withCookie.status).toBe(401);
-    expect(withCookie.headers.get("set-cookie")).toMatch(/^strata_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
+    expect(withCookie.headers.get("set-cookie")).toMatch(/^__Host-strata_session=; Path=\/; HttpOnly; Secure; SameSite=Strict; Max-Age=0/);
 
     const without = await proxyToApi(new Request("http://web.test/api/v1/models"), { base: upstream.base });
     expect(without.headers.get("set-cookie")).toBeNull();
@@ -192,7 +192,7 @@ describe("proxyToApi and the session cookie", () => {
     });
     const forged = new Request("http://web.test/api/v1/models/digits/aliases/production", {
       method: "PUT",
-      headers: { origin: "http://evil.test", cookie: "strata_session=jwt", host: "web.test" },
+      headers: { origin: "http://evil.test", cookie: "__Host-strata_session=jwt", host: "web.test" },
       body: "{}",
     });
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { currentSession, isSameOrigin, readCookie, signIn, signOut } from "../src/lib/session";
+import { currentSession, isSameOrigin, readCookie, SIGN_IN_BODY_LIMIT, signIn, signOut } from "../src/lib/session";
 
 /** A stand-in for the strata API's auth endpoints on a real loopback port. */
 async function fakeApi(): Promise<{ base: string; close: () => Promise<void> }> {
@@ -59,13 +59,19 @@ describe("signIn", () => {
 
     expect(response.status).toBe(200);
     await expect(response.json()).resolves.toEqual({ name: "admin", role: "admin", expires_in: 3600 });
-    expect(response.headers.get("set-cookie")).toBe("strata_session=jwt-1; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600");
+    expect(response.headers.get("set-cookie")).toBe("__Host-strata_session=jwt-1; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
   });
 
-  it("marks the cookie Secure behind TLS", async () => {
+  it("sets a __Host- cookie, Secure whether or not a proxy says the request came over TLS", async () => {
     api = await fakeApi();
-    const response = await signIn(post({ username: "admin", password: "secret" }, { "x-forwarded-proto": "https" }), { base: api.base });
-    expect(response.headers.get("set-cookie")).toMatch(/; Secure$/);
+    const behind: Record<string, string>[] = [{}, { "x-forwarded-proto": "http" }, { "x-forwarded-proto": "https" }];
+    for (const headers of behind) {
+      const cookie = (await signIn(post({ username: "admin", password: "secret" }, headers), { base: api.base })).headers.get("set-cookie") ?? "";
+      // RFC 6265bis §4.1.3.2: Secure, Path=/ and no Domain, or browsers drop a __Host- cookie.
+      expect(cookie).toMatch(/^__Host-strata_session=/);
+      expect(cookie.split("; ")).toEqual(expect.arrayContaining(["Secure", "Path=/", "HttpOnly", "SameSite=Strict"]));
+      expect(cookie).not.toMatch(/Domain=/i);
+    }
   });
 
   it("passes the API's 401 problem through and sets no session", async () => {
@@ -94,6 +100,55 @@ describe("signIn", () => {
     await expect(response.json()).resolves.toMatchObject({ type: "https://strata.dev/problems/api-unreachable" });
   });
 
+  it("reads at most 8 KiB of the body: a longer one is refused with 413 and read no further", async () => {
+    let pulled = 0;
+    // A 1 MiB body, handed out 1 KiB at a time as it is read.
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 1024 * 1024) return controller.close();
+        pulled += 1024;
+        controller.enqueue(new Uint8Array(1024).fill(0x20));
+      },
+    });
+    const request = new Request("http://web.test/session", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://web.test", host: "web.test" },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
+
+    const response = await signIn(request, { base: "http://127.0.0.1:9" });
+
+    expect(response.status).toBe(413);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    await expect(response.json()).resolves.toMatchObject({ type: "https://strata.dev/problems/payload-too-large", status: 413 });
+    expect(pulled).toBeGreaterThan(SIGN_IN_BODY_LIMIT);
+    // The stream may read ahead a chunk or two (its high-water mark), never the rest.
+    expect(pulled).toBeLessThanOrEqual(SIGN_IN_BODY_LIMIT + 4 * 1024);
+  });
+
+  it("refuses a declared Content-Length over the limit before reading, and takes one at the limit", async () => {
+    const declared = post({ username: "admin", password: "secret" }, { "content-length": String(SIGN_IN_BODY_LIMIT + 1) });
+    expect((await signIn(declared, { base: "http://127.0.0.1:9" })).status).toBe(413);
+
+    api = await fakeApi();
+    const padded = JSON.stringify({ username: "admin", password: "secret", pad: "" });
+    const atLimit = post({ username: "admin", password: "secret", pad: " ".repeat(SIGN_IN_BODY_LIMIT - padded.length) });
+    expect((await atLimit.clone().text()).length).toBe(SIGN_IN_BODY_LIMIT);
+    expect((await signIn(atLimit, { base: api.base })).status).toBe(200);
+  });
+
+  it("answers 400 problem+json to a body that is not JSON or not UTF-8", async () => {
+    const raw = (body: BodyInit) =>
+      new Request("http://web.test/session", { method: "POST", headers: { origin: "http://web.test", host: "web.test" }, body });
+    for (const body of ["{\"username\": ", "username=admin&password=secret", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), ""]) {
+      const response = await signIn(raw(body), { base: "http://127.0.0.1:9" });
+      expect(response.status).toBe(400);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      await expect(response.json()).resolves.toMatchObject({ type: "https://strata.dev/problems/bad-request", status: 400 });
+    }
+  });
+
   it("refuses a sign-in posted from another site (login CSRF)", async () => {
     const response = await signIn(post({ username: "admin", password: "secret" }, { origin: "http://evil.test" }), { base: "http://127.0.0.1:9" });
     expect(response.status).toBe(403);
@@ -103,13 +158,13 @@ describe("signIn", () => {
 describe("currentSession and signOut", () => {
   it("says who the cookie belongs to, or 401 without one", async () => {
     api = await fakeApi();
-    const ok = await currentSession(new Request("http://web.test/session", { headers: { cookie: "strata_session=jwt-1" } }), { base: api.base });
+    const ok = await currentSession(new Request("http://web.test/session", { headers: { cookie: "__Host-strata_session=jwt-1" } }), { base: api.base });
     await expect(ok.json()).resolves.toEqual({ name: "admin", role: "admin" });
 
     const none = await currentSession(new Request("http://web.test/session"), { base: api.base });
     expect(none.status).toBe(401);
 
-    const stale = await currentSession(new Request("http://web.test/session", { headers: { cookie: "strata_session=old" } }), { base: api.base });
+    const stale = await currentSession(new Request("http://web.test/session", { headers: { cookie: "__Host-strata_session=old" } }), { base: api.base });
     expect(stale.status).toBe(401);
     expect(stale.headers.get("set-cookie")).toMatch(/Max-Age=0/);
   });
@@ -117,7 +172,7 @@ describe("currentSession and signOut", () => {
   it("clears the cookie on sign-out", () => {
     const response = signOut(new Request("http://web.test/session", { method: "DELETE", headers: { origin: "http://web.test", host: "web.test" } }));
     expect(response.status).toBe(204);
-    expect(response.headers.get("set-cookie")).toBe("strata_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    expect(response.headers.get("set-cookie")).toBe("__Host-strata_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
   });
 });
 

@@ -113,7 +113,7 @@ export async function proxyToApi(request: Request, options: ProxyOptions = {}): 
   }
   // The API no longer accepts the session's token (expired, or a restarted --dev API with a new
   // key): end the session so the next page load asks to sign in instead of failing again.
-  if (upstream.status === 401 && token) responseHeaders.append("set-cookie", clearedSessionCookie(request));
+  if (upstream.status === 401 && token) responseHeaders.append("set-cookie", clearedSessionCookie());
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,

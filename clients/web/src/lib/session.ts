@@ -8,7 +8,7 @@
  * state-changing request (`isSameOrigin`). The cookie lives as long as the token does.
  */
 import { createStrataClient, isStrataApiError, isStrataNetworkError, type Principal } from "@strata/client";
-import { API_UNREACHABLE_PROBLEM, CROSS_ORIGIN_PROBLEM, SESSION_COOKIE } from "./config";
+import { API_UNREACHABLE_PROBLEM, BAD_REQUEST_PROBLEM, CROSS_ORIGIN_PROBLEM, PAYLOAD_TOO_LARGE_PROBLEM, SESSION_COOKIE } from "./config";
 
 /** A problem+json response in the API's own format. */
 export function problemResponse(
@@ -50,21 +50,20 @@ export function sessionToken(request: Request): string | undefined {
   return readCookie(request.headers.get("cookie"), SESSION_COOKIE);
 }
 
-/** Whether the browser reached us over TLS (directly or through a proxy that says so). */
-function isHttps(request: Request): boolean {
-  return request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https" || new URL(request.url).protocol === "https:";
-}
-
-/** `Set-Cookie` for a session holding `token` for `maxAgeSeconds`. */
-export function sessionCookie(request: Request, token: string, maxAgeSeconds: number): string {
-  const secure = isHttps(request) ? "; Secure" : "";
+/**
+ * `Set-Cookie` for a session holding `token` for `maxAgeSeconds`. Always Secure, as the `__Host-`
+ * prefix demands (with Path=/ and no Domain, so no other host or path can set or shadow it):
+ * browsers accept Secure cookies from http://localhost and http://127.0.0.1 too, so the dev stack
+ * on loopback works without TLS, and anywhere else the session only travels over HTTPS.
+ */
+export function sessionCookie(token: string, maxAgeSeconds: number): string {
   const maxAge = Math.max(0, Math.floor(maxAgeSeconds));
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`;
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${maxAge}`;
 }
 
 /** `Set-Cookie` that ends the session. */
-export function clearedSessionCookie(request: Request): string {
-  return sessionCookie(request, "", 0);
+export function clearedSessionCookie(): string {
+  return sessionCookie("", 0);
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -93,14 +92,53 @@ export function crossOriginProblem(): Response {
 }
 
 /** Turns a failed API call into the response the browser gets: the API's problem, or a 502. */
-function failure(error: unknown, request: Request): Response {
+function failure(error: unknown): Response {
   if (isStrataApiError(error)) {
     const headers: Record<string, string> = {};
-    if (error.status === 401) headers["set-cookie"] = clearedSessionCookie(request);
+    if (error.status === 401) headers["set-cookie"] = clearedSessionCookie();
     return problemResponse(error.status, error.type, error.title, error.detail, headers);
   }
   if (isStrataNetworkError(error)) return unreachableProblem();
   throw error;
+}
+
+/** The most `POST /session` reads: a user name and a password fit many times over. */
+export const SIGN_IN_BODY_LIMIT = 8 * 1024;
+
+/**
+ * The request's JSON body, read up to `limit` bytes and no further (a declared Content-Length
+ * over it is refused unread), or the problem to answer instead: 413 beyond the limit, 400 when the
+ * body is not UTF-8 JSON.
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const tooLarge = () =>
+    problemResponse(413, PAYLOAD_TOO_LARGE_PROBLEM, "Payload too large", `The body may be at most ${limit} bytes.`);
+  const declared = request.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= limit)) return tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      size += chunk.value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        return tooLarge();
+      }
+      chunks.push(chunk.value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as unknown;
+  } catch {
+    return problemResponse(400, BAD_REQUEST_PROBLEM, "Bad request", "The body must be JSON: {\"username\": …, \"password\": …}.");
+  }
 }
 
 export interface SessionOptions {
@@ -112,17 +150,13 @@ export interface SessionOptions {
 /** `POST /session`: `{username, password}` → the principal, with the session cookie set. */
 export async function signIn(request: Request, options: SessionOptions): Promise<Response> {
   if (!isSameOrigin(request)) return crossOriginProblem();
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    body = undefined;
-  }
+  const body = await readJsonBody(request, SIGN_IN_BODY_LIMIT);
+  if (body instanceof Response) return body;
   const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
   const username = typeof fields.username === "string" ? fields.username.trim() : "";
   const password = typeof fields.password === "string" ? fields.password : "";
   if (username === "" || password === "") {
-    return problemResponse(400, "https://strata.dev/problems/bad-request", "Bad request", "Enter a user name and a password.");
+    return problemResponse(400, BAD_REQUEST_PROBLEM, "Bad request", "Enter a user name and a password.");
   }
   const client = createStrataClient({ baseUrl: options.base, fetch: options.fetch });
   try {
@@ -134,11 +168,11 @@ export async function signIn(request: Request, options: SessionOptions): Promise
       headers: {
         "content-type": "application/json",
         "cache-control": "no-store",
-        "set-cookie": sessionCookie(request, token.access_token, token.expires_in),
+        "set-cookie": sessionCookie(token.access_token, token.expires_in),
       },
     });
   } catch (error) {
-    return failure(error, request);
+    return failure(error);
   }
 }
 
@@ -153,7 +187,7 @@ export async function currentSession(request: Request, options: SessionOptions):
     const principal = await client.getCurrentPrincipal();
     return Response.json(principal, { headers: { "cache-control": "no-store" } });
   } catch (error) {
-    return failure(error, request);
+    return failure(error);
   }
 }
 
@@ -163,5 +197,5 @@ export async function currentSession(request: Request, options: SessionOptions):
  */
 export function signOut(request: Request): Response {
   if (!isSameOrigin(request)) return crossOriginProblem();
-  return new Response(null, { status: 204, headers: { "set-cookie": clearedSessionCookie(request), "cache-control": "no-store" } });
+  return new Response(null, { status: 204, headers: { "set-cookie": clearedSessionCookie(), "cache-control": "no-store" } });
 }
