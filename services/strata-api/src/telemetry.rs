@@ -100,7 +100,9 @@ impl Service<Request<Body>> for TracedChannel {
         // Calls made for a principal carry its token already (`RequestContext::grpc`); the rest
         // are the API's own (readiness, system info, demo content).
         if let Some(keys) = &self.caller_keys
-            && !request.headers().contains_key(axum::http::header::AUTHORIZATION)
+            && !request
+                .headers()
+                .contains_key(axum::http::header::AUTHORIZATION)
         {
             match keys.sign(
                 strata_runtime::caller::SERVICE_PRINCIPAL,
