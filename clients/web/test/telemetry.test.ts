@@ -1,20 +1,20 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter, type TracerProvider } from "@opentelemetry/sdk-trace";
+import { InMemorySpanExporter, SamplingDecision, type TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyToApi } from "../src/lib/proxy";
 import { traceExportFromEnv } from "../src/lib/telemetry";
-import { startTracing } from "../src/lib/telemetry-node";
+import { samplerFor, startTracing } from "../src/lib/telemetry-node";
 
 describe("traceExportFromEnv", () => {
   it("is off unless an OTLP endpoint or the otlp exporter is named, as in the Rust services", () => {
     expect(traceExportFromEnv({})).toBeUndefined();
     expect(traceExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "  " })).toBeUndefined();
     expect(traceExportFromEnv({ OTEL_SERVICE_NAME: "web" })).toBeUndefined();
-    expect(traceExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" })).toEqual({ serviceName: "strata-web" });
-    expect(traceExportFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4317" })).toEqual({ serviceName: "strata-web" });
-    expect(traceExportFromEnv({ OTEL_TRACES_EXPORTER: "otlp" })).toEqual({ serviceName: "strata-web" });
+    expect(traceExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" })).toMatchObject({ serviceName: "strata-web" });
+    expect(traceExportFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4317" })).toMatchObject({ serviceName: "strata-web" });
+    expect(traceExportFromEnv({ OTEL_TRACES_EXPORTER: "otlp" })).toMatchObject({ serviceName: "strata-web" });
   });
 
   it("is turned off again by OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true", () => {
@@ -24,10 +24,37 @@ describe("traceExportFromEnv", () => {
     expect(traceExportFromEnv({ ...endpoint, OTEL_SDK_DISABLED: "false" })).toBeDefined();
   });
 
+  it("takes the sampler from OTEL_TRACES_SAMPLER, parent-based always-on by default", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" };
+    expect(traceExportFromEnv(endpoint)?.sampler).toEqual({ name: "parentbased_always_on", ratio: 1 });
+    expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" })?.sampler).toEqual({
+      name: "parentbased_traceidratio",
+      ratio: 0.25,
+    });
+    expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "always_off" })?.sampler.name).toBe("always_off");
+    expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "dice" })?.sampler.name).toBe("parentbased_always_on");
+    expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" })?.sampler.ratio).toBe(1);
+  });
+
   it("takes the batch delay from OTEL_BSP_SCHEDULE_DELAY when it is a number", () => {
     const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" };
     expect(traceExportFromEnv({ ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "200" })?.scheduleDelayMillis).toBe(200);
     expect(traceExportFromEnv({ ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "soon" })?.scheduleDelayMillis).toBeUndefined();
+  });
+});
+
+describe("samplerFor", () => {
+  const sampledParent = trace.setSpanContext(context.active(), { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: 1, isRemote: true });
+  const decide = (name: Parameters<typeof samplerFor>[0]["name"], parent = context.active(), ratio = 1) =>
+    samplerFor({ name, ratio }).shouldSample(parent, "4bf92f3577b34da6a3ce929d0e0e4736", "GET", SpanKind.SERVER, {}, []).decision;
+
+  it("follows a sampled parent when parent-based, whatever it does for roots", () => {
+    expect(decide("parentbased_always_off", sampledParent)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide("parentbased_always_off")).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide("parentbased_always_on")).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(decide("always_off", sampledParent)).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide("traceidratio", context.active(), 0)).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide("parentbased_traceidratio", sampledParent, 0)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
   });
 });
 
@@ -43,7 +70,7 @@ describe("the proxy with tracing on", () => {
   });
 
   beforeAll(async () => {
-    provider = startTracing({ serviceName: "strata-web" }, exporter);
+    provider = startTracing({ serviceName: "strata-web", sampler: { name: "parentbased_always_on", ratio: 1 } }, exporter);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

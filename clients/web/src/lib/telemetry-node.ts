@@ -14,7 +14,16 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace";
 import type { TraceExport } from "./telemetry";
 
 /** Registers the process's tracer provider; `exporter` is the OTLP/gRPC one but in tests. */
@@ -25,6 +34,7 @@ export function startTracing(settings: TraceExport, exporter: SpanExporter = new
   );
   const provider = new TracerProvider({
     resource,
+    sampler: samplerFor(settings.sampler),
     spanProcessors: [
       new BatchSpanProcessor({
         exporter,
@@ -39,4 +49,10 @@ export function startTracing(settings: TraceExport, exporter: SpanExporter = new
   // fetch would be a second client span that nothing continues.
   process.env.NEXT_OTEL_FETCH_DISABLED ??= "1";
   return provider;
+}
+
+/** The SDK's sampler for an `OTEL_TRACES_SAMPLER` name. */
+export function samplerFor({ name, ratio }: TraceExport["sampler"]): Sampler {
+  const root = name.endsWith("always_off") ? new AlwaysOffSampler() : name.endsWith("traceidratio") ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler();
+  return name.startsWith("parentbased_") ? new ParentBasedSampler({ root }) : root;
 }

@@ -15,7 +15,20 @@ export interface TraceExport {
   serviceName: string;
   /** `OTEL_BSP_SCHEDULE_DELAY` in milliseconds; `undefined` leaves the SDK's default (5 s). */
   scheduleDelayMillis?: number;
+  /** `OTEL_TRACES_SAMPLER` (and its `_ARG` ratio); `parentbased_always_on` when unset. */
+  sampler: { name: SamplerName; ratio: number };
 }
+
+/** The specification's built-in samplers (the `jaeger_remote` and `xray` ones are left out). */
+const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
 
 /** The service name the web server's spans carry by default. */
 export const WEB_SERVICE_NAME = "strata-web";
@@ -33,8 +46,15 @@ export function traceExportFromEnv(env: Env = process.env): TraceExport | undefi
   const endpoint = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? value("OTEL_EXPORTER_OTLP_ENDPOINT");
   if (endpoint === undefined && exporter !== "otlp") return undefined;
   const delay = Number(value("OTEL_BSP_SCHEDULE_DELAY"));
+  const sampler = value("OTEL_TRACES_SAMPLER")?.toLowerCase();
+  const ratio = Number(value("OTEL_TRACES_SAMPLER_ARG") ?? 1);
   return {
     serviceName: WEB_SERVICE_NAME,
+    sampler: {
+      // An unknown name falls back to the default, as the specification asks.
+      name: SAMPLERS.find((s) => s === sampler) ?? "parentbased_always_on",
+      ratio: Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1,
+    },
     ...(Number.isFinite(delay) && delay >= 0 && value("OTEL_BSP_SCHEDULE_DELAY") ? { scheduleDelayMillis: delay } : {}),
   };
 }
