@@ -45,7 +45,7 @@ export function traceExportFromEnv(env: Env = process.env): TraceExport | undefi
   if (value("OTEL_SDK_DISABLED")?.toLowerCase() === "true" || exporter === "none") return undefined;
   const endpoint = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? value("OTEL_EXPORTER_OTLP_ENDPOINT");
   if (endpoint === undefined && exporter !== "otlp") return undefined;
-  const delay = Number(value("OTEL_BSP_SCHEDULE_DELAY"));
+  const delay = Number(value("OTEL_BSP_SCHEDULE_DELAY") ?? Number.NaN);
   const sampler = value("OTEL_TRACES_SAMPLER")?.toLowerCase();
   const ratio = Number(value("OTEL_TRACES_SAMPLER_ARG") ?? 1);
   return {
@@ -55,6 +55,6 @@ export function traceExportFromEnv(env: Env = process.env): TraceExport | undefi
       name: SAMPLERS.find((s) => s === sampler) ?? "parentbased_always_on",
       ratio: Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1,
     },
-    ...(Number.isFinite(delay) && delay >= 0 && value("OTEL_BSP_SCHEDULE_DELAY") ? { scheduleDelayMillis: delay } : {}),
+    ...(Number.isFinite(delay) && delay >= 0 ? { scheduleDelayMillis: delay } : {}),
   };
 }
