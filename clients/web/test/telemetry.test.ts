@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SamplingDecision, type TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyToApi } from "../src/lib/proxy";
@@ -34,6 +34,13 @@ describe("traceExportFromEnv", () => {
     expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "always_off" })?.sampler.name).toBe("always_off");
     expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "dice" })?.sampler.name).toBe("parentbased_always_on");
     expect(traceExportFromEnv({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" })?.sampler.ratio).toBe(1);
+  });
+
+  it("takes the SDK's own log level from OTEL_LOG_LEVEL, warnings by default", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317" };
+    expect(traceExportFromEnv(endpoint)?.logLevel).toBe("warn");
+    expect(traceExportFromEnv({ ...endpoint, OTEL_LOG_LEVEL: "DEBUG" })?.logLevel).toBe("debug");
+    expect(traceExportFromEnv({ ...endpoint, OTEL_LOG_LEVEL: "loud" })?.logLevel).toBe("warn");
   });
 
   it("takes the batch delay from OTEL_BSP_SCHEDULE_DELAY when it is a number", () => {
@@ -70,7 +77,7 @@ describe("the proxy with tracing on", () => {
   });
 
   beforeAll(async () => {
-    provider = startTracing({ serviceName: "strata-web", sampler: { name: "parentbased_always_on", ratio: 1 } }, exporter);
+    provider = startTracing({ serviceName: "strata-web", sampler: { name: "parentbased_always_on", ratio: 1 }, logLevel: "warn" }, exporter);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -78,6 +85,7 @@ describe("the proxy with tracing on", () => {
   afterAll(async () => {
     await provider.shutdown();
     trace.disable();
+    diag.disable();
     context.disable();
     propagation.disable();
     delete process.env.NEXT_OTEL_FETCH_DISABLED;

@@ -9,7 +9,7 @@
  * (`clients/web/src/lib/trace.ts`), and the `/api` proxy (`lib/proxy.ts`) adds a client span
  * whose context it sends to the web API.
  */
-import { context, propagation, trace } from "@opentelemetry/api";
+import { context, diag, DiagConsoleLogger, DiagLogLevel, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
@@ -28,6 +28,8 @@ import type { TraceExport } from "./telemetry";
 
 /** Registers the process's tracer provider; `exporter` is the OTLP/gRPC one but in tests. */
 export function startTracing(settings: TraceExport, exporter: SpanExporter = new OTLPTraceExporter()): TracerProvider {
+  // Without a logger the SDK fails silently: an unreachable collector would go unnoticed.
+  diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel[settings.logLevel.toUpperCase() as Uppercase<typeof settings.logLevel>] });
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the default name, as in the services.
   const resource = resourceFromAttributes({ "service.name": settings.serviceName }).merge(
     detectResources({ detectors: [envDetector] }),

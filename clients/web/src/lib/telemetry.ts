@@ -17,7 +17,12 @@ export interface TraceExport {
   scheduleDelayMillis?: number;
   /** `OTEL_TRACES_SAMPLER` (and its `_ARG` ratio); `parentbased_always_on` when unset. */
   sampler: { name: SamplerName; ratio: number };
+  /** `OTEL_LOG_LEVEL`: what the SDK itself says on stderr (failed exports); `warn` when unset. */
+  logLevel: LogLevel;
 }
+
+const LOG_LEVELS = ["none", "error", "warn", "info", "debug", "verbose", "all"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The specification's built-in samplers (the `jaeger_remote` and `xray` ones are left out). */
 const SAMPLERS = [
@@ -48,6 +53,7 @@ export function traceExportFromEnv(env: Env = process.env): TraceExport | undefi
   const delay = Number(value("OTEL_BSP_SCHEDULE_DELAY") ?? Number.NaN);
   const sampler = value("OTEL_TRACES_SAMPLER")?.toLowerCase();
   const ratio = Number(value("OTEL_TRACES_SAMPLER_ARG") ?? 1);
+  const logLevel = value("OTEL_LOG_LEVEL")?.toLowerCase();
   return {
     serviceName: WEB_SERVICE_NAME,
     sampler: {
@@ -55,6 +61,7 @@ export function traceExportFromEnv(env: Env = process.env): TraceExport | undefi
       name: SAMPLERS.find((s) => s === sampler) ?? "parentbased_always_on",
       ratio: Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1,
     },
+    logLevel: LOG_LEVELS.find((l) => l === logLevel) ?? "warn",
     ...(Number.isFinite(delay) && delay >= 0 ? { scheduleDelayMillis: delay } : {}),
   };
 }
