@@ -29,6 +29,10 @@ const nextConfig = {
   output: "standalone",
   outputFileTracingRoot: repoRoot,
   turbopack: { root: repoRoot },
+  // The OTLP/gRPC exporter (loaded only when traces are exported, src/instrumentation.ts) is
+  // required from node_modules at run time, not bundled: webpack would split @grpc/grpc-js into
+  // two copies, and the channel credentials one makes are refused by the other.
+  serverExternalPackages: ["@opentelemetry/exporter-trace-otlp-grpc"],
   reactStrictMode: true,
   poweredByHeader: false,
   async headers() {

@@ -122,6 +122,8 @@ export interface StackOptions {
    * MiniLM) and writes the generated admin password to `Stack.adminPasswordFile`.
    */
   demo?: boolean;
+  /** More environment for all three processes (the trace test's `OTEL_*`). */
+  env?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -145,7 +147,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     if (options.withMiniLM) await importModel(dataDir, minilmDir, "minilm");
-    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, "--import-dir", dirname(minilmDir)], `http://127.0.0.1:${mlPort}`);
+    const env = options.env ?? {};
+    const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, "--import-dir", dirname(minilmDir)], `http://127.0.0.1:${mlPort}`, env);
     started.push(ml);
     const api = start(
       "strata-api",
@@ -157,6 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           : ["--bootstrap-admin-password", E2E_ADMIN_PASSWORD]),
       ],
       `http://127.0.0.1:${apiPort}`,
+      env,
     );
     started.push(api);
     await waitFor(api, "/healthz");
@@ -164,6 +168,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitFor(api, "/readyz");
 
     const web = start("web", process.execPath, [webServer], `http://127.0.0.1:${webPort}`, {
+      ...env,
       PORT: String(webPort),
       HOSTNAME: "127.0.0.1",
       STRATA_API_URL: api.url,

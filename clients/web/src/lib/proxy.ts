@@ -6,8 +6,10 @@
  * itself never reaches the API.
  */
 
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import { API_PREFIX, DEFAULT_API_URL } from "./config";
 import { clearedSessionCookie, crossOriginProblem, isSameOrigin, sessionToken, unreachableProblem } from "./session";
+import { WEB_SERVICE_NAME } from "./telemetry";
 import { isValidTraceparent, newTraceparent } from "./trace";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not be forwarded; `host`
@@ -72,24 +74,73 @@ export interface ProxyOptions {
 
 export async function proxyToApi(request: Request, options: ProxyOptions = {}): Promise<Response> {
   if (!isSameOrigin(request)) return crossOriginProblem();
-  const base = options.base ?? apiBaseUrl();
-  const doFetch = options.fetch ?? fetch;
-  const target = upstreamUrl(request.url, base);
+  const target = upstreamUrl(request.url, options.base ?? apiBaseUrl());
+  // With tracing on, Next.js's server span for this request is active (it continued the
+  // browser's `traceparent`); a server without one (a test, a custom server) continues the
+  // header itself.
+  const active = context.active();
+  const parent = trace.getSpan(active) ? active : propagation.extract(active, request.headers, HEADERS);
+  const { pathname, hostname } = new URL(target);
+  const attributes = { "http.request.method": request.method, "url.path": pathname, "server.address": hostname };
+  return tracer().startActiveSpan(`proxy ${request.method}`, { kind: SpanKind.CLIENT, attributes }, parent, async (span) => {
+    try {
+      const response = await forward(request, target, options, span);
+      span.setAttribute("http.response.status_code", response.status);
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      // At the upstream's response headers: a streamed body (events, a download) goes on after.
+      span.end();
+    }
+  });
+}
+
+/** Reads and writes W3C Trace Context fields on a `Headers`. */
+const HEADERS = {
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+  keys: (carrier: Headers) => [...carrier.keys()],
+  set: (carrier: Headers, key: string, value: string) => carrier.set(key, value),
+};
+
+function tracer() {
+  return trace.getTracer(WEB_SERVICE_NAME);
+}
+
+/**
+ * W3C Trace Context on the way to the API. With tracing on (instrumentation.ts), the proxy's
+ * client span becomes the API's parent. With tracing off, the browser's trace goes on to the API
+ * as it came; a caller without one (curl, a script) or with a malformed one gets a new trace here,
+ * as W3C Trace Context says, and `tracestate` stays only with the trace it belongs to.
+ */
+function propagateTrace(headers: Headers, span: Span): void {
+  const incoming = headers.get("traceparent");
+  const incomingState = headers.get("tracestate");
+  headers.delete("traceparent");
+  headers.delete("tracestate");
+  propagation.inject(trace.setSpan(context.active(), span), headers, HEADERS);
+  if (headers.has("traceparent")) return;
+  if (isValidTraceparent(incoming)) {
+    headers.set("traceparent", incoming);
+    if (incomingState) headers.set("tracestate", incomingState);
+  } else {
+    headers.set("traceparent", newTraceparent());
+  }
+}
+
+async function forward(request: Request, target: string, options: ProxyOptions, span: Span): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const headers = forwardedHeaders(request.headers, REQUEST_DROP);
   // A caller that brings its own credentials (an API key's token from a script) keeps them.
   const token = headers.has("authorization") ? undefined : sessionToken(request);
   if (token) headers.set("authorization", `Bearer ${token}`);
-  // The browser's trace goes on to the API; a caller without one (curl, a script) or with a
-  // malformed one gets a new trace here, as W3C Trace Context says, and `tracestate` goes with it.
-  if (!isValidTraceparent(headers.get("traceparent"))) {
-    headers.set("traceparent", newTraceparent());
-    headers.delete("tracestate");
-  }
+  propagateTrace(headers, span);
 
   let upstream: Response;
   try {
-    upstream = await doFetch(target, {
+    upstream = await (options.fetch ?? fetch)(target, {
       method: request.method,
       headers,
       // Streamed, not buffered: uploads and server-sent events pass straight through.

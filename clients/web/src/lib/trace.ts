@@ -1,9 +1,10 @@
 /**
- * W3C Trace Context (`traceparent`) for the first hops of a trace: the browser starts one per API
- * call, the `/api` proxy forwards it (or starts one for callers that sent none), and the web API
- * and the ML service continue it, so one trace covers the request from the page to the model.
- * No OpenTelemetry SDK here: the browser and the proxy only name the trace; the services record
- * and export its spans.
+ * W3C Trace Context (`traceparent`) for the first hop of a trace: the browser starts one per API
+ * call, and the `/api` proxy, the web API and the ML service continue it, so one trace covers the
+ * request from the page to the model. The page loads no OpenTelemetry SDK (it would need a
+ * collector reachable from the internet): it only names the trace, and its own span is never
+ * exported. With tracing on, the Next.js server's span for the request is the first one recorded
+ * (lib/telemetry-node.ts); with it off, the proxy forwards this header as it came (lib/proxy.ts).
  */
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
