@@ -7,16 +7,9 @@ use arrow::array::{ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch
 use parquet::arrow::ArrowWriter;
 use strata_data::{DataError, DatasetSchema, ParquetDataset, SplitSpec, split};
 
-/// Under Cargo the crate directory; under Bazel the runfiles root (the test's working directory).
+/// A committed sample (a runfile under Bazel; see strata_testkit::repo_path).
 fn sample(name: &str) -> PathBuf {
-    let cargo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name);
-    if cargo.exists() {
-        cargo
-    } else {
-        Path::new("libs/strata-data/samples").join(name)
-    }
+    strata_testkit::repo_path(&format!("libs/strata-data/samples/{name}"))
 }
 
 fn write(dir: &Path, name: &str, cols: Vec<(&str, ArrayRef)>) -> PathBuf {
