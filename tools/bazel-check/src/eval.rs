@@ -848,6 +848,14 @@ impl CheckHost {
         let (file, line, _) = self.location(eval);
         let get = |k: &str| kw.iter().find(|(n, _)| n == k).map(|x| x.1);
         let get_str = |k: &str| get(k).and_then(|v| v.unpack_str()).map(str::to_owned);
+        // The i-th positional argument, or the keyword that names it.
+        let arg = |i: usize, k: &str| {
+            pos.get(i)
+                .and_then(|v| v.unpack_str())
+                .map(str::to_owned)
+                .or_else(|| get_str(k))
+                .unwrap_or_default()
+        };
         if let Some(sym) = self.module_fn(name) {
             let positional_ok = matches!(
                 name,
@@ -905,18 +913,7 @@ impl CheckHost {
                 });
             }
             "use_extension" => {
-                let bzl = pos
-                    .first()
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("extension_bzl_file"))
-                    .unwrap_or_default();
-                let ext = pos
-                    .get(1)
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("extension_name"))
-                    .unwrap_or_default();
+                let (bzl, ext) = (arg(0, "extension_bzl_file"), arg(1, "extension_name"));
                 self.check_extension_exists(&bzl, &ext, &file, line);
                 let mut st = self.state.borrow_mut();
                 st.graph.module.extensions.push(ExtensionUse {
@@ -932,18 +929,7 @@ impl CheckHost {
             }
             "use_repo_rule" => {
                 // A proxy: calling it defines one repository, visible to this module.
-                let bzl = pos
-                    .first()
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("repo_rule_bzl_file"))
-                    .unwrap_or_default();
-                let rule = pos
-                    .get(1)
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("repo_rule_name"))
-                    .unwrap_or_default();
+                let (bzl, rule) = (arg(0, "repo_rule_bzl_file"), arg(1, "repo_rule_name"));
                 return Ok(heap.alloc(Builtin::new(format!("reporule:{bzl}|{rule}"))));
             }
             "use_repo" => {
