@@ -26,6 +26,15 @@ wait_for_http() {
     done
 }
 
+# cargo-bazel, crate_universe's generator: 0.18.0 is the one rules_rust 0.70.0 (MODULE.bazel's
+# pin) runs. tools/setup installs it here; the bazel stage renders the crate hubs with it.
+CARGO_BAZEL_VERSION=0.18.0
+cargo_bazel() {
+    local root
+    root=$(git rev-parse --show-toplevel 2>/dev/null || pwd)
+    echo "$root/.cache/cargo-bazel/bin/cargo-bazel"
+}
+
 # Builds every crate's binaries and tests the way `cargo test --workspace` does. tools/test and
 # tools/dev/run share it: the same command unifies features the same way, so whichever runs
 # second compiles nothing (`cargo build -p ...` would unify them differently and rebuild half the

@@ -1,23 +1,19 @@
 //! Shared helpers of the integration tests (included with `mod common;`).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use strata_core::{CancelToken, TrainConfig, TrainControl, TrainEvent, TrainRequest};
 use strata_data::{ArtifactStore, DatasetSchema, ParquetDataset};
 
-/// Under Cargo found from the crate directory; under Bazel the runfiles root (working directory).
+/// The repository (the runfiles tree under Bazel; see strata_testkit::repo_path).
 pub fn workspace_root() -> PathBuf {
-    let cargo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if cargo.join("libs").is_dir() {
-        cargo
-    } else {
-        PathBuf::from(".")
-    }
+    strata_testkit::repo_path("")
 }
 
+/// A sample of strata-data (a runfile under Bazel; see strata_testkit::repo_path).
 pub fn sample(name: &str) -> PathBuf {
-    workspace_root().join("libs/strata-data/samples").join(name)
+    strata_testkit::repo_path(&format!("libs/strata-data/samples/{name}"))
 }
 
 pub fn digits() -> ParquetDataset {

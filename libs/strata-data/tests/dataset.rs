@@ -10,16 +10,9 @@ use strata_data::{
 };
 use strata_testkit::hostile;
 
-/// Under Cargo the crate directory; under Bazel the runfiles root (the test's working directory).
+/// A committed sample (a runfile under Bazel; see strata_testkit::repo_path).
 fn sample(name: &str) -> PathBuf {
-    let cargo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name);
-    if cargo.exists() {
-        cargo
-    } else {
-        Path::new("libs/strata-data/samples").join(name)
-    }
+    strata_testkit::repo_path(&format!("libs/strata-data/samples/{name}"))
 }
 
 fn write(dir: &Path, name: &str, cols: Vec<(&str, ArrayRef)>) -> PathBuf {

@@ -293,7 +293,7 @@ fn racing_writers_of_one_version_leave_one_whole_artifact(store: &ObjectArtifact
 }
 
 fn parquet_is_read_in_ranges(store: &ObjectArtifactStore) {
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/digits.parquet");
+    let sample = strata_testkit::repo_path("libs/strata-data/samples/digits.parquet");
     let key = ArtifactKey::new(ArtifactClass::Dataset, "digits", "v1");
     store
         .put(

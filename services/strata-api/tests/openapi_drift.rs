@@ -10,7 +10,8 @@ fn committed_openapi_matches_the_code() {
         .expect("spec serializes")
         + "\n";
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+        // The checkout's file (under Bazel a runfile, read-only: regenerate with Cargo).
+        let path = strata_testkit::repo_path("services/strata-api/openapi.json");
         std::fs::write(&path, &generated).expect("write openapi.json");
         return;
     }

@@ -10,16 +10,9 @@ use clap::Parser;
 use common::{ADMIN_PASSWORD, start_api, start_ml, temp_dir};
 use serde_json::{Value, json};
 
-/// A file of the repository, found from Cargo's manifest dir or from Bazel's runfiles root.
+/// A file of the repository (a runfile under Bazel; see strata_testkit::repo_path).
 fn repo_file(path: &str) -> PathBuf {
-    let cargo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path);
-    if cargo.exists() {
-        cargo
-    } else {
-        PathBuf::from(path)
-    }
+    strata_testkit::repo_path(path)
 }
 
 /// The first rows of the digits sample, read with the parquet crate: the API layer's tests stay

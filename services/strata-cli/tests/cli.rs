@@ -3,14 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The shipped sample (a runfile under Bazel; see strata_testkit::repo_path).
 fn digits() -> PathBuf {
-    let cargo =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../libs/strata-data/samples/digits.parquet");
-    if cargo.exists() {
-        cargo
-    } else {
-        PathBuf::from("libs/strata-data/samples/digits.parquet")
-    }
+    strata_testkit::repo_path("libs/strata-data/samples/digits.parquet")
 }
 
 fn strata(store: &Path, args: &[&str]) -> Output {

@@ -16,6 +16,9 @@ pub struct Options {
     pub schema_dir: PathBuf,
     pub buildifier: bool,
     pub cargo: bool,
+    /// crate_universe hubs rendered by `render-hubs.sh`; `None` answers `@crates//:defs.bzl`
+    /// from `cargo metadata` instead (a model).
+    pub hubs: Option<PathBuf>,
 }
 
 pub struct Outcome {
@@ -91,7 +94,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let hb = HostBox(Box::new(CheckHost::new(&opts.root, schemas, cargo)));
+    let hb = HostBox(Box::new(CheckHost::new(
+        &opts.root,
+        schemas,
+        cargo,
+        opts.hubs.clone(),
+    )));
     let host = host_of_box(&hb);
     let files = bazel_files(&opts.root, host);
     if opts.root.join("MODULE.bazel").is_file() {
@@ -125,8 +133,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Outcome> {
     findings.extend(label_findings);
     findings.extend(checks::check_layers(&graph, &edges));
     findings.extend(checks::check_visibility(&graph));
+    findings.extend(checks::check_visibility_labels(&graph));
+    findings.extend(checks::check_lockfiles(host, &graph));
+    findings.extend(checks::check_prost_toolchains(&graph));
     if let Some(cargo) = &host.cargo {
         findings.extend(checks::check_cargo(host, &graph, cargo));
+        findings.extend(checks::check_test_paths(host, cargo));
     }
     if opts.buildifier {
         findings.extend(crate::buildifier::check(&opts.root, &files)?);

@@ -102,12 +102,81 @@ pub fn resolve(
     ))
 }
 
+/// The crate a hub target names: the generated hub's aliases are `<crate>-<version>`
+/// (`candle-core-0.11.1`, what `all_crate_deps()` returns) and `<crate>`.
+pub fn hub_crate_name(target: &str, crates: &BTreeSet<String>) -> String {
+    if crates.contains(target) {
+        return target.to_owned();
+    }
+    let mut at = target.len();
+    while let Some(i) = target[..at].rfind('-') {
+        let (name, version) = (&target[..i], &target[i + 1..]);
+        if version.starts_with(|c: char| c.is_ascii_digit()) && crates.contains(name) {
+            return name.to_owned();
+        }
+        at = i;
+    }
+    target.to_owned()
+}
+
+/// Each lockfile MODULE.bazel wires into a hub (`lockfile =`) must be the one cargo-bazel writes
+/// for today's Cargo.toml and Cargo.lock (`--hubs`): Bazel renders from the committed file and
+/// only repins when its digest (over the manifests and config, not Cargo.lock) changes, so a
+/// stale one would silently build yesterday's crates.
+pub fn check_lockfiles(host: &CheckHost, g: &Graph) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(hubs) = &host.hubs else {
+        return out;
+    };
+    for (hub, (label, file, line)) in &g.module.crate_lockfiles {
+        let Some(l) = Label::parse(label, "") else {
+            continue;
+        };
+        let path = if l.package.is_empty() {
+            l.name.clone()
+        } else {
+            format!("{}/{}", l.package, l.name)
+        };
+        let rendered = hubs.join(hub).join("cargo-bazel-lock.json");
+        let Ok(want) = std::fs::read(&rendered) else {
+            out.push(f(file, *line, "lockfile", format!(
+                "hub `{hub}` wires in {path}, but cargo-bazel rendered no lockfile for it ({}); run tools/bazel-check/render-hubs.sh", rendered.display())));
+            continue;
+        };
+        match std::fs::read(host.root.join(&path)) {
+            Ok(have) if have == want => {}
+            Ok(_) => out.push(f(&path, 1, "lockfile", format!(
+                "out of date: cargo-bazel 0.18.0 renders a different lockfile for hub `{hub}` from today's Cargo.toml/Cargo.lock; run `tools/bazel-check/update-lockfiles.sh` and commit {path} (MODULE: {file}:{line})"))),
+            Err(e) => out.push(f(file, *line, "lockfile", format!(
+                "hub `{hub}`: lockfile {path} cannot be read ({e}); run `tools/bazel-check/update-lockfiles.sh`"))),
+        }
+    }
+    out
+}
+
 fn resolve_external(
     host: &CheckHost,
     g: &Graph,
     l: &Label,
     repo: &str,
 ) -> Result<Resolved, String> {
+    // A hub cargo-bazel rendered: its BUILD.bazel says which targets exist, as it does for Bazel.
+    if let Some(names) = host.hub_targets(repo) {
+        let target = if l.package.is_empty() {
+            l.name.clone()
+        } else {
+            format!("{}/{}", l.package, l.name)
+        };
+        if names.contains(&target) {
+            return Ok(Resolved::Ok);
+        }
+        let near = closest(&target, names.iter())
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "`{l}`: the hub @{repo} that cargo-bazel renders has no target `{target}`{near}"
+        ));
+    }
     if g.module.spec_hubs.contains(repo) {
         let base = l.name.split("__").next().unwrap_or(&l.name);
         let specs: BTreeSet<&String> = g
@@ -271,18 +340,46 @@ pub fn may_depend(from: &str, to: &str) -> bool {
 
 const ORDER: &str = "clients → api → ml service → core → data; clients use only the API, proto/ contracts serve services and clients";
 
+/// What the web API's product code may link (ARCHITECTURE.md): the contracts, the runtime
+/// (config, telemetry, serving) and the metadata store. Never the ML service, the core or the
+/// data layer: it reaches them over gRPC only. Its tests may start the ML service in-process.
+pub const API_MAY_LINK: &[&str] = &["proto", "libs/strata-runtime", "libs/strata-meta"];
+
+/// Code edges (what a crate links), as opposed to data and compile_data files.
+const CODE_ATTRS: &[&str] = &["deps", "proc_macro_deps", "crate", "aliases"];
+
+/// May a non-test target of the web API package link `to`?
+pub fn api_may_link(to: &str) -> bool {
+    layer(to).is_none_or(|l| l.0 == "api")
+        || API_MAY_LINK
+            .iter()
+            .any(|p| to == *p || to.starts_with(&format!("{p}/")))
+}
+
 pub fn check_layers(g: &Graph, edges: &[Edge]) -> Vec<Finding> {
     let mut out = Vec::new();
     for e in edges {
         let (Some(from), Some(to)) = (Label::parse(&e.from, ""), Label::parse(&e.to, "")) else {
             continue;
         };
-        if !to.is_main() || may_depend(&from.package, &to.package) {
+        if !to.is_main() {
             continue;
         }
         let Some(t) = g.target(&from.package, &from.name) else {
             continue;
         };
+        if to.is_main() && may_depend(&from.package, &to.package) {
+            let api_product = layer(&from.package).is_some_and(|l| l.0 == "api")
+                && !(t.test
+                    || t.kind.ends_with("_test")
+                    || t.attrs.get("testonly") == Some(&serde_json::Value::Bool(true)));
+            if api_product && CODE_ATTRS.contains(&e.attr.as_str()) && !api_may_link(&to.package) {
+                out.push(f(&t.file, t.line, "layers", format!(
+                    "{} `{}` (api layer) links {} via `{}`: the web API may link only {} and reaches the ML service, core and data over gRPC",
+                    t.kind, t.name, e.to, e.attr, API_MAY_LINK.join(", "))));
+            }
+            continue;
+        }
         let (la, lb) = (
             layer(&from.package).map(|x| x.0).unwrap_or("-"),
             layer(&to.package).map(|x| x.0).unwrap_or("-"),
@@ -339,6 +436,72 @@ fn granted(g: &Graph, spec: &str, pkg: &str, seen: &mut BTreeSet<String>) -> Opt
             Some(out)
         }
     }
+}
+
+/// Why Bazel would reject one `visibility` entry written in package `pkg`, if it would: an entry
+/// is `//visibility:public` or `//visibility:private`, `//p:__pkg__`, `//p:__subpackages__`, or
+/// the label of a `package_group` (anything else is read as one and fails when it is not).
+pub fn visibility_error(g: &Graph, spec: &str, pkg: &str) -> Option<String> {
+    let Some(l) = Label::parse(spec, pkg) else {
+        return Some(format!("`{spec}` is not a label"));
+    };
+    if l.package == "visibility" && l.repo.is_none() {
+        return match l.name.as_str() {
+            "public" | "private" => None,
+            n => Some(format!(
+                "`{spec}`: //visibility has only :public and :private, not :{n}"
+            )),
+        };
+    }
+    if matches!(l.name.as_str(), "__pkg__" | "__subpackages__") || !l.is_main() {
+        return None;
+    }
+    let near = if l.name.starts_with("__") {
+        " (did you mean __pkg__ or __subpackages__?)"
+    } else {
+        ""
+    };
+    match g.target(&l.package, &l.name) {
+        Some(t) if t.kind == "package_group" => None,
+        Some(t) => Some(format!(
+            "`{spec}` names a {} target, but a visibility entry must be //visibility:public|private, //pkg:__pkg__, //pkg:__subpackages__ or a package_group{near}",
+            t.kind
+        )),
+        None => Some(format!(
+            "`{spec}`: no package_group //{}:{}; a visibility entry must be //visibility:public|private, //pkg:__pkg__, //pkg:__subpackages__ or a package_group{near}",
+            l.package, l.name
+        )),
+    }
+}
+
+/// Every visibility entry of every target (and every `package(default_visibility)`) is one
+/// Bazel accepts.
+pub fn check_visibility_labels(g: &Graph) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in g.packages.values() {
+        for spec in p.default_visibility.iter().flatten() {
+            if let Some(msg) = visibility_error(g, spec, &p.path) {
+                out.push(f(&p.build_file, 1, "visibility", msg));
+            }
+        }
+        for t in p.targets.values() {
+            let mut specs = Vec::new();
+            if let Some(v) = t.attrs.get("visibility") {
+                collect_strings(v, &mut specs);
+            }
+            for spec in specs {
+                if let Some(msg) = visibility_error(g, &spec, &p.path) {
+                    out.push(f(
+                        &t.file,
+                        t.line,
+                        "visibility",
+                        format!("{} `{}`: {msg}", t.kind, t.name),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn check_visibility(g: &Graph) -> Vec<Finding> {
@@ -663,7 +826,7 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
                         } else if let Some(l) = Label::parse(&d, &t.package)
                             && l.repo.as_ref().is_some_and(|r| hubs.contains(&r))
                         {
-                            ext.insert(l.name.clone());
+                            ext.insert(hub_crate_name(&l.name, &cargo.dep_names));
                         }
                     }
                 }
@@ -755,4 +918,50 @@ pub fn check_cargo(host: &CheckHost, g: &Graph, cargo: &CargoInfo) -> Vec<Findin
         }
     }
     out
+}
+
+/// Integration tests must not find files through `CARGO_MANIFEST_DIR`: rules_rust sets it to the
+/// compile action's directory in the sandbox, which is gone when the test runs (`bazel test`
+/// runs it from its runfiles tree). They use runfiles instead (strata_testkit::repo_path).
+pub fn check_test_paths(host: &CheckHost, cargo: &CargoInfo) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for m in &cargo.members {
+        let dir = host.root.join(&m.dir).join("tests");
+        for e in walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != "fixtures")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        {
+            let Ok(text) = std::fs::read_to_string(e.path()) else {
+                continue;
+            };
+            let rel = e
+                .path()
+                .strip_prefix(&host.root)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            for (i, line) in text.lines().enumerate() {
+                if line.contains("CARGO_MANIFEST_DIR") {
+                    out.push(f(&rel, i + 1, "runfiles", "reads CARGO_MANIFEST_DIR: under Bazel it names the compile action's sandbox, gone when the test runs; find files with strata_testkit::repo_path (runfiles) and list them in the target's data".to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// rules_rust_prost's `rust_prost_toolchain` compiles the well-known types itself unless told not
+/// to (`compile_well_known_types` defaults to True, extensions/prost/private/prost.bzl), so
+/// `google.protobuf.Timestamp` becomes a type of the generated crate. The Cargo build
+/// (tonic-prost-build) maps it to `prost_types::Timestamp`, which the services convert with
+/// prost-types' own impls: the two builds would disagree on the type, and Bazel's would not compile.
+pub fn check_prost_toolchains(g: &Graph) -> Vec<Finding> {
+    g.targets()
+        .filter(|t| t.kind == "rust_prost_toolchain")
+        .filter(|t| t.attrs.get("compile_well_known_types") != Some(&serde_json::Value::Bool(false)))
+        .map(|t| f(&t.file, t.line, "prost", format!(
+            "rust_prost_toolchain `{}` compiles the well-known types (compile_well_known_types defaults to True): google.protobuf.Timestamp would be a generated type, not the prost_types::Timestamp that Cargo's tonic-prost-build uses; set compile_well_known_types = False",
+            t.name)))
+        .collect()
 }

@@ -28,6 +28,11 @@ pub struct CheckHost {
     bzl_cache: RefCell<HashMap<String, Option<FrozenModule>>>,
     /// Directories Bazel never looks into (`.bazelignore`, REPO.bazel `ignore_directories`).
     pub ignored: Vec<String>,
+    /// crate_universe hubs rendered by cargo-bazel (`render-hubs.sh`): `<hubs>/<hub>/<hub>/`
+    /// holds the hub repository's real `defs.bzl` and `BUILD.bazel`.
+    pub hubs: Option<PathBuf>,
+    hub_cache: RefCell<HashMap<String, Option<FrozenModule>>>,
+    hub_target_cache: RefCell<HashMap<String, Option<BTreeSet<String>>>>,
 }
 
 #[derive(Default)]
@@ -176,7 +181,12 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 }
 
 impl CheckHost {
-    pub fn new(root: &Path, schemas: SchemaSet, cargo: Option<CargoInfo>) -> CheckHost {
+    pub fn new(
+        root: &Path,
+        schemas: SchemaSet,
+        cargo: Option<CargoInfo>,
+        hubs: Option<PathBuf>,
+    ) -> CheckHost {
         let mut ignored = vec![".git".to_owned()];
         if let Ok(t) = std::fs::read_to_string(root.join(".bazelignore")) {
             ignored.extend(
@@ -198,6 +208,9 @@ impl CheckHost {
             state: RefCell::new(State::default()),
             bzl_cache: RefCell::new(HashMap::new()),
             ignored,
+            hubs,
+            hub_cache: RefCell::new(HashMap::new()),
+            hub_target_cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -632,6 +645,9 @@ impl Host for CheckHost {
         if let Some(rest) = name.strip_prefix("mod.") {
             return self.module_call(rest, args, eval);
         }
+        if let Some(rest) = name.strip_prefix("reporule:") {
+            return self.repo_rule_call(rest, args, eval);
+        }
         let bare = name.strip_prefix("native.").unwrap_or(name);
         match bare {
             "rule" | "macro" => return Ok(heap.alloc(Builtin::new("localrule"))),
@@ -832,6 +848,14 @@ impl CheckHost {
         let (file, line, _) = self.location(eval);
         let get = |k: &str| kw.iter().find(|(n, _)| n == k).map(|x| x.1);
         let get_str = |k: &str| get(k).and_then(|v| v.unpack_str()).map(str::to_owned);
+        // The i-th positional argument, or the keyword that names it.
+        let arg = |i: usize, k: &str| {
+            pos.get(i)
+                .and_then(|v| v.unpack_str())
+                .map(str::to_owned)
+                .or_else(|| get_str(k))
+                .unwrap_or_default()
+        };
         if let Some(sym) = self.module_fn(name) {
             let positional_ok = matches!(
                 name,
@@ -889,18 +913,7 @@ impl CheckHost {
                 });
             }
             "use_extension" => {
-                let bzl = pos
-                    .first()
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("extension_bzl_file"))
-                    .unwrap_or_default();
-                let ext = pos
-                    .get(1)
-                    .and_then(|v| v.unpack_str())
-                    .map(str::to_owned)
-                    .or_else(|| get_str("extension_name"))
-                    .unwrap_or_default();
+                let (bzl, ext) = (arg(0, "extension_bzl_file"), arg(1, "extension_name"));
                 self.check_extension_exists(&bzl, &ext, &file, line);
                 let mut st = self.state.borrow_mut();
                 st.graph.module.extensions.push(ExtensionUse {
@@ -913,6 +926,11 @@ impl CheckHost {
                 });
                 let id = st.graph.module.extensions.len() - 1;
                 return Ok(heap.alloc(Builtin::new(format!("ext:{id}"))));
+            }
+            "use_repo_rule" => {
+                // A proxy: calling it defines one repository, visible to this module.
+                let (bzl, rule) = (arg(0, "repo_rule_bzl_file"), arg(1, "repo_rule_name"));
+                return Ok(heap.alloc(Builtin::new(format!("reporule:{bzl}|{rule}"))));
             }
             "use_repo" => {
                 let mut it = pos.iter();
@@ -1186,6 +1204,14 @@ impl CheckHost {
                     .map(|(_, v)| strings_of(*v))
                     .unwrap_or_default();
                 st.graph.module.crate_hubs.insert(n.clone(), manifests);
+                if let Some((_, v)) = kw.iter().find(|(k, _)| k == "lockfile")
+                    && let Some(l) = v.unpack_str()
+                {
+                    st.graph
+                        .module
+                        .crate_lockfiles
+                        .insert(n.clone(), (l.to_owned(), file.clone(), line));
+                }
                 st.graph.module.extensions[id].created.push(n);
             }
             ("npm", "npm_translate_lock") => {
@@ -1396,11 +1422,21 @@ fn error_finding(file: &str, check: &'static str, e: &starlark::Error) -> Findin
         .unwrap_or(1);
     let msg = e.without_diagnostic().to_string();
     let msg = msg.lines().next().unwrap_or("").to_owned();
-    Finding {
-        file: file.to_owned(),
-        line,
-        check,
-        msg: format!("Starlark error: {msg}"),
+    // An error inside a loaded .bzl names that file (where the fix goes), then the caller.
+    let at = e.span().map(|s| s.filename().to_owned());
+    match at.filter(|a| a != file) {
+        Some(at) => Finding {
+            file: at,
+            line,
+            check,
+            msg: format!("Starlark error: {msg} (evaluating {file})"),
+        },
+        None => Finding {
+            file: file.to_owned(),
+            line,
+            check,
+            msg: format!("Starlark error: {msg}"),
+        },
     }
 }
 
@@ -1480,6 +1516,20 @@ impl CheckHost {
         if crate_hub {
             if path != "defs.bzl" {
                 return opaque_module(&pairs("?"));
+            }
+            if let Some(m) = self.hub_defs(hb, &repo) {
+                // The generated file itself answers: what it defines is what Bazel loads.
+                for s in symbols {
+                    if m.get_option(s).ok().flatten().is_none() {
+                        bad(
+                            self,
+                            format!(
+                                "load(\"{load}\"): the generated hub @{repo} (cargo-bazel's defs.bzl) does not define `{s}`"
+                            ),
+                        );
+                    }
+                }
+                return m;
             }
             const HUB: &[&str] = &[
                 "aliases",
@@ -1587,17 +1637,7 @@ impl CheckHost {
         let loader = ReturnFileLoader { modules: &modules };
         let globals = build_globals(&self.schemas, true);
         // `.bzl` top-level code runs outside any package.
-        let res: Result<FrozenModule, starlark::Error> = Module::with_temp_heap(|module| {
-            {
-                let mut eval = Evaluator::new(&module);
-                eval.extra = Some(hb);
-                eval.set_loader(&loader);
-                eval.eval_module(ast, &globals)?;
-            }
-            module
-                .freeze_named(FrozenHeapName::User(Box::new(rel.to_owned())))
-                .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("{e:?}")))
-        });
+        let res = eval_frozen(hb, ast, &globals, &loader, rel);
         let out = match res {
             Ok(m) => Some(m),
             Err(e) => {
@@ -1690,4 +1730,203 @@ pub fn host_of_box(hb: &HostBox) -> &CheckHost {
     let h: &dyn std::any::Any = &*hb.0;
     h.downcast_ref::<CheckHost>()
         .expect("checker installs a CheckHost")
+}
+
+/// skylib's `selects.with_or` (lib/selects.bzl), the one skylib function the generated hub's
+/// `defs.bzl` calls: a dict whose tuple keys fan out to one branch per condition.
+const SELECTS_PRELUDE: &str = r#"
+def _with_or_dict(input_dict):
+    output_dict = {}
+    for (key, value) in input_dict.items():
+        if type(key) == type(()):
+            for config_setting in key:
+                if config_setting in output_dict.keys():
+                    fail("key %s appears multiple times" % config_setting)
+                output_dict[config_setting] = value
+        else:
+            if key in output_dict.keys():
+                fail("key %s appears multiple times" % key)
+            output_dict[key] = value
+    return output_dict
+
+def _with_or(input_dict, no_match_error = ""):
+    return select(_with_or_dict(input_dict), no_match_error = no_match_error)
+
+selects = struct(with_or = _with_or, with_or_dict = _with_or_dict)
+"#;
+
+impl CheckHost {
+    /// The directory of a rendered hub repository, when `--hubs` has one for `repo`.
+    pub fn hub_dir(&self, repo: &str) -> Option<PathBuf> {
+        let d = self.hubs.as_ref()?.join(repo).join(repo);
+        d.join("defs.bzl").is_file().then_some(d)
+    }
+
+    /// Target names of a rendered hub's `BUILD.bazel` (its aliases: `candle-core`,
+    /// `candle-core-0.11.1`, `protoc-gen-prost__protoc-gen-prost`, ...).
+    pub fn hub_targets(&self, repo: &str) -> Option<BTreeSet<String>> {
+        if let Some(t) = self.hub_target_cache.borrow().get(repo) {
+            return t.clone();
+        }
+        let names = self.hub_dir(repo).and_then(|d| {
+            let text = std::fs::read_to_string(d.join("BUILD.bazel")).ok()?;
+            Some(
+                text.lines()
+                    .filter_map(|l| {
+                        let v = l.trim().strip_prefix("name = \"")?;
+                        v.strip_suffix("\",").map(str::to_owned)
+                    })
+                    .chain(["defs.bzl".to_owned(), "alias_rules.bzl".to_owned()])
+                    .collect::<BTreeSet<String>>(),
+            )
+        });
+        self.hub_target_cache
+            .borrow_mut()
+            .insert(repo.to_owned(), names.clone());
+        names
+    }
+
+    /// Evaluates a rendered hub's real `defs.bzl` (cached). Its loads of repository rules
+    /// (`http_archive`, `maybe`, ...) are only called by `crate_repositories()`, which the module
+    /// extension runs and BUILD files never do, so they stay opaque; skylib's `selects` is
+    /// SELECTS_PRELUDE.
+    fn hub_defs(&self, hb: &HostBox, repo: &str) -> Option<FrozenModule> {
+        if let Some(m) = self.hub_cache.borrow().get(repo) {
+            return m.clone();
+        }
+        let dir = self.hub_dir(repo)?;
+        let path = dir.join("defs.bzl");
+        let shown = path.display().to_string();
+        let out = (|| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let ast = match AstModule::parse(&shown, text, &bazel_dialect()) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.add(error_finding(&shown, "syntax", &e));
+                    return None;
+                }
+            };
+            let globals = build_globals(&self.schemas, true);
+            let selects = {
+                let ast =
+                    AstModule::parse("selects.bzl", SELECTS_PRELUDE.to_owned(), &bazel_dialect())
+                        .ok()?;
+                let none = HashMap::new();
+                eval_frozen(
+                    hb,
+                    ast,
+                    &globals,
+                    &ReturnFileLoader { modules: &none },
+                    "selects.bzl",
+                )
+                .ok()?
+            };
+            let mut loaded: Vec<(String, FrozenModule)> = Vec::new();
+            for l in ast.loads() {
+                let m = if l.module_id == "@bazel_skylib//lib:selects.bzl" {
+                    selects.clone()
+                } else {
+                    let syms: Vec<(String, String)> = l
+                        .symbols
+                        .values()
+                        .map(|s| (s.to_string(), "?".to_owned()))
+                        .collect();
+                    opaque_module(&syms)
+                };
+                loaded.push((l.module_id.to_owned(), m));
+            }
+            let modules: HashMap<&str, &FrozenModule> =
+                loaded.iter().map(|(a, b)| (a.as_str(), b)).collect();
+            let loader = ReturnFileLoader { modules: &modules };
+            let res = eval_frozen(hb, ast, &globals, &loader, &shown);
+            match res {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    self.add(error_finding(&shown, "eval", &e));
+                    None
+                }
+            }
+        })();
+        self.hub_cache
+            .borrow_mut()
+            .insert(repo.to_owned(), out.clone());
+        out
+    }
+}
+
+/// Evaluates a `.bzl` module with its loads resolved and freezes it under `name`.
+fn eval_frozen(
+    hb: &HostBox,
+    ast: AstModule,
+    globals: &Globals,
+    loader: &ReturnFileLoader,
+    name: &str,
+) -> Result<FrozenModule, starlark::Error> {
+    Module::with_temp_heap(|module| {
+        {
+            let mut eval = Evaluator::new(&module);
+            eval.extra = Some(hb);
+            eval.set_loader(loader);
+            eval.eval_module(ast, globals)?;
+        }
+        module
+            .freeze_named(FrozenHeapName::User(Box::new(name.to_owned())))
+            .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("{e:?}")))
+    })
+}
+
+impl CheckHost {
+    /// A call of a `use_repo_rule(...)` proxy: checks the attributes against the repository
+    /// rule's schema and makes the repository it names visible, as Bazel does.
+    fn repo_rule_call<'v>(
+        &self,
+        rest: &str,
+        args: &Arguments<'v, '_>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let (bzl, rule) = rest.split_once('|').unwrap_or((rest, ""));
+        let kw = kwargs(args)?;
+        let (file, line, _) = self.location(eval);
+        let sym = Label::parse(bzl, "").and_then(|l| {
+            let path = if l.package.is_empty() {
+                l.name.clone()
+            } else {
+                format!("{}/{}", l.package, l.name)
+            };
+            let repo = l.repo?;
+            let dep = self
+                .state
+                .borrow()
+                .graph
+                .module
+                .dep_by_repo(&repo)
+                .cloned()?;
+            self.stub_symbol(&dep.name, &path, rule).cloned()
+        });
+        if let Some(sym) = sym {
+            let src = format!("{bzl}%{rule}");
+            self.check_call(&format!("{rule}()"), &sym.attrs, &kw, false, eval, &src);
+        }
+        let name = kw
+            .iter()
+            .find(|(k, _)| k == "name")
+            .and_then(|(_, v)| v.unpack_str())
+            .map(str::to_owned);
+        if let Some(name) = name {
+            self.state
+                .borrow_mut()
+                .graph
+                .module
+                .extensions
+                .push(ExtensionUse {
+                    bzl_file: bzl.to_owned(),
+                    name: rule.to_owned(),
+                    file,
+                    line,
+                    repos: vec![name.clone()],
+                    created: vec![name],
+                });
+        }
+        Ok(Value::new_none())
+    }
 }

@@ -27,6 +27,12 @@ struct Common {
     /// Skip `cargo metadata` and the Cargo ↔ Bazel checks.
     #[arg(long)]
     no_cargo: bool,
+    /// crate_universe hubs rendered by cargo-bazel (`tools/bazel-check/render-hubs.sh ROOT DIR`):
+    /// their real `defs.bzl` and `BUILD.bazel` answer `@<hub>//...`, and their lockfiles are
+    /// compared with the ones MODULE.bazel wires in. Without it, a model answers from `cargo
+    /// metadata`.
+    #[arg(long)]
+    hubs: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -93,6 +99,7 @@ fn options(c: &Common, buildifier: bool) -> anyhow::Result<bazel_check::check::O
         schema_dir,
         buildifier,
         cargo: !c.no_cargo,
+        hubs: c.hubs.clone(),
     })
 }
 

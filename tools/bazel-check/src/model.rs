@@ -141,6 +141,8 @@ pub struct ModuleFacts {
     /// `crate.spec(package = ...)` per hub (`from_specs` hubs), keyed by repository name;
     /// the key "" holds specs without `repositories`.
     pub crate_specs: BTreeMap<String, BTreeSet<String>>,
+    /// `lockfile =` of `crate.from_cargo` / `from_specs` hubs: hub → (label, file, line).
+    pub crate_lockfiles: BTreeMap<String, (String, String, usize)>,
     /// Hubs made by `crate.from_specs` rather than from the Cargo workspace.
     pub spec_hubs: BTreeSet<String>,
     /// `npm.npm_translate_lock` hubs.

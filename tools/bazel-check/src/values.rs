@@ -270,9 +270,25 @@ impl<'v> StarlarkValue<'v> for LabelValue {
             "package" => l.package,
             "workspace_name" | "repo_name" => l.repo.unwrap_or_default(),
             "workspace_root" => String::new(),
-            _ => return Some(heap.alloc(Builtin::opaque())),
+            "same_package_label" | "relative" => return Some(heap.alloc(Builtin::opaque())),
+            // Bazel's Label has nothing else: `.rsplit` and friends are string methods, and a
+            // Label is no string (all_crate_deps() returns Labels).
+            _ => return None,
         };
         Some(heap.alloc(s))
+    }
+
+    fn has_attr(&self, attribute: &str, _heap: Heap<'v>) -> bool {
+        matches!(
+            attribute,
+            "name"
+                | "package"
+                | "workspace_name"
+                | "repo_name"
+                | "workspace_root"
+                | "same_package_label"
+                | "relative"
+        )
     }
 
     fn write_hash(&self, hasher: &mut StarlarkHasher) -> starlark::Result<()> {

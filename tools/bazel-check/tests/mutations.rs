@@ -4,22 +4,74 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether this test runs under Bazel (it has a runfiles tree) rather than Cargo.
+fn under_bazel() -> bool {
+    ["RUNFILES_DIR", "RUNFILES_MANIFEST_FILE", "TEST_SRCDIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// This crate's directory: Cargo runs integration tests in it; `bazel test` runs them in the
+/// runfiles tree's `_main`, where the fixtures and schema arrive as the target's `data`.
 fn crate_dir() -> PathBuf {
-    // Under Bazel the fixtures and schema arrive as runfiles next to the test.
-    if let Ok(d) = std::env::var("BAZEL_CHECK_DIR") {
-        return PathBuf::from(d);
+    let cwd = std::env::current_dir().expect("current dir");
+    if under_bazel() {
+        cwd.join("tools/bazel-check")
+    } else {
+        cwd
     }
-    let dir = option_env!("CARGO_MANIFEST_DIR").unwrap_or_default();
-    assert!(
-        !dir.is_empty(),
-        "run under cargo test, or set BAZEL_CHECK_DIR"
-    );
-    PathBuf::from(dir)
 }
 
 /// Copies the fixture tree, dropping the `.fixture` suffix that keeps its Bazel and Cargo
-/// files from being seen as part of the real repository.
+/// files from being seen as part of the real repository, and commits the crate_universe lockfile
+/// cargo-bazel renders for it (as `tools/bazel-check/update-lockfiles.sh` does for the repo).
 fn copy_fixture(dst: &Path) {
+    copy_tree(dst);
+    std::fs::copy(
+        hubs().join("crates/cargo-bazel-lock.json"),
+        dst.join("cargo-bazel-lock.json"),
+    )
+    .expect("commit the rendered lockfile");
+}
+
+/// The fixture's crate_universe hubs, rendered once by cargo-bazel (render-hubs.sh), so
+/// `@crates//:defs.bzl` is the generated file itself. cargo-bazel comes from $CARGO_BAZEL, the
+/// repository's `.cache/cargo-bazel` (tools/setup installs it there) or PATH.
+fn hubs() -> &'static Path {
+    static HUBS: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &HUBS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let root = dir.path().join("repo");
+            let out = dir.path().join("hubs");
+            std::fs::create_dir_all(&root).expect("mkdir");
+            copy_tree(&root);
+            // Under Bazel .cache is no runfile: $CARGO_BAZEL (env_inherit) or PATH.
+            let installed = (!under_bazel())
+                .then(|| crate_dir().join("../../.cache/cargo-bazel/bin/cargo-bazel"))
+                .filter(|p| p.is_file());
+            let cargo_bazel = std::env::var_os("CARGO_BAZEL")
+                .map(PathBuf::from)
+                .or(installed)
+                .unwrap_or_else(|| PathBuf::from("cargo-bazel"));
+            let render = Command::new(crate_dir().join("render-hubs.sh"))
+                .arg(&root)
+                .arg(&out)
+                .arg(&cargo_bazel)
+                .output()
+                .unwrap_or_else(|e| panic!("render-hubs.sh: {e}"));
+            assert!(
+                render.status.success(),
+                "cargo-bazel could not render the fixture's hubs (tools/setup installs cargo-bazel 0.18.0 into .cache/cargo-bazel): {}{}",
+                String::from_utf8_lossy(&render.stdout),
+                String::from_utf8_lossy(&render.stderr)
+            );
+            (dir, out)
+        })
+        .1
+}
+
+fn copy_tree(dst: &Path) {
     let src = crate_dir().join("tests/fixtures/repo");
     for e in walkdir::WalkDir::new(&src) {
         let e = e.expect("walk fixture");
@@ -38,7 +90,8 @@ fn copy_fixture(dst: &Path) {
 /// The binary under test: Cargo's, or under Bazel the `:cli` runfile.
 fn binary() -> PathBuf {
     if let Ok(b) = std::env::var("BAZEL_CHECK_BIN") {
-        return PathBuf::from(b);
+        // A runfile path relative to the test's working directory.
+        return std::path::absolute(b).expect("bazel-check's path");
     }
     let bin = option_env!("CARGO_BIN_EXE_bazel-check").unwrap_or_default();
     assert!(
@@ -52,6 +105,8 @@ fn run_check(root: &Path) -> (bool, String) {
     let out = Command::new(binary())
         .args(["check", "--root"])
         .arg(root)
+        .arg("--hubs")
+        .arg(hubs())
         .arg("--schema")
         .arg(crate_dir().join("schema"))
         .output()
@@ -102,7 +157,7 @@ const MUTATIONS: &[Mutation] = &[
         file: "services/strata-api/BUILD.bazel",
         from: Some("\"rust_binary\", \"rust_test\")"),
         to: "\"rust_binary\", \"rust_bindgen_library\", \"rust_test\")",
-        expect: "`rust_bindgen_library` is not exported by rust/defs.bzl in rules_rust@0.73.0",
+        expect: "`rust_bindgen_library` is not exported by rust/defs.bzl in rules_rust@0.70.0",
     },
     Mutation {
         what: "label to a missing target",
@@ -116,7 +171,7 @@ const MUTATIONS: &[Mutation] = &[
         file: "libs/strata-core/BUILD.bazel",
         from: Some("[\"//libs/strata-data\"]"),
         to: "[\n        \"//libs/strata-data\",\n        \"@crates//:tokio\",\n    ]",
-        expect: "no Cargo manifest of the workspace depends on `tokio`",
+        expect: "the hub @crates that cargo-bazel renders has no target `tokio`",
     },
     Mutation {
         what: "Rust test without a Bazel target",
@@ -128,8 +183,8 @@ const MUTATIONS: &[Mutation] = &[
     Mutation {
         what: "Cargo dependency missing from deps",
         file: "libs/strata-core/BUILD.bazel",
-        from: Some("all_crate_deps(normal = True) + [\"//libs/strata-data\"]"),
-        to: "all_crate_deps(normal = True)",
+        from: Some("hub_crates(all_crate_deps(normal = True)) + [\"//libs/strata-data\"]"),
+        to: "hub_crates(all_crate_deps(normal = True))",
         expect: "strata-core depends on strata-data but the library target `strata-core` does not",
     },
     Mutation {
@@ -180,6 +235,52 @@ const MUTATIONS: &[Mutation] = &[
         from: Some("load(\"@rules_shell//shell:sh_test.bzl\", \"sh_test\")"),
         to: "load(\"@aspect_rules_js//js:defs.bzl\", \"js_test\")\nload(\"@rules_shell//shell:sh_test.bzl\", \"sh_test\")",
         expect: "repository @aspect_rules_js is not declared in MODULE.bazel",
+    },
+    Mutation {
+        what: "all_crate_deps() entries read as strings (they are Labels named <crate>-<version>)",
+        file: "tools/bazel/crates.bzl",
+        from: Some("dep.name if type(dep) == \"Label\" else str(dep).rsplit(\":\", 1)[-1]"),
+        to: "dep.rsplit(\":\", 1)[-1]",
+        expect: "rsplit",
+    },
+    Mutation {
+        what: "prost toolchain compiling the well-known types (Timestamp mismatch)",
+        file: "tools/prost_toolchain/BUILD.bazel",
+        from: Some("    compile_well_known_types = False,\n"),
+        to: "",
+        expect: "compile_well_known_types defaults to True",
+    },
+    Mutation {
+        what: "test finding a file through Cargo's manifest dir at run time",
+        file: "services/strata-api/tests/health.rs",
+        from: Some("fn health() {"),
+        // Spelt in two halves, so this file does not trip the check it tests.
+        to: concat!(
+            "fn health() {\n    let _ = std::path::Path::new(env!(\"CARGO_",
+            "MANIFEST_DIR\")).join(\"data\");"
+        ),
+        expect: concat!("reads CARGO_", "MANIFEST_DIR"),
+    },
+    Mutation {
+        what: "web API linking the ML core",
+        file: "services/strata-api/BUILD.bazel",
+        from: Some("    deps = all_crate_deps(normal = True),"),
+        to: "    deps = all_crate_deps(normal = True) + [\"//libs/strata-core\"],",
+        expect: "the web API may link only",
+    },
+    Mutation {
+        what: "crate_universe lockfile drifting from Cargo.lock",
+        file: "cargo-bazel-lock.json",
+        from: Some("\"checksum\": \""),
+        to: "\"checksum\": \"0",
+        expect: "out of date",
+    },
+    Mutation {
+        what: "malformed visibility label",
+        file: "libs/strata-data/BUILD.bazel",
+        from: Some("\"//libs:__subpackages__\""),
+        to: "\"//libs:__subpackage__\"",
+        expect: "did you mean __pkg__ or __subpackages__",
     },
 ];
 

@@ -1,10 +1,25 @@
 """Picks the CPU or the CUDA build of candle for a Rust target, on `--config=cuda`."""
 
-# The crates whose build differs under CUDA; everything else comes from the `crates` hub as usual.
-CANDLE_CRATES = ["candle-core", "candle-nn", "candle-transformers"]
+# The crates whose build differs under CUDA, plus safetensors: candle's tensors implement
+# safetensors' traits, so a target that uses both must take them from the same hub, or it would
+# see two distinct safetensors crates. Everything else comes from the `crates` hub as usual.
+CUDA_HUB_CRATES = ["candle-core", "candle-nn", "candle-transformers", "safetensors"]
 
-def _is_candle(label):
-    return label.rsplit(":", 1)[-1] in CANDLE_CRATES
+def _crate_of(dep):
+    """The crate a dependency names, or None when it is not one of CUDA_HUB_CRATES.
+
+    `all_crate_deps()` returns `Label` values named `<crate>-<version>`
+    (`Label("@crates//:candle-core-0.11.1")`), so the name is read with `.name` and the version
+    suffix is recognised by its leading digit; plain strings (`"@crates//:candle-core"`) work too.
+    """
+    name = dep.name if type(dep) == "Label" else str(dep).rsplit(":", 1)[-1]
+    for crate in CUDA_HUB_CRATES:
+        if name == crate:
+            return crate
+        rest = name[len(crate) + 1:] if name.startswith(crate + "-") else ""
+        if rest and rest[0].isdigit():
+            return crate
+    return None
 
 def with_cuda_candle(deps):
     """Swaps the candle crates of an `all_crate_deps()` result for their CUDA builds under --config=cuda.
@@ -17,15 +32,19 @@ def with_cuda_candle(deps):
         deps: the (unconditional) result of `all_crate_deps(normal = True)`.
 
     Returns:
-        the same deps, with candle-* selected on //tools/bazel/config:cuda_enabled.
+        the same deps, with candle-* and safetensors selected on //tools/bazel/config:cuda_enabled.
     """
-    if type(deps) not in ("list", "dict"):
+    if type(deps) != "list":
         fail("with_cuda_candle needs the plain list of all_crate_deps(), not a select()")
-    others = [d for d in deps if not _is_candle(d)]
-    used = [d.rsplit(":", 1)[-1] for d in deps if _is_candle(d)]
+    others = [d for d in deps if not _crate_of(d)]
+    cpu = [d for d in deps if _crate_of(d)]
+
+    # The CUDA hub's root aliases (`@crates_cuda//:candle-core`) exist for every direct dependency
+    # of tools/bazel/cuda/Cargo.toml, whatever version it pins.
+    cuda = ["@crates_cuda//:" + _crate_of(d) for d in cpu]
     return others + select({
-        "//tools/bazel/config:cuda_enabled": ["@crates_cuda//:" + c for c in used],
-        "//conditions:default": ["@crates//:" + c for c in used],
+        "//tools/bazel/config:cuda_enabled": cuda,
+        "//conditions:default": cpu,
     })
 
 def cuda_crate_features():

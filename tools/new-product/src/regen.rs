@@ -3,6 +3,8 @@
 //!
 //! 1. every `Cargo.lock` the rename edited: `cargo update --workspace` next to it (entries are
 //!    sorted by name, so renamed crates move);
+//!    then, when the repository has `tools/bazel-check/update-lockfiles.sh`, the crate_universe
+//!    lockfiles (`cargo-bazel-lock.json`) it renders from them with cargo-bazel;
 //! 2. edited Rust files: `cargo fmt --all` (line widths change with the name's length);
 //! 3. every `tests/<stem>_drift.rs`: `UPDATE_<STEM>=1 cargo test --workspace --test <stem>_drift`,
 //!    the repository's convention for committed generated fixtures (`openapi_drift` writes the
@@ -192,6 +194,14 @@ pub fn regenerate(
         let offline = Cmd::new(cargo, &["update", "--workspace", "--offline"], &dir);
         let online = Cmd::new(cargo, &["update", "--workspace"], &dir);
         step(what, attempt(root, offline, Some(online)));
+    }
+
+    // 1b. crate_universe lockfiles, rendered from the Cargo workspace the rename changed.
+    let script = root.join("tools/bazel-check/update-lockfiles.sh");
+    if script.is_file() && edited.iter().any(|p| p.ends_with("Cargo.lock")) {
+        let what = "crate_universe lockfiles (tools/bazel-check/update-lockfiles.sh)".to_owned();
+        log(&what);
+        step(what, attempt(root, Cmd::new(&script, &[], root), None));
     }
 
     // 2. Rust formatting.

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn binary() -> PathBuf {
-    // Cargo sets CARGO_BIN_EXE_<name>; BUILD.bazel sets it to the binary's runfile.
-    PathBuf::from(env!("CARGO_BIN_EXE_new-product"))
+    // Cargo sets CARGO_BIN_EXE_<name> to an absolute path; BUILD.bazel sets it to the binary's
+    // runfile, relative to the test's working directory. The commands below run it from another
+    // `current_dir`, where a relative path names nothing (ENOENT), so it is made absolute first.
+    std::path::absolute(env!("CARGO_BIN_EXE_new-product")).expect("new-product's path")
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {

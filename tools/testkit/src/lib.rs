@@ -11,6 +11,8 @@
 //! ([`OtlpReceiver`]) that trace tests export spans to. [`hostile`] writes the crafted Parquet
 //! files the hardening tests upload.
 //!
+//! Tests find the repository's files with [`repo_path`], under Cargo and Bazel alike.
+//!
 //! Invariant: test support only. No product crate depends on it except as a dev-dependency, and
 //! it never reaches past loopback.
 
@@ -24,6 +26,33 @@ pub use pki::TestPki;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+/// A file or directory of the repository, by its path from the repository root.
+///
+/// Under Bazel (`bazel test`/`bazel run` set `RUNFILES_DIR`, `RUNFILES_MANIFEST_FILE` or
+/// `TEST_SRCDIR`) it is the runfile `_main/<rel>`, which the test target must list in `data`:
+/// the crate's `CARGO_MANIFEST_DIR` there names the compile action's sandbox, gone by the time the
+/// test runs. Under Cargo it is the checkout, found from this crate's own directory.
+pub fn repo_path(rel: &str) -> PathBuf {
+    if under_bazel() {
+        let runfiles = runfiles::Runfiles::create()
+            .unwrap_or_else(|e| panic!("Bazel runfiles for {rel}: {e}"));
+        return runfiles
+            .rlocation(Path::new("_main").join(rel))
+            .unwrap_or_else(|| panic!("{rel} is not a runfile of this test; add it to `data`"));
+    }
+    // Cargo keeps the checkout; tools/testkit is two levels below its root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+/// Whether this test runs under Bazel (it has a runfiles tree) rather than Cargo.
+fn under_bazel() -> bool {
+    ["RUNFILES_DIR", "RUNFILES_MANIFEST_FILE", "TEST_SRCDIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
 
 /// A free TCP port on 127.0.0.1 (the listener is closed again, so a server can bind it).
 pub fn free_port() -> u16 {

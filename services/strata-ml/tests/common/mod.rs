@@ -18,17 +18,18 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
+/// The repository (the runfiles tree under Bazel; see strata_testkit::repo_path).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    strata_testkit::repo_path("")
 }
 
 pub fn digits_path() -> PathBuf {
-    workspace_root().join("libs/strata-data/samples/digits.parquet")
+    strata_testkit::repo_path("libs/strata-data/samples/digits.parquet")
 }
 
 /// 240 labelled support requests (`text`, `topic`) for text-classifier fine-tuning.
 pub fn support_requests_path() -> PathBuf {
-    workspace_root().join("libs/strata-data/samples/support_requests.parquet")
+    strata_testkit::repo_path("libs/strata-data/samples/support_requests.parquet")
 }
 
 pub use strata_testkit::assets_dir;
