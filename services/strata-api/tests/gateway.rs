@@ -599,9 +599,8 @@ async fn upload_limits_are_413_wherever_they_bite() {
     )
     .await;
     let http = common::http();
-    let digits = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../libs/strata-data/samples/digits.parquet"
+    let digits = std::fs::read(strata_testkit::repo_path(
+        "libs/strata-data/samples/digits.parquet",
     ))
     .expect("digits sample");
     let metadata = serde_json::json!({"name": "digits", "schema": {"label_column": "label"}});
