@@ -129,32 +129,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_rpc_of_the_contract_needs_a_role_except_health() {
-        assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
-        assert_eq!(
-            required_role("/strata.ml.v1.ModelService/ImportModel"),
-            Some(CallerRole::Admin)
-        );
-        assert_eq!(
-            required_role("/strata.ml.v1.TrainingService/CreateTrainingJob"),
-            Some(CallerRole::Trainer)
-        );
-        assert_eq!(
-            required_role("/strata.ml.v1.InferenceService/Embed"),
-            Some(CallerRole::Viewer)
-        );
-        assert_eq!(
-            required_role("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
-            Some(CallerRole::Viewer)
-        );
-    }
-}
-
 /// The verified caller of a request, when the service verifies callers.
 pub fn caller_of<T>(request: &tonic::Request<T>) -> Option<strata_runtime::caller::CallerClaims> {
     request
@@ -185,4 +159,30 @@ pub fn check_owner(
     Err(crate::error::ServiceError::PermissionDenied(format!(
         "{what} belongs to {owner}; only its owner or an admin may change it"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rpc_of_the_contract_needs_a_role_except_health() {
+        assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
+        assert_eq!(
+            required_role("/strata.ml.v1.ModelService/ImportModel"),
+            Some(CallerRole::Admin)
+        );
+        assert_eq!(
+            required_role("/strata.ml.v1.TrainingService/CreateTrainingJob"),
+            Some(CallerRole::Trainer)
+        );
+        assert_eq!(
+            required_role("/strata.ml.v1.InferenceService/Embed"),
+            Some(CallerRole::Viewer)
+        );
+        assert_eq!(
+            required_role("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            Some(CallerRole::Viewer)
+        );
+    }
 }

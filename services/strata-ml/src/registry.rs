@@ -473,6 +473,19 @@ fn run_batch(model: &dyn Model, items: Vec<Input>) -> ServiceResult<Vec<Output>>
     })
 }
 
+/// Writes the principal that made a version into its manifest (`extra.owner`).
+pub fn record_owner(info: &mut strata_data::ManifestInfo, owner: &str) {
+    if owner.is_empty() {
+        return;
+    }
+    if info.extra.is_null() {
+        info.extra = serde_json::json!({});
+    }
+    if let serde_json::Value::Object(extra) = &mut info.extra {
+        extra.insert("owner".into(), owner.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,18 +503,5 @@ mod tests {
         for bad in ["latest", "v2", "Prod", "", "a b"] {
             assert!(check_alias(bad).is_err(), "{bad}");
         }
-    }
-}
-
-/// Writes the principal that made a version into its manifest (`extra.owner`).
-pub fn record_owner(info: &mut strata_data::ManifestInfo, owner: &str) {
-    if owner.is_empty() {
-        return;
-    }
-    if info.extra.is_null() {
-        info.extra = serde_json::json!({});
-    }
-    if let serde_json::Value::Object(extra) = &mut info.extra {
-        extra.insert("owner".into(), owner.into());
     }
 }
