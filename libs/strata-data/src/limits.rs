@@ -345,74 +345,38 @@ fn walk_file_metadata(buf: &[u8]) -> Option<FooterShape> {
 mod tests {
     use super::*;
 
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-
-    fn zigzag(out: &mut Vec<u8>, v: i64) {
-        varint(out, ((v << 1) ^ (v >> 63)) as u64);
-    }
-
-    /// A schema element: name, and num_children for groups.
-    fn element(out: &mut Vec<u8>, name: &str, children: Option<i32>) {
-        out.push(0x48); // field 4, binary
-        varint(out, name.len() as u64);
-        out.extend_from_slice(name.as_bytes());
-        if let Some(n) = children {
-            out.push(0x15); // field 5 (delta 1), i32
-            zigzag(out, i64::from(n));
-        }
-        out.push(0);
-    }
-
-    fn footer(elements: &[(String, Option<i32>)], rows: i64) -> Vec<u8> {
-        let mut out = vec![0x15, 0x02]; // field 1 version = 1
-        out.push(0x19); // field 2, list
-        out.push(0xfc); // size 15+ (varint), element type struct
-        varint(&mut out, elements.len() as u64);
-        for (name, children) in elements {
-            element(&mut out, name, *children);
-        }
-        out.push(0x16); // field 3, i64
-        zigzag(&mut out, rows);
-        out.push(0);
-        out
+    /// The footer bytes of a file strata-testkit's hostile writer made.
+    fn footer_of(path: &Path) -> Vec<u8> {
+        let bytes = std::fs::read(path).expect("read file");
+        let n = bytes.len();
+        let len = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]);
+        bytes[n - 8 - len as usize..n - 8].to_vec()
     }
 
     #[test]
     fn flat_schema_has_depth_one_and_counts_leaves() {
-        let f = footer(
-            &[
-                ("schema".into(), Some(2)),
-                ("x".into(), None),
-                ("y".into(), None),
-            ],
-            7,
-        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = strata_testkit::hostile::many_rows(&dir.path().join("f.parquet"), 7);
+        let shape = walk_file_metadata(&footer_of(&path)).expect("walks");
         assert_eq!(
-            walk_file_metadata(&f),
-            Some(FooterShape {
+            shape,
+            FooterShape {
                 depth: 1,
                 leaf_columns: 2,
                 rows: 7
-            })
+            }
         );
+        assert_eq!(check_footer(&path, &DatasetLimits::default()).expect("within"), Some(shape));
     }
 
     #[test]
     fn deep_nesting_is_measured_without_recursion() {
+        let dir = tempfile::tempdir().expect("temp dir");
         let depth = 200_000;
-        let mut elements: Vec<(String, Option<i32>)> = vec![("schema".into(), Some(1))];
-        for i in 0..depth - 1 {
-            elements.push((format!("g{i}"), Some(1)));
-        }
-        elements.push(("leaf".into(), None));
-        let shape = walk_file_metadata(&footer(&elements, 1)).expect("walks");
-        assert_eq!(shape.depth, depth);
+        let path = strata_testkit::hostile::deep_nesting(&dir.path().join("d.parquet"), depth);
+        let shape = walk_file_metadata(&footer_of(&path)).expect("walks");
+        // The nested groups plus the level of the leaf inside them.
+        assert_eq!(shape.depth as usize, depth + 1);
         assert_eq!(shape.leaf_columns, 1);
     }
 

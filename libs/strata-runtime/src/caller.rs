@@ -49,14 +49,84 @@ pub struct CallerClaims {
     pub exp: u64,
 }
 
+/// A `kid:secret[,kid:secret...]` list that does not parse; never shows a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum KeySpecError {
+    #[error(
+        "invalid key entry {0:?}: expected kid:secret with a secret of at least {MIN_SECRET_BYTES} bytes"
+    )]
+    Invalid(String),
+    #[error("no key given")]
+    Missing,
+}
+
+/// HMAC secrets by key id, as both the web API's access tokens and caller tokens use them: the
+/// first signs new tokens, all verify, so a key rotates out by first adding the new one in front.
+#[derive(Clone)]
+pub struct HmacKeys {
+    signing: String,
+    keys: BTreeMap<String, Vec<u8>>,
+}
+
+impl std::fmt::Debug for HmacKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secrets.
+        f.debug_struct("HmacKeys")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl HmacKeys {
+    /// Parses `kid:secret[,kid:secret...]`, secrets of at least [`MIN_SECRET_BYTES`].
+    pub fn parse(spec: &str) -> Result<Self, KeySpecError> {
+        let mut keys = BTreeMap::new();
+        let mut signing = None;
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (kid, secret) = entry
+                .split_once(':')
+                .filter(|(k, s)| !k.is_empty() && s.len() >= MIN_SECRET_BYTES)
+                .ok_or_else(|| {
+                    KeySpecError::Invalid(entry.split_once(':').map_or_else(
+                        || "<no kid>".to_owned(),
+                        |(kid, _)| format!("{kid}:<redacted>"),
+                    ))
+                })?;
+            signing.get_or_insert_with(|| kid.to_owned());
+            keys.insert(kid.to_owned(), secret.as_bytes().to_vec());
+        }
+        let signing = signing.ok_or(KeySpecError::Missing)?;
+        Ok(HmacKeys { signing, keys })
+    }
+
+    /// One key, e.g. a random one made at start.
+    pub fn single(kid: &str, secret: Vec<u8>) -> Self {
+        HmacKeys {
+            signing: kid.to_owned(),
+            keys: BTreeMap::from([(kid.to_owned(), secret)]),
+        }
+    }
+
+    /// The id of the key that signs.
+    pub fn signing_kid(&self) -> &str {
+        &self.signing
+    }
+
+    /// The secret that signs.
+    pub fn signing_secret(&self) -> &[u8] {
+        &self.keys[&self.signing]
+    }
+
+    /// The secret of key `kid`, if it is one of these.
+    pub fn secret(&self, kid: &str) -> Option<&[u8]> {
+        self.keys.get(kid).map(Vec::as_slice)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CallerTokenError {
-    #[error(
-        "invalid caller key entry {0:?}: expected kid:secret with a secret of at least {MIN_SECRET_BYTES} bytes"
-    )]
-    InvalidKey(String),
-    #[error("no caller key given")]
-    NoKeys,
+    #[error("caller keys: {0}")]
+    Keys(#[from] KeySpecError),
     #[error("cannot sign a caller token: {0}")]
     Sign(String),
     #[error("caller token refused: {0}")]
@@ -64,19 +134,8 @@ pub enum CallerTokenError {
 }
 
 /// Caller-token keys by `kid`; the first signs, all verify.
-#[derive(Clone)]
-pub struct CallerKeys {
-    signing: String,
-    keys: BTreeMap<String, Vec<u8>>,
-}
-
-impl std::fmt::Debug for CallerKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallerKeys")
-            .field("kids", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct CallerKeys(HmacKeys);
 
 fn now() -> u64 {
     SystemTime::now()
@@ -87,21 +146,7 @@ fn now() -> u64 {
 impl CallerKeys {
     /// `kid:secret[,kid:secret...]`; the errors never show a secret.
     pub fn parse(spec: &str) -> Result<Self, CallerTokenError> {
-        let mut keys = BTreeMap::new();
-        let mut signing = None;
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (kid, secret) = entry
-                .split_once(':')
-                .filter(|(k, s)| !k.is_empty() && s.len() >= MIN_SECRET_BYTES)
-                .ok_or_else(|| {
-                    let kid = entry.split(':').next().unwrap_or_default();
-                    CallerTokenError::InvalidKey(format!("{kid}:…"))
-                })?;
-            signing.get_or_insert_with(|| kid.to_owned());
-            keys.insert(kid.to_owned(), secret.as_bytes().to_vec());
-        }
-        let signing = signing.ok_or(CallerTokenError::NoKeys)?;
-        Ok(CallerKeys { signing, keys })
+        Ok(CallerKeys(HmacKeys::parse(spec)?))
     }
 
     /// A token for `sub` acting with `role`, valid for [`LIFETIME_SECS`].
@@ -117,11 +162,11 @@ impl CallerKeys {
         };
         let mut header = Header::new(ALGORITHM);
         header.typ = Some(TOKEN_TYPE.to_owned());
-        header.kid = Some(self.signing.clone());
+        header.kid = Some(self.0.signing_kid().to_owned());
         jsonwebtoken::encode(
             &header,
             &claims,
-            &EncodingKey::from_secret(&self.keys[&self.signing]),
+            &EncodingKey::from_secret(self.0.signing_secret()),
         )
         .map_err(|e| CallerTokenError::Sign(e.to_string()))
     }
@@ -138,7 +183,7 @@ impl CallerKeys {
             return Err(refused("not a caller token (typ)"));
         }
         let kid = header.kid.ok_or(refused("no key id"))?;
-        let secret = self.keys.get(&kid).ok_or(refused("unknown key id"))?;
+        let secret = self.0.secret(&kid).ok_or(refused("unknown key id"))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);

@@ -12,7 +12,6 @@
 //! given (`STRATA_BOOTSTRAP_ADMIN_PASSWORD`) or generated and printed once; admins then manage
 //! users and API keys through `/v1/auth/users` and `/v1/auth/api-keys`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,11 +30,12 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use strata_runtime::caller::{HmacKeys, KeySpecError};
 
 /// The only signing algorithm accepted; a token naming any other (including `none`) is refused.
 const ALGORITHM: Algorithm = Algorithm::HS256;
-/// HS256 keys shorter than the hash output weaken it; refuse them at start-up.
-const MIN_SECRET_BYTES: usize = 32;
+// HS256 keys shorter than the hash output weaken it; refused at start-up.
+use strata_runtime::caller::MIN_SECRET_BYTES;
 
 /// Whether a principal signs in with a password or an API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -109,56 +109,24 @@ pub enum AuthSetupError {
 pub const MIN_BOOTSTRAP_PASSWORD_CHARS: usize = 12;
 
 /// JWT keys by `kid`. New tokens are signed with the first; all verify, so a key can be rotated
-/// out by first adding the new one in front and dropping the old after the token lifetime.
-#[derive(Clone)]
-pub struct JwtKeys {
-    signing_kid: String,
-    keys: BTreeMap<String, Vec<u8>>,
-}
-
-impl std::fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secrets.
-        f.debug_struct("JwtKeys")
-            .field("kids", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
+/// out by first adding the new one in front and dropping the old after the token lifetime. The
+/// same key-set form as the caller tokens' (`strata_runtime::caller::HmacKeys`).
+#[derive(Debug, Clone)]
+pub struct JwtKeys(HmacKeys);
 
 impl JwtKeys {
     /// Parses `kid:secret[,kid:secret...]`.
     pub fn parse(spec: &str) -> Result<Self, AuthSetupError> {
-        let mut signing_kid = None;
-        let mut keys = BTreeMap::new();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let Some((kid, secret)) = entry.split_once(':') else {
-                return Err(AuthSetupError::InvalidKey(redact(entry)));
-            };
-            if kid.is_empty() || secret.len() < MIN_SECRET_BYTES {
-                return Err(AuthSetupError::InvalidKey(redact(entry)));
-            }
-            signing_kid.get_or_insert_with(|| kid.to_owned());
-            keys.insert(kid.to_owned(), secret.as_bytes().to_vec());
-        }
-        let signing_kid = signing_kid.ok_or(AuthSetupError::MissingKeys)?;
-        Ok(Self { signing_kid, keys })
+        HmacKeys::parse(spec).map(JwtKeys).map_err(|e| match e {
+            KeySpecError::Invalid(redacted) => AuthSetupError::InvalidKey(redacted),
+            KeySpecError::Missing => AuthSetupError::MissingKeys,
+        })
     }
 
     /// A random key for `--dev`: tokens stop working when the process restarts.
     pub fn generate_dev() -> Result<Self, AuthSetupError> {
-        let secret = random_token(32)?;
-        Ok(Self {
-            signing_kid: "dev".to_owned(),
-            keys: BTreeMap::from([("dev".to_owned(), secret.into_bytes())]),
-        })
+        Ok(JwtKeys(HmacKeys::single("dev", random_token(32)?.into_bytes())))
     }
-}
-
-fn redact(entry: &str) -> String {
-    entry.split_once(':').map_or_else(
-        || "<no kid>".to_owned(),
-        |(kid, _)| format!("{kid}:<redacted>"),
-    )
 }
 
 /// `len` random bytes, hex-encoded.
@@ -598,8 +566,8 @@ impl Authenticator {
         };
         let mut header = Header::new(ALGORITHM);
         header.typ = Some(TOKEN_TYPE.to_owned());
-        header.kid = Some(self.keys.signing_kid.clone());
-        let secret = &self.keys.keys[&self.keys.signing_kid];
+        header.kid = Some(self.keys.0.signing_kid().to_owned());
+        let secret = self.keys.0.signing_secret();
         let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret))
             .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))?;
         Ok(TokenResponse {
@@ -622,8 +590,8 @@ impl Authenticator {
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
         let secret = self
             .keys
-            .keys
-            .get(&kid)
+            .0
+            .secret(&kid)
             .ok_or_else(|| invalid("unknown key id"))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[&self.issuer]);

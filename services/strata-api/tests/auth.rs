@@ -64,6 +64,25 @@ fn altered(real: &Value, changes: Value) -> Value {
     claims
 }
 
+/// The API with this test's keys and the given per-caller rate limit, in a temporary directory.
+async fn api_with_rate_limit(per_second: &str, burst: &str) -> (tempfile::TempDir, common::Server) {
+    let dir = temp_dir();
+    let api = start_api_with(
+        dead_addr().await,
+        dir.path(),
+        &[
+            "--jwt-keys",
+            KEYS,
+            "--rate-limit-per-second",
+            per_second,
+            "--rate-limit-burst",
+            burst,
+        ],
+    )
+    .await;
+    (dir, api)
+}
+
 async fn admin_token(http: &reqwest::Client, base: &str) -> String {
     bearer(
         http,
@@ -269,22 +288,9 @@ async fn bad_credentials_and_bodies_are_clear_4xx() {
 
 #[tokio::test]
 async fn every_secured_operation_refuses_every_bad_token() {
-    let dir = temp_dir();
     // Every bad token counts against this one address (rate limits key on the verified
     // principal only): under test here is authentication, not the limiter.
-    let api = start_api_with(
-        dead_addr().await,
-        dir.path(),
-        &[
-            "--jwt-keys",
-            KEYS,
-            "--rate-limit-per-second",
-            "100000",
-            "--rate-limit-burst",
-            "100000",
-        ],
-    )
-    .await;
+    let (_dir, api) = api_with_rate_limit("100000", "100000").await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
 
@@ -895,20 +901,7 @@ async fn failed_sign_ins_back_off_per_account_and_address() {
 /// address's bucket, a valid token has its principal's, and an oversized header is refused.
 #[tokio::test]
 async fn rate_limits_key_on_the_verified_principal_or_the_address() {
-    let dir = temp_dir();
-    let api = start_api_with(
-        dead_addr().await,
-        dir.path(),
-        &[
-            "--jwt-keys",
-            KEYS,
-            "--rate-limit-per-second",
-            "1",
-            "--rate-limit-burst",
-            "5",
-        ],
-    )
-    .await;
+    let (_dir, api) = api_with_rate_limit("1", "5").await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
     let admin = admin_token(&http, &base).await;

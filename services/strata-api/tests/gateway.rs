@@ -257,40 +257,31 @@ async fn reaches_an_ml_service_serving_tls_through_its_ca_only() {
     .await;
     assert_eq!(ready(anonymous.addr).await, 503, "no client certificate");
     anonymous.stop().await;
-    let foreign = start_api_at(
-        &https,
-        api_dir.path(),
-        &[
-            "--dev",
-            "--ml-ca",
-            &path(&pki.ca),
-            "--ml-client-cert",
-            &path(&other.client_cert),
-            "--ml-client-key",
-            &path(&other.client_key),
-        ],
-    )
-    .await;
+    // The API trusting the ML service's CA and presenting `pair`'s client certificate.
+    let with_client_cert = |pair: &strata_testkit::TestPki| {
+        let args = [
+            "--dev".to_owned(),
+            "--ml-ca".to_owned(),
+            path(&pki.ca),
+            "--ml-client-cert".to_owned(),
+            path(&pair.client_cert),
+            "--ml-client-key".to_owned(),
+            path(&pair.client_key),
+        ];
+        let (https, dir) = (https.clone(), api_dir.path().to_owned());
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            start_api_at(&https, &dir, &args).await
+        }
+    };
+    let foreign = with_client_cert(&other).await;
     assert_eq!(
         ready(foreign.addr).await,
         503,
         "a client certificate of another CA"
     );
     foreign.stop().await;
-    let api = start_api_at(
-        &https,
-        api_dir.path(),
-        &[
-            "--dev",
-            "--ml-ca",
-            &path(&pki.ca),
-            "--ml-client-cert",
-            &path(&pki.client_cert),
-            "--ml-client-key",
-            &path(&pki.client_key),
-        ],
-    )
-    .await;
+    let api = with_client_cert(&pki).await;
     assert_eq!(ready(api.addr).await, 200, "mutual TLS");
     api.stop().await;
     ml.stop().await;

@@ -484,11 +484,7 @@ impl Inner {
         convert::check_name("model_name", &req.model_name)?;
         let registry = &self.registry;
         // A new version under someone else's name would make the bare name serve it.
-        crate::callers::check_owner(
-            caller,
-            registry.owner(&req.model_name)?.as_deref(),
-            &format!("model `{}`", req.model_name),
-        )?;
+        registry.check_owner(caller, &req.model_name)?;
         registry.kinds().get(&req.kind)?;
         let dataset = self.datasets.manifest(&req.dataset_id)?;
         let schema = self.datasets.schema(&dataset)?;

@@ -105,11 +105,7 @@ impl ModelService for ModelApi {
         }
         let registry = self.registry.clone();
         blocking(move || {
-            callers::check_owner(
-                caller.as_ref(),
-                registry.owner(&req.name)?.as_deref(),
-                &format!("model `{}`", req.name),
-            )?;
+            registry.check_owner(caller.as_ref(), &req.name)?;
             registry.set_alias(&req.name, &req.alias, &req.version)
         })
         .await
@@ -142,11 +138,7 @@ impl ModelService for ModelApi {
         let owner = callers::owner_of(caller.as_ref());
         let registry = self.registry.clone();
         blocking(move || {
-            callers::check_owner(
-                caller.as_ref(),
-                registry.owner(&req.name)?.as_deref(),
-                &format!("model `{}`", req.name),
-            )?;
+            registry.check_owner(caller.as_ref(), &req.name)?;
             registry.import(&req.name, &req.kind, &path, &owner)
         })
         .await

@@ -244,6 +244,20 @@ impl ModelRegistry {
             .filter(|o| !o.is_empty()))
     }
 
+    /// Allows `caller` to change model `name` (train under it, import into it, move its aliases):
+    /// its owner or an admin (see [`crate::callers::check_owner`]).
+    pub fn check_owner(
+        &self,
+        caller: Option<&strata_runtime::caller::CallerClaims>,
+        name: &str,
+    ) -> ServiceResult<()> {
+        crate::callers::check_owner(
+            caller,
+            self.owner(name)?.as_deref(),
+            &format!("model `{name}`"),
+        )
+    }
+
     /// A model with all its versions (oldest first) and aliases.
     pub fn model(&self, name: &str) -> ServiceResult<pb::Model> {
         convert::check_name("model name", name)?;
