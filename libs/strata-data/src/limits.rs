@@ -366,7 +366,10 @@ mod tests {
                 rows: 7
             }
         );
-        assert_eq!(check_footer(&path, &DatasetLimits::default()).expect("within"), Some(shape));
+        assert_eq!(
+            check_footer(&path, &DatasetLimits::default()).expect("within"),
+            Some(shape)
+        );
     }
 
     #[test]

@@ -125,7 +125,10 @@ impl JwtKeys {
 
     /// A random key for `--dev`: tokens stop working when the process restarts.
     pub fn generate_dev() -> Result<Self, AuthSetupError> {
-        Ok(JwtKeys(HmacKeys::single("dev", random_token(32)?.into_bytes())))
+        Ok(JwtKeys(HmacKeys::single(
+            "dev",
+            random_token(32)?.into_bytes(),
+        )))
     }
 }
 
