@@ -351,19 +351,12 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
     .await;
     let http = common::http();
     // Signing in is an anonymous request: it takes one of the address's four.
-    let token: serde_json::Value = http
-        .post(format!("http://{}/v1/auth/token", api.addr))
-        .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("token");
-    let token = token["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned();
+    let token = common::sign_in(
+        &http,
+        &format!("http://{}", api.addr),
+        common::ADMIN_PASSWORD,
+    )
+    .await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = http
@@ -484,16 +477,8 @@ async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service(
     let api = start_api(dead_addr().await, api_dir.path()).await;
     let base = format!("http://{}", api.addr);
     let http = common::http();
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let token = token["access_token"].as_str().expect("access_token");
+    let token = common::sign_in(&http, &base, common::ADMIN_PASSWORD).await;
+    let token = token.as_str();
     let send = |method: &str, path: &str| {
         http.request(method.parse().expect("method"), format!("{base}{path}"))
             .bearer_auth(token)
@@ -598,18 +583,11 @@ async fn upload_limits_are_413_wherever_they_bite() {
     let upload = |addr: std::net::SocketAddr, form: reqwest::multipart::Form| {
         let http = http.clone();
         async move {
-            let token: Value = http
-                .post(format!("http://{addr}/v1/auth/token"))
-                .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
-                .send()
-                .await
-                .expect("sign in")
-                .json()
-                .await
-                .expect("token");
+            let token =
+                common::sign_in(&http, &format!("http://{addr}"), common::ADMIN_PASSWORD).await;
             let response = http
                 .post(format!("http://{addr}/v1/datasets"))
-                .bearer_auth(token["access_token"].as_str().expect("token"))
+                .bearer_auth(&token)
                 .multipart(form)
                 .send()
                 .await
@@ -678,18 +656,15 @@ async fn the_api_signs_caller_tokens_the_ml_service_verifies() {
     let bare = common::start_api_with(ml.addr, bare_dir.path(), &["--dev"]).await;
     let http = common::http();
     for (server, expected) in [(&api, 200), (&bare, 502)] {
-        let token: Value = http
-            .post(format!("http://{}/v1/auth/token", server.addr))
-            .json(&serde_json::json!({"username": "admin", "password": common::ADMIN_PASSWORD}))
-            .send()
-            .await
-            .expect("sign in")
-            .json()
-            .await
-            .expect("token");
+        let token = common::sign_in(
+            &http,
+            &format!("http://{}", server.addr),
+            common::ADMIN_PASSWORD,
+        )
+        .await;
         let listed = http
             .get(format!("http://{}/v1/datasets", server.addr))
-            .bearer_auth(token["access_token"].as_str().expect("token"))
+            .bearer_auth(&token)
             .send()
             .await
             .expect("list datasets");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use common::{ADMIN_PASSWORD, start_api, start_ml, temp_dir};
+use common::{ADMIN_PASSWORD, sign_in, start_api, start_ml, temp_dir};
 use serde_json::{Value, json};
 
 /// A file of the repository (a runfile under Bazel; see strata_testkit::repo_path).
@@ -106,23 +106,6 @@ fn digits_upload_form() -> reqwest::multipart::Form {
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name("digits.parquet"),
         )
-}
-
-/// Signs in as `admin` and returns the bearer token.
-async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    token["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

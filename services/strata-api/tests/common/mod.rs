@@ -158,3 +158,20 @@ pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// Signs in as `admin` at `base` (`http://host:port`) and returns the bearer token.
+pub async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
+    let token: serde_json::Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
