@@ -84,12 +84,7 @@ async fn api_with_rate_limit(per_second: &str, burst: &str) -> (tempfile::TempDi
 }
 
 async fn admin_token(http: &reqwest::Client, base: &str) -> String {
-    bearer(
-        http,
-        base,
-        json!({"username": "admin", "password": ADMIN_PASSWORD}),
-    )
-    .await
+    common::sign_in(http, base, ADMIN_PASSWORD).await
 }
 
 /// Signs in as the bootstrap admin, then adds through the API a viewer user (`vera`) and a

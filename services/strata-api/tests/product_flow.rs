@@ -75,9 +75,7 @@ fn sse_events(body: &str) -> Vec<(u64, String, Value)> {
 /// all-MiniLM-L6-v2 (`STRATA_MINILM_DIR`, else where tools/setup unpacks it). Without it `test`
 /// skips, except under CI, where it fails: CI never passes by skipping.
 fn minilm_dir(test: &str) -> Option<PathBuf> {
-    let minilm = std::env::var_os("STRATA_MINILM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_file(".cache/assets/all-MiniLM-L6-v2"));
+    let minilm = strata_testkit::minilm_path();
     if minilm.join("model.safetensors").is_file() {
         return Some(minilm);
     }
@@ -327,9 +325,7 @@ async fn token_upload_train_watch_promote_predict_embed() {
     );
 
     // Embeddings need a text encoder: import MiniLM through the ML service when it is present.
-    let minilm = std::env::var_os("STRATA_MINILM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_file(".cache/assets/all-MiniLM-L6-v2"));
+    let minilm = strata_testkit::minilm_path();
     if minilm.join("model.safetensors").is_file() {
         use strata_proto::strata::ml::v1 as pb;
         let mut models =
