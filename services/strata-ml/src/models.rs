@@ -27,20 +27,48 @@ pub struct ModelApi {
 
 /// `requested` (relative to `dir`, or absolute) resolved with symbolic links followed, if it
 /// names something inside `dir`.
+///
+/// The name is judged lexically before the file system is touched, so a path outside the import
+/// directory is INVALID_ARGUMENT whether or not it exists: the answer never tells a caller what
+/// exists elsewhere on the server. Symbolic links are then followed and the target checked again.
 fn import_path(dir: &Path, requested: &str) -> Result<PathBuf, ServiceError> {
     let base = dir
         .canonicalize()
         .map_err(|e| ServiceError::Internal(format!("import directory {}: {e}", dir.display())))?;
+    let outside = || {
+        ServiceError::InvalidArgument(format!(
+            "`{requested}` is outside the import directory; models are imported from a \
+             directory inside it (--import-dir / STRATA_ML_IMPORT_DIR)"
+        ))
+    };
+    let inside = |path: &Path| path.starts_with(&base) && path != base;
+    if !inside(&lexical(&base.join(requested))) {
+        return Err(outside());
+    }
     let resolved = base.join(requested).canonicalize().map_err(|_| {
         ServiceError::NotFound(format!("`{requested}` not found in the import directory"))
     })?;
-    if !resolved.starts_with(&base) || resolved == base {
-        return Err(ServiceError::InvalidArgument(format!(
-            "`{requested}` is outside the import directory; models are imported from a \
-             directory inside it (--import-dir / STRATA_ML_IMPORT_DIR)"
-        )));
+    if !inside(&resolved) {
+        return Err(outside());
     }
     Ok(resolved)
+}
+
+/// `path` with `.` and `..` folded away without reading the file system (`..` at the root stays
+/// at the root, as the kernel does).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[tonic::async_trait]
@@ -142,5 +170,48 @@ impl ModelService for ModelApi {
             registry.import(&req.name, &req.kind, &path, &owner)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_folds_dots_and_stops_at_the_root() {
+        assert_eq!(lexical(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(lexical(Path::new("/a/../../../etc")), PathBuf::from("/etc"));
+        assert_eq!(lexical(Path::new("/a/b/")), PathBuf::from("/a/b"));
+    }
+
+    #[test]
+    fn outside_paths_are_invalid_whether_or_not_they_exist() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("model")).expect("mkdir");
+        let invalid = |p: &str| {
+            matches!(
+                import_path(dir.path(), p),
+                Err(ServiceError::InvalidArgument(_))
+            )
+        };
+        for p in [
+            "/",
+            "/etc",
+            "/no/such/dir",
+            "..",
+            "../x",
+            "model/../..",
+            "",
+            ".",
+            "model/..",
+        ] {
+            assert!(invalid(p), "{p}");
+        }
+        assert!(matches!(
+            import_path(dir.path(), "missing"),
+            Err(ServiceError::NotFound(_))
+        ));
+        let inside = import_path(dir.path(), "model/../model").expect("inside");
+        assert!(inside.ends_with("model"));
     }
 }

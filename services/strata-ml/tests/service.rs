@@ -522,17 +522,22 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         path: path.into(),
     };
     assert_eq!(
-        code(c.models.import_model(import("/nonexistent/dir")).await),
+        code(c.models.import_model(import("no-such-model-dir")).await),
         Code::NotFound
     );
-    // Nothing outside the import directory, however it is named.
+    // Nothing outside the import directory, however it is named, and the same answer whether
+    // the outside path exists or not (no probing the server's file system).
     let outside = tempfile::tempdir().expect("temp dir");
     let link = assets_dir().join(format!("escape-{}", std::process::id()));
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(outside.path(), &link).expect("symlink in the import dir");
     for path in [
         "/etc",
+        "/nonexistent/dir",
         "../../../../etc",
+        "../../../../../../../../../../etc",
+        "../no-such-sibling",
+        "sub/../../x",
         outside.path().to_str().expect("utf-8"),
         link.to_str().expect("utf-8"),
         "",
