@@ -23,8 +23,9 @@ pub mod train;
 pub use device::{Device, DeviceSpec, Resolved};
 pub use error::{CoreError, Result};
 pub use kinds::{
-    Model, ModelFiles, ModelKind, Registry, TrainRequest, TrainedModel, evaluate_model,
+    InputType, KindInfo, Model, ModelFiles, ModelKind, Plan, Registry, TrainRequest, TrainedModel,
+    evaluate_model,
 };
 pub use metrics::{ClassificationMetrics, CosineAgreement, cosine, cosine_agreement};
 pub use schema::{ClassPrediction, InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
-pub use train::{CancelToken, FitReport, TrainConfig, TrainControl, TrainEvent};
+pub use train::{CancelToken, FitReport, TrainConfig, TrainControl, TrainEvent, TrainSettings};

@@ -29,5 +29,5 @@ pub use object::ObjectArtifactStore;
 pub use split::{SplitSpec, Splits, split};
 pub use store::{
     Artifact, ArtifactClass, ArtifactKey, ArtifactStore, FileEntry, FileSource, FsArtifactStore,
-    Manifest, ManifestInfo,
+    Manifest, ManifestInfo, next_version,
 };

@@ -19,7 +19,7 @@ impl Default for SplitSpec {
     fn default() -> Self {
         SplitSpec {
             val_fraction: 0.1,
-            test_fraction: 0.2,
+            test_fraction: 0.1,
             seed: 42,
         }
     }
@@ -85,7 +85,7 @@ mod tests {
     fn same_seed_same_split_and_parts_cover_all_rows() {
         let spec = SplitSpec {
             val_fraction: 0.1,
-            test_fraction: 0.2,
+            test_fraction: 0.1,
             seed: 7,
         };
         let a = split(1000, &spec).unwrap();

@@ -202,6 +202,17 @@ pub trait ArtifactStore: Send + Sync {
     fn delete(&self, key: &ArtifactKey) -> Result<(), StoreError>;
 }
 
+/// The version after the highest `vN` in `versions` (`v1` for none): how every writer of model
+/// versions, the CLI and the ML service, numbers the next one.
+pub fn next_version<S: AsRef<str>>(versions: &[S]) -> String {
+    let highest = versions
+        .iter()
+        .filter_map(|v| v.as_ref().strip_prefix('v')?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    format!("v{}", highest.saturating_add(1))
+}
+
 /// Orders `v2` before `v10` and `step-000010` before `step-000100`.
 pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
     let split = |s: &str| {

@@ -1,6 +1,6 @@
 //! Process plumbing shared by the strata binaries: logging and trace set-up, the shutdown signal,
-//! Prometheus metrics, and the caller token one strata process authenticates to another with
-//! ([`caller`]).
+//! Prometheus metrics, the caller token one strata process authenticates to another with
+//! ([`caller`]), and JSON carried in gRPC messages as `google.protobuf.Struct` ([`structs`]).
 //!
 //! Every binary (ML service, web API, CLI) starts the same way, so the way logs look, the way a
 //! process stops on Ctrl-C or SIGTERM and the names of exported metrics live here once.
@@ -9,6 +9,7 @@
 
 pub mod caller;
 pub mod metrics;
+pub mod structs;
 pub mod telemetry;
 
 use tracing_subscriber::EnvFilter;

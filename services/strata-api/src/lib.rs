@@ -66,6 +66,8 @@ pub use state::{AppState, MlClient, MlClientError};
         error::Problem,
         routes::system::SystemInfo,
         routes::system::MlServiceInfo,
+        routes::system::ModelKindInfo,
+        routes::system::BaseModel,
         routes::auth::TokenRequest,
         routes::auth::Principal,
         routes::auth::PrincipalEntry,

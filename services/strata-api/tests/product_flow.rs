@@ -217,7 +217,8 @@ async fn token_upload_train_watch_promote_predict_embed() {
             "model_name": "digits",
             "kind": "mlp-classifier",
             "dataset_id": dataset["id"],
-            "hyperparameters": {"epochs": 6, "hidden_layers": [64], "learning_rate": 0.005, "seed": 7}
+            "hyperparameters": {"epochs": 6, "learning_rate": 0.005, "seed": 7},
+            "parameters": {"hidden": [64]}
         }))
         .send()
         .await
@@ -643,7 +644,8 @@ async fn one_trace_from_the_browser_through_both_services() {
             "model_name": "digits",
             "kind": "mlp-classifier",
             "dataset_id": dataset["id"],
-            "hyperparameters": {"epochs": 2, "hidden_layers": [32], "seed": 7}
+            "hyperparameters": {"epochs": 2, "seed": 7},
+            "parameters": {"hidden": [32]}
         }))
         .send()
         .await

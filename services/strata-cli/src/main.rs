@@ -155,16 +155,10 @@ fn device(spec: &str) -> Result<strata_core::Device> {
 
 fn next_model_key(store: &FsArtifactStore, name: &str) -> Result<ArtifactKey> {
     let versions = store.versions(ArtifactClass::Model, name)?;
-    let next = versions
-        .iter()
-        .filter_map(|v| v.strip_prefix('v')?.parse::<u64>().ok())
-        .max()
-        .unwrap_or(0)
-        + 1;
     Ok(ArtifactKey::new(
         ArtifactClass::Model,
         name,
-        format!("v{next}"),
+        strata_data::next_version(&versions),
     ))
 }
 

@@ -37,8 +37,11 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use strata_core::train::clear_checkpoints;
-use strata_core::{CancelToken, CoreError, TrainConfig, TrainControl, TrainEvent, TrainRequest};
-use strata_data::{ArtifactStore, ParquetDataset, SplitSpec};
+use strata_core::{
+    CancelToken, CoreError, Plan, TrainConfig, TrainControl, TrainEvent, TrainRequest,
+    TrainSettings,
+};
+use strata_data::{ArtifactStore, ParquetDataset};
 use strata_meta::{Claimed, JobRow, JobStatus, Lease, MetaError, MetadataStore, Renewal};
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
@@ -46,6 +49,7 @@ use strata_proto::strata::ml::v1::{JobState, TrainingEvent, TrainingJob};
 use strata_runtime::metrics::{
     TRAINING_JOBS, TRAINING_JOBS_FINISHED_TOTAL, TRAINING_STEP_DURATION_SECONDS,
 };
+use strata_runtime::structs;
 use strata_runtime::telemetry::TraceParent;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -494,28 +498,34 @@ impl Inner {
             .get("num_rows")
             .and_then(|v| v.as_u64())
             .unwrap_or(0) as usize;
-        let hp = req.hyperparameters.clone().unwrap_or_default();
+        let hp = req.hyperparameters.unwrap_or_default();
         // Builds the exact configuration the run will use, so bad values fail here, not later.
         let config = train_config(&hp, rows)?;
-        check_budget(&hp, &config, &schema, rows, &self.limits)?;
         if schema.label.is_none() {
             return Err(ServiceError::InvalidArgument(format!(
                 "dataset `{}` has no label column; training needs labelled rows",
                 req.dataset_id
             )));
         }
-        let base_model = if req.base_model.is_empty() {
-            String::new()
+        let (base_model, base_kind) = if req.base_model.is_empty() {
+            (String::new(), None)
         } else {
             let key = registry.resolve(&req.base_model)?;
-            format!("{}@{}", key.name, key.version)
+            let kind = registry.manifest(&key)?.info.kind;
+            (format!("{}@{}", key.name, key.version), Some(kind))
         };
+        let params = structs::from_optional(req.parameters.as_ref());
+        let plan = registry
+            .kinds()
+            .plan(&req.kind, &params, &schema, base_kind.as_deref())?;
+        check_budget(&plan, &config, rows, &self.limits)?;
         Ok(TrainingJob {
             id: format!("job-{}", uuid::Uuid::now_v7().simple()),
             model_name: req.model_name,
             kind: req.kind,
             dataset_id: req.dataset_id,
             hyperparameters: Some(hp),
+            parameters: req.parameters,
             base_model,
             state: JobState::Queued as i32,
             created_at: convert::now(),
@@ -887,6 +897,7 @@ fn train(
         .map_err(ServiceError::from)?;
     let hp = job.hyperparameters.clone().unwrap_or_default();
     let config = train_config(&hp, dataset.rows())?;
+    let params = structs::from_optional(job.parameters.as_ref());
     let base = if job.base_model.is_empty() {
         None
     } else {
@@ -987,7 +998,7 @@ fn train(
     let request = TrainRequest {
         dataset: &dataset,
         config,
-        params: kind_params(&job.kind, &hp),
+        params,
         base,
         device: registry.device().clone(),
         control: TrainControl {
@@ -1018,126 +1029,44 @@ fn train(
     Ok((manifest.key.version, convert::metrics(&trained.test)))
 }
 
-/// Most hidden layers, and most units in one, of an `mlp-classifier`.
-const MAX_HIDDEN_LAYERS: usize = 16;
-const MAX_LAYER_WIDTH: u32 = 65_536;
+/// The contract's shared knobs as the core's settings; the core resolves them, with the one set
+/// of defaults the CLI and the web form use too.
+pub fn settings(hp: &pb::Hyperparameters) -> TrainSettings {
+    TrainSettings {
+        epochs: hp.epochs,
+        batch_size: hp.batch_size,
+        learning_rate: hp.learning_rate,
+        weight_decay: hp.weight_decay,
+        warmup_steps: hp.warmup_steps,
+        max_grad_norm: hp.max_grad_norm,
+        early_stopping_patience: hp.early_stopping_patience,
+        checkpoint_every_steps: hp.checkpoint_every_steps,
+        seed: hp.seed,
+        validation_fraction: hp.validation_fraction,
+        test_fraction: hp.test_fraction,
+    }
+}
 
-/// The engine's configuration from the contract's hyperparameters (zero means the default).
+/// The engine's configuration for a job's knobs on a dataset of `rows` rows.
 pub fn train_config(hp: &pb::Hyperparameters, rows: usize) -> ServiceResult<TrainConfig> {
-    let d = TrainConfig::default();
-    let bad = |m: String| Err(ServiceError::InvalidArgument(m));
-    let or = |v: f64, default: f64| if v == 0.0 { default } else { v };
-    let split = SplitSpec {
-        val_fraction: or(hp.validation_fraction, 0.1),
-        test_fraction: or(hp.test_fraction, 0.1),
-        seed: if hp.seed == 0 { d.seed } else { hp.seed },
-    };
-    let learning_rate = or(hp.learning_rate, d.learning_rate);
-    if !(learning_rate.is_finite() && learning_rate > 0.0) {
-        return bad(format!(
-            "learning_rate must be a positive number, got {}",
-            hp.learning_rate
-        ));
-    }
-    if !(hp.weight_decay.is_finite() && hp.weight_decay >= 0.0) {
-        return bad(format!(
-            "weight_decay must be a non-negative number, got {}",
-            hp.weight_decay
-        ));
-    }
-    if !(hp.max_grad_norm.is_finite() && hp.max_grad_norm >= 0.0) {
-        return bad(format!(
-            "max_grad_norm must be a non-negative number, got {}",
-            hp.max_grad_norm
-        ));
-    }
-    if !(hp.encoder_learning_rate.is_finite() && hp.encoder_learning_rate >= 0.0) {
-        return bad(format!(
-            "encoder_learning_rate must be a non-negative number, got {}",
-            hp.encoder_learning_rate
-        ));
-    }
-    // Bounded so one request cannot ask for a model that does not fit in memory.
-    if hp.hidden_layers.len() > MAX_HIDDEN_LAYERS
-        || hp
-            .hidden_layers
-            .iter()
-            .any(|&w| w == 0 || w > MAX_LAYER_WIDTH)
-    {
-        return bad(format!(
-            "hidden_layers: at most {MAX_HIDDEN_LAYERS} layers of 1-{MAX_LAYER_WIDTH} units, got {:?}",
-            hp.hidden_layers
-        ));
-    }
-    let batch_size = if hp.batch_size == 0 {
-        d.batch_size
-    } else {
-        hp.batch_size as usize
-    };
-    // `rows` is 0 only when unknown; then the engine checks the split itself.
-    let steps_per_epoch = if rows > 0 {
-        let splits = strata_data::split(rows, &split)
-            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
-        splits.train.len().div_ceil(batch_size).max(1) as u64
-    } else {
-        0
-    };
-    Ok(TrainConfig {
-        epochs: if hp.epochs == 0 {
-            d.epochs
-        } else {
-            hp.epochs as usize
-        },
-        batch_size,
-        learning_rate,
-        weight_decay: if hp.weight_decay == 0.0 {
-            d.weight_decay
-        } else {
-            hp.weight_decay
-        },
-        warmup_steps: if hp.warmup_steps == 0 {
-            d.warmup_steps
-        } else {
-            hp.warmup_steps as u64
-        },
-        clip_grad_norm: (hp.max_grad_norm > 0.0).then_some(hp.max_grad_norm),
-        patience: (hp.early_stopping_patience > 0).then_some(hp.early_stopping_patience as usize),
-        checkpoint_every: if hp.checkpoint_every_steps == 0 {
-            steps_per_epoch
-        } else {
-            hp.checkpoint_every_steps as u64
-        },
-        keep_checkpoints: d.keep_checkpoints,
-        seed: split.seed,
-        split,
-    })
+    Ok(settings(hp).resolve(rows)?)
 }
 
 /// Refuses a job whose model or run exceeds the replica's budget, naming the flag that sets it.
 fn check_budget(
-    hp: &pb::Hyperparameters,
+    plan: &Plan,
     config: &TrainConfig,
-    schema: &strata_data::DatasetSchema,
     rows: usize,
     limits: &JobLimits,
 ) -> ServiceResult<()> {
-    if !hp.hidden_layers.is_empty() {
-        // Dense layers from the features through the hidden widths to the classes.
-        let widths: Vec<u64> = std::iter::once(schema.features.len().max(1) as u64)
-            .chain(hp.hidden_layers.iter().map(|&w| u64::from(w)))
-            .chain(std::iter::once(schema.classes.len().max(1) as u64))
-            .collect();
-        let parameters = widths
-            .windows(2)
-            .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
-            .fold(0u64, u64::saturating_add);
-        if parameters > limits.max_parameters {
-            return Err(ServiceError::InvalidArgument(format!(
-                "hidden_layers {:?} make a model of {parameters} parameters; this server trains at \
-                 most {} (--max-train-parameters / STRATA_ML_MAX_TRAIN_PARAMETERS)",
-                hp.hidden_layers, limits.max_parameters
-            )));
-        }
+    if let Some(parameters) = plan.parameters
+        && parameters > limits.max_parameters
+    {
+        return Err(ServiceError::InvalidArgument(format!(
+            "these parameters make a model of {parameters} parameters; this server trains at \
+             most {} (--max-train-parameters / STRATA_ML_MAX_TRAIN_PARAMETERS)",
+            limits.max_parameters
+        )));
     }
     if rows > 0 {
         let splits = strata_data::split(rows, &config.split)
@@ -1155,68 +1084,46 @@ fn check_budget(
     Ok(())
 }
 
-/// Kind-specific hyperparameters as the core's kinds read them.
-fn kind_params(kind: &str, hp: &pb::Hyperparameters) -> serde_json::Value {
-    match kind {
-        "mlp-classifier" if !hp.hidden_layers.is_empty() => {
-            serde_json::json!({ "hidden": hp.hidden_layers })
-        }
-        "text-classifier" => {
-            let lr = if hp.learning_rate > 0.0 {
-                hp.learning_rate
-            } else {
-                TrainConfig::default().learning_rate
-            };
-            let scale = if hp.encoder_learning_rate > 0.0 {
-                hp.encoder_learning_rate / lr
-            } else {
-                0.1
-            };
-            serde_json::json!({ "mode": if hp.full_fine_tune { "full" } else { "head" }, "encoder_lr_scale": scale })
-        }
-        _ => serde_json::Value::Null,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn zero_means_default_and_bad_values_are_invalid() {
+    fn absent_knobs_resolve_to_the_cores_one_set_of_defaults() {
+        // The CLI with no flags and the web form with blank fields send no settings either.
+        for rows in [0, 1000] {
+            assert_eq!(
+                train_config(&pb::Hyperparameters::default(), rows).expect("defaults"),
+                TrainSettings::default().resolve(rows).expect("defaults")
+            );
+        }
         let cfg = train_config(&pb::Hyperparameters::default(), 1000).expect("defaults");
-        let d = TrainConfig::default();
-        assert_eq!(
-            (cfg.epochs, cfg.batch_size, cfg.learning_rate),
-            (d.epochs, d.batch_size, d.learning_rate)
-        );
-        assert_eq!(cfg.clip_grad_norm, None);
+        assert_eq!(cfg.clip_grad_norm, TrainConfig::default().clip_grad_norm);
         // 800 training rows in batches of 32: a checkpoint per epoch by default.
         assert_eq!(cfg.checkpoint_every, 25);
+        let off = pb::Hyperparameters {
+            max_grad_norm: Some(0.0),
+            early_stopping_patience: Some(0),
+            ..Default::default()
+        };
+        let cfg = train_config(&off, 1000).expect("explicit zeroes");
+        assert_eq!((cfg.clip_grad_norm, cfg.patience), (None, None));
         for hp in [
             pb::Hyperparameters {
-                learning_rate: -1.0,
+                learning_rate: Some(-1.0),
                 ..Default::default()
             },
             pb::Hyperparameters {
-                validation_fraction: 0.6,
-                test_fraction: 0.6,
+                epochs: Some(0),
                 ..Default::default()
             },
             pb::Hyperparameters {
-                hidden_layers: vec![0],
+                validation_fraction: Some(0.6),
+                test_fraction: Some(0.6),
                 ..Default::default()
             },
             pb::Hyperparameters {
-                hidden_layers: vec![u32::MAX],
-                ..Default::default()
-            },
-            pb::Hyperparameters {
-                hidden_layers: vec![8; 17],
-                ..Default::default()
-            },
-            pb::Hyperparameters {
-                max_grad_norm: f64::NAN,
+                max_grad_norm: Some(f64::NAN),
                 ..Default::default()
             },
         ] {

@@ -112,7 +112,6 @@ pub async fn serve(
     };
     let meta = open_metadata(config).await?;
     let kinds = Arc::new(Registry::builtin());
-    let model_kinds = kinds.names().into_iter().map(str::to_owned).collect();
     let batch = batcher::BatchConfig {
         max_batch: config.max_batch_size as usize,
         max_wait: config.max_batch_wait(),
@@ -212,7 +211,8 @@ pub async fn serve(
     };
     let import_dir = config.import_dir();
     std::fs::create_dir_all(&import_dir).map_err(|e| storage(&e))?;
-    let system = SystemInfoService::new(device_name, model_kinds).with_device_note(device_note);
+    let system =
+        SystemInfoService::new(device_name, registry.kinds()).with_device_note(device_note);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "strata-ml serving gRPC");
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls {

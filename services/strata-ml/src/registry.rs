@@ -195,6 +195,11 @@ impl ModelRegistry {
         Ok(self.store.get(key)?)
     }
 
+    /// A version's manifest, without reading its files.
+    pub fn manifest(&self, key: &ArtifactKey) -> ServiceResult<strata_data::Manifest> {
+        Ok(self.store.manifest(key)?)
+    }
+
     pub fn version_message(&self, m: &Manifest) -> pb::ModelVersion {
         let info = &m.info;
         let text = |v: &serde_json::Value| {
@@ -333,14 +338,8 @@ impl ModelRegistry {
         convert::check_name("model name", name)?;
         // Two jobs may finish the same model at once; the loser takes the next number.
         for _ in 0..16 {
-            let next = self
-                .versions(name)?
-                .iter()
-                .filter_map(|v| v.strip_prefix('v')?.parse::<u64>().ok())
-                .max()
-                .unwrap_or(0)
-                + 1;
-            let key = ArtifactKey::new(ArtifactClass::Model, name, format!("v{next}"));
+            let next = strata_data::next_version(&self.versions(name)?);
+            let key = ArtifactKey::new(ArtifactClass::Model, name, next);
             match self.store.put(&key, files.clone(), info.clone()) {
                 Err(StoreError::AlreadyExists(_)) => continue,
                 other => return Ok(other?),

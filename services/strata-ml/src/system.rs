@@ -2,8 +2,10 @@
 
 use std::time::Instant;
 
+use strata_core::{InputType, Registry, TrainSettings};
 use strata_proto::strata::ml::v1::system_service_server::SystemService;
-use strata_proto::strata::ml::v1::{GetSystemInfoRequest, GetSystemInfoResponse};
+use strata_proto::strata::ml::v1::{GetSystemInfoRequest, GetSystemInfoResponse, ModelKindInfo};
+use strata_runtime::structs::to_struct;
 use tonic::{Request, Response, Status};
 
 /// Answers `GetSystemInfo` from facts fixed at start-up.
@@ -12,16 +14,36 @@ pub struct SystemInfoService {
     started: Instant,
     device: String,
     device_note: String,
-    model_kinds: Vec<String>,
+    kinds: Vec<ModelKindInfo>,
+    hyperparameters: Option<prost_types::Struct>,
 }
 
 impl SystemInfoService {
-    pub fn new(device: String, model_kinds: Vec<String>) -> Self {
+    /// Describes the kinds of `registry` once: they are fixed for the life of the process.
+    pub fn new(device: String, registry: &Registry) -> Self {
+        let kinds = registry
+            .describe()
+            .into_iter()
+            .map(|k| ModelKindInfo {
+                name: k.name.into(),
+                title: k.title.into(),
+                description: k.description.into(),
+                input: match k.input {
+                    InputType::Features => "features",
+                    InputType::Text => "text",
+                }
+                .into(),
+                trainable: k.trainable,
+                base_kind: k.base_kind.unwrap_or_default().into(),
+                parameters: to_struct(&k.parameters),
+            })
+            .collect();
         Self {
             started: Instant::now(),
             device,
             device_note: String::new(),
-            model_kinds,
+            kinds,
+            hyperparameters: to_struct(&TrainSettings::schema()),
         }
     }
 
@@ -45,7 +67,9 @@ impl SystemService for SystemInfoService {
             device_note: self.device_note.clone(),
             cuda_compiled: cfg!(feature = "cuda"),
             uptime_seconds: self.started.elapsed().as_secs(),
-            model_kinds: self.model_kinds.clone(),
+            model_kinds: self.kinds.iter().map(|k| k.name.clone()).collect(),
+            kinds: self.kinds.clone(),
+            hyperparameters: self.hyperparameters.clone(),
         }))
     }
 }

@@ -94,7 +94,7 @@ async fn two_replicas_share_one_queue_and_a_killed_replicas_job_resumes_on_the_o
     req.hyperparameters
         .as_mut()
         .expect("hp")
-        .checkpoint_every_steps = 15;
+        .checkpoint_every_steps = Some(15);
     let long = ca
         .training
         .create_training_job(req)

@@ -84,7 +84,7 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     req.hyperparameters
         .as_mut()
         .expect("hp")
-        .checkpoint_every_steps = 15;
+        .checkpoint_every_steps = Some(15);
     let job = c
         .training
         .create_training_job(req)

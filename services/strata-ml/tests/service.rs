@@ -381,7 +381,7 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         Code::NotFound
     );
     let mut bad_lr = mlp_job("x", &ds.id, 1);
-    bad_lr.hyperparameters.as_mut().expect("hp").learning_rate = -1.0;
+    bad_lr.hyperparameters.as_mut().expect("hp").learning_rate = Some(-1.0);
     assert_eq!(
         code(c.training.create_training_job(bad_lr).await),
         Code::InvalidArgument
@@ -666,13 +666,10 @@ async fn hostile_parquet_uploads_are_refused_naming_their_limit_and_the_service_
     let digits = upload_digits(&mut c).await;
     // Jobs within the hyperparameters' own bounds can still ask for too much: refused by budget.
     let mut wide = mlp_job("wide", &digits.id, 1);
-    if let Some(hp) = wide.hyperparameters.as_mut() {
-        hp.hidden_layers = vec![65_536; 16];
-    }
+    wide.parameters =
+        strata_runtime::structs::to_struct(&serde_json::json!({ "hidden": vec![65_536; 16] }));
     let mut long = mlp_job("long", &digits.id, u32::MAX);
-    if let Some(hp) = long.hyperparameters.as_mut() {
-        hp.hidden_layers = vec![];
-    }
+    long.parameters = strata_runtime::structs::to_struct(&serde_json::json!({ "hidden": [] }));
     for (job, flag) in [
         (wide, "--max-train-parameters"),
         (long, "--max-train-steps"),
@@ -825,13 +822,14 @@ async fn fine_tunes_a_text_classifier_from_an_imported_encoder_and_predicts_with
             kind: "text-classifier".into(),
             dataset_id: ds.id.clone(),
             hyperparameters: Some(pb::Hyperparameters {
-                epochs: 60,
-                batch_size: 16,
-                learning_rate: 0.05,
-                early_stopping_patience: 10,
-                seed: 7,
+                epochs: Some(60),
+                batch_size: Some(16),
+                learning_rate: Some(0.05),
+                early_stopping_patience: Some(10),
+                seed: Some(7),
                 ..Default::default()
             }),
+            parameters: None,
             base_model: "minilm@latest".into(),
         })
         .await

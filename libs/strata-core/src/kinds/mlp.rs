@@ -10,11 +10,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use strata_data::{Artifact, FileSource, ManifestInfo, split};
+use strata_data::{Artifact, DatasetSchema, FileSource, ManifestInfo, split};
 
 use super::{
-    Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, class_predictions, fingerprint,
-    parse_params, to_json,
+    InputType, KindInfo, KindParams, Model, ModelFiles, ModelKind, Plan, TrainRequest,
+    TrainedModel, class_predictions, fingerprint, info, parse_params, to_json,
 };
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
@@ -23,11 +23,47 @@ use crate::{CoreError, Result, tensors};
 pub const NAME: &str = "mlp-classifier";
 const WEIGHTS: &str = "model.safetensors";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MlpParams {
-    /// Widths of the hidden layers.
+    /// Widths of the hidden layers, input side first (none: a linear model).
+    #[schemars(length(max = 16), inner(range(min = 1, max = 65536)))]
     pub hidden: Vec<usize>,
+}
+
+/// Bounds, so one request cannot ask for a model that does not fit in memory (the services
+/// also cap the total with `--max-train-parameters`).
+const MAX_HIDDEN_LAYERS: usize = 16;
+const MAX_LAYER_WIDTH: usize = 65_536;
+
+impl KindParams for MlpParams {
+    fn check(&self) -> Result<()> {
+        if self.hidden.len() > MAX_HIDDEN_LAYERS
+            || self.hidden.iter().any(|&w| w == 0 || w > MAX_LAYER_WIDTH)
+        {
+            return Err(CoreError::Config(format!(
+                "{NAME} parameters: hidden takes at most {MAX_HIDDEN_LAYERS} layers of \
+                 1-{MAX_LAYER_WIDTH} units, got {:?}",
+                self.hidden
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl MlpParams {
+    /// Weights and biases of the dense layers from `inputs` features to `classes` logits.
+    fn parameter_count(&self, inputs: usize, classes: usize) -> u64 {
+        let widths: Vec<u64> = std::iter::once(inputs.max(1))
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(classes.max(1)))
+            .map(|w| w as u64)
+            .collect();
+        widths
+            .windows(2)
+            .map(|w| w[0].saturating_mul(w[1]).saturating_add(w[1]))
+            .fold(0u64, u64::saturating_add)
+    }
 }
 
 impl Default for MlpParams {
@@ -124,17 +160,25 @@ impl ModelKind for MlpClassifier {
         NAME
     }
 
-    fn description(&self) -> &'static str {
-        "multi-layer perceptron over numeric feature columns, trained from scratch"
+    fn describe(&self) -> KindInfo {
+        info::<MlpParams>(
+            NAME,
+            "MLP classifier",
+            "Multi-layer perceptron over numeric feature columns, trained from scratch.",
+            InputType::Features,
+            None,
+        )
+    }
+
+    fn plan(&self, params: &serde_json::Value, dataset: &DatasetSchema) -> Result<Plan> {
+        let params: MlpParams = parse_params(NAME, params)?;
+        Ok(Plan {
+            parameters: Some(params.parameter_count(dataset.features.len(), dataset.classes.len())),
+        })
     }
 
     fn train(&self, req: TrainRequest<'_>) -> Result<TrainedModel> {
         let params: MlpParams = parse_params(NAME, &req.params)?;
-        if params.hidden.contains(&0) {
-            return Err(CoreError::Config(
-                "hidden layer widths must be at least 1".into(),
-            ));
-        }
         let ds = req.dataset;
         let schema = ds.schema();
         if schema.features.is_empty() || schema.label.is_none() {

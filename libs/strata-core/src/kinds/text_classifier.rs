@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use strata_data::{Artifact, FileSource, ManifestInfo};
+use strata_data::{Artifact, DatasetSchema, FileSource, ManifestInfo};
 use tokenizers::Encoding;
 
 use super::bert::{parameter_names, weights_prefix};
@@ -20,8 +20,9 @@ use super::text_encoder::{
     self, CONFIG, Encoder, POOLING, PoolingConfig, TOKENIZER, WEIGHTS, encoder_from_artifact,
 };
 use super::{
-    Model, ModelFiles, ModelKind, TextClassification, TrainRequest, TrainedModel,
-    class_predictions, fingerprint, parse_params, text_classification, to_json,
+    InputType, KindInfo, KindParams, Model, ModelFiles, ModelKind, Plan, TextClassification,
+    TrainRequest, TrainedModel, class_predictions, fingerprint, info, parse_params,
+    text_classification, to_json,
 };
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
@@ -30,19 +31,34 @@ use crate::{CoreError, Result, tensors};
 pub const NAME: &str = "text-classifier";
 const HEAD: &str = "head.safetensors";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FineTune {
     Head,
     Full,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TextClassifierParams {
+    /// `head`: train the classification head on a frozen encoder (fast); `full`: fine-tune the
+    /// encoder too.
     pub mode: FineTune,
-    /// Encoder learning rate as a fraction of the head's (mode `full`).
+    /// Encoder learning rate as a fraction of the head's (mode `full`); above 0.
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub encoder_lr_scale: f64,
+}
+
+impl KindParams for TextClassifierParams {
+    fn check(&self) -> Result<()> {
+        if !(self.encoder_lr_scale.is_finite() && self.encoder_lr_scale > 0.0) {
+            return Err(CoreError::Config(format!(
+                "{NAME} parameters: encoder_lr_scale must be above 0, got {}",
+                self.encoder_lr_scale
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for TextClassifierParams {
@@ -148,17 +164,25 @@ impl ModelKind for TextClassifierKind {
         NAME
     }
 
-    fn description(&self) -> &'static str {
-        "text-encoder plus a classification head, fine-tuned head-only or in full"
+    fn describe(&self) -> KindInfo {
+        info::<TextClassifierParams>(
+            NAME,
+            "Text classifier",
+            "A text encoder plus a classification head, fine-tuned head-only or in full on a \
+             labelled text column.",
+            InputType::Text,
+            Some(text_encoder::NAME),
+        )
+    }
+
+    fn plan(&self, params: &serde_json::Value, _dataset: &DatasetSchema) -> Result<Plan> {
+        parse_params::<TextClassifierParams>(NAME, params)?;
+        // The size is the base encoder's, which the service already stores.
+        Ok(Plan::default())
     }
 
     fn train(&self, req: TrainRequest<'_>) -> Result<TrainedModel> {
         let params: TextClassifierParams = parse_params(NAME, &req.params)?;
-        if !(params.encoder_lr_scale.is_finite() && params.encoder_lr_scale > 0.0) {
-            return Err(CoreError::Config(
-                "encoder_lr_scale must be a positive number".into(),
-            ));
-        }
         let Some(base) = req.base else {
             return Err(CoreError::Config(format!(
                 "{NAME} needs a base text-encoder model to fine-tune"

@@ -15,7 +15,9 @@ use strata_data::{Artifact, FileSource, ManifestInfo};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use super::bert::{Bert, BertConfig, l2_normalize, mean_pool, weights_prefix};
-use super::{Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, to_json};
+use super::{
+    InputType, KindInfo, Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, to_json,
+};
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::{CoreError, Result, tensors};
 
@@ -212,8 +214,17 @@ impl ModelKind for TextEncoderKind {
         NAME
     }
 
-    fn description(&self) -> &'static str {
-        "BERT-family sentence encoder imported from a Hugging Face directory (mean pooling, L2 norm)"
+    fn describe(&self) -> KindInfo {
+        KindInfo {
+            name: NAME,
+            title: "Text encoder",
+            description: "A BERT-family sentence encoder imported from a Hugging Face directory \
+                          (mean pooling, L2 norm); fine-tune one with text-classifier.",
+            input: InputType::Text,
+            trainable: false,
+            base_kind: None,
+            parameters: serde_json::json!({ "type": "object", "properties": {} }),
+        }
     }
 
     fn train(&self, _req: TrainRequest<'_>) -> Result<TrainedModel> {

@@ -18,12 +18,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use strata_data::{Artifact, FileSource, ManifestInfo};
+use strata_data::{Artifact, DatasetSchema, FileSource, ManifestInfo};
 
 use super::mlp::init_linear;
 use super::{
-    Model, ModelFiles, ModelKind, TextClassification, TrainRequest, TrainedModel,
-    class_predictions, fingerprint, parse_params, text_classification, to_json,
+    InputType, KindInfo, KindParams, Model, ModelFiles, ModelKind, Plan, TextClassification,
+    TrainRequest, TrainedModel, class_predictions, fingerprint, info, parse_params,
+    text_classification, to_json,
 };
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
 use crate::train::{Param, Trainable, evaluate, fit};
@@ -33,17 +34,21 @@ pub const NAME: &str = "text-ngram-classifier";
 const WEIGHTS: &str = "model.safetensors";
 
 /// Kind-specific hyperparameters (`params` in a training request).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NgramParams {
     /// Hash buckets, i.e. input features: more means fewer collisions and a larger model.
+    #[schemars(range(min = 16, max = 1048576))]
     pub buckets: usize,
     /// Longest word n-gram (1: words only, 2: words and pairs).
+    #[schemars(range(min = 1, max = 4))]
     pub ngrams: usize,
     /// Length of the character n-grams taken inside each word (with `<` and `>` marking its
     /// start and end), so `refund` and `refunds` share features; 0 turns them off.
+    #[schemars(range(min = 0, max = 8))]
     pub char_ngrams: usize,
     /// Words read per text; the rest is ignored. Declared as the model's `max_tokens`.
+    #[schemars(range(min = 1, max = 65536))]
     pub max_words: usize,
 }
 
@@ -58,9 +63,9 @@ impl Default for NgramParams {
     }
 }
 
-impl NgramParams {
+impl KindParams for NgramParams {
     fn check(&self) -> Result<()> {
-        let bad = |m: &str| Err(CoreError::Config(format!("{NAME} hyperparameters: {m}")));
+        let bad = |m: &str| Err(CoreError::Config(format!("{NAME} parameters: {m}")));
         if !(16..=1 << 20).contains(&self.buckets) {
             return bad("buckets must be between 16 and 1048576");
         }
@@ -70,8 +75,8 @@ impl NgramParams {
         if self.char_ngrams > 8 {
             return bad("char_ngrams must be between 0 (off) and 8");
         }
-        if self.max_words == 0 {
-            return bad("max_words must be at least 1");
+        if !(1..=65_536).contains(&self.max_words) {
+            return bad("max_words must be between 1 and 65536");
         }
         Ok(())
     }
@@ -176,13 +181,27 @@ impl ModelKind for TextNgramClassifier {
         NAME
     }
 
-    fn description(&self) -> &'static str {
-        "hashed word n-grams and a linear layer over a text column, trained from scratch in seconds"
+    fn describe(&self) -> KindInfo {
+        info::<NgramParams>(
+            NAME,
+            "N-gram text classifier",
+            "Hashed word n-grams and a linear layer over a text column, trained from scratch in \
+             seconds with no pretrained model.",
+            InputType::Text,
+            None,
+        )
+    }
+
+    fn plan(&self, params: &serde_json::Value, dataset: &DatasetSchema) -> Result<Plan> {
+        let params: NgramParams = parse_params(NAME, params)?;
+        let classes = dataset.classes.len().max(1) as u64;
+        Ok(Plan {
+            parameters: Some((params.buckets as u64 + 1) * classes),
+        })
     }
 
     fn train(&self, req: TrainRequest<'_>) -> Result<TrainedModel> {
         let params: NgramParams = parse_params(NAME, &req.params)?;
-        params.check()?;
         let schema = req.dataset.schema();
         let TextClassification {
             classes,
@@ -262,7 +281,6 @@ impl ModelKind for TextNgramClassifier {
         };
         let params: NgramParams =
             parse_params(NAME, &artifact.manifest.info.hyperparameters["model"])?;
-        params.check()?;
         let w = tensors::load(artifact.file(WEIGHTS)?, device)?;
         let get = |k: &str| {
             w.get(k)

@@ -11,6 +11,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use strata_proto::strata::ml::v1 as pb;
+use strata_runtime::structs;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role};
@@ -21,7 +22,10 @@ use crate::routes::common::{
 };
 use crate::state::AppState;
 
-/// Knobs of the training engine; every field is optional (the kind's default).
+/// Knobs of the training engine shared by every kind; every field is optional. A field left out
+/// takes the server's default, the same one the CLI and the web form use (each is listed with
+/// its default in `GET /v1/system` under `ml.hyperparameters`). Kind-specific settings are the
+/// job's `parameters`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Hyperparameters {
@@ -33,90 +37,59 @@ pub struct Hyperparameters {
     pub learning_rate: Option<f64>,
     #[schema(minimum = 0)]
     pub weight_decay: Option<f64>,
-    #[schema(maximum = 4294967295_u64)]
-    pub warmup_steps: Option<u32>,
-    /// Global gradient-norm clip.
+    #[schema(maximum = 18446744073709551615_u64)]
+    pub warmup_steps: Option<u64>,
+    /// Global gradient-norm clip; 0 turns clipping off.
     #[schema(minimum = 0)]
     pub max_grad_norm: Option<f64>,
-    /// Stop after this many epochs without a better validation loss.
+    /// Stop after this many epochs without a better validation loss; 0 turns it off.
     #[schema(maximum = 4294967295_u64)]
     pub early_stopping_patience: Option<u32>,
-    #[schema(maximum = 4294967295_u64)]
-    pub checkpoint_every_steps: Option<u32>,
+    /// Checkpoint every this many steps (default: once per epoch).
+    #[schema(minimum = 1, maximum = 18446744073709551615_u64)]
+    pub checkpoint_every_steps: Option<u64>,
     /// Equal seeds give equal metrics.
     #[schema(maximum = 18446744073709551615_u64)]
     pub seed: Option<u64>,
-    /// Hidden layer widths (mlp-classifier): at most 16 layers of 1-65536 units.
-    #[schema(max_items = 16)]
-    pub hidden_layers: Option<Vec<u32>>,
-    /// Fine-tune the whole encoder, not only the head (text-classifier).
-    pub full_fine_tune: Option<bool>,
-    /// Learning rate of the encoder with `full_fine_tune` (default learning_rate / 10).
-    #[schema(minimum = 0)]
-    pub encoder_learning_rate: Option<f64>,
-    /// Fraction held out for validation (default 0.1); with `test_fraction` below 1.
+    /// Fraction held out for validation; with `test_fraction` below 1.
     #[schema(minimum = 0, exclusive_maximum = 1)]
     pub validation_fraction: Option<f64>,
-    /// Fraction held out for the test metrics (default 0.1).
+    /// Fraction held out for the test metrics.
     #[schema(minimum = 0, exclusive_maximum = 1)]
     pub test_fraction: Option<f64>,
 }
 
 impl Hyperparameters {
-    /// The contract's message, where 0 means "the kind's default". Here that is `null`, so a
-    /// 0 where the schema asks for a positive value is refused rather than read as "default".
-    fn into_pb(self) -> Result<pb::Hyperparameters, ApiError> {
-        let positive = |name: &str, zero: bool| {
-            if zero {
-                Err(ApiError::BadRequest(format!(
-                    "hyperparameters.{name} must be positive; leave it out for the default"
-                )))
-            } else {
-                Ok(())
-            }
-        };
-        positive("epochs", self.epochs == Some(0))?;
-        positive("batch_size", self.batch_size == Some(0))?;
-        positive(
-            "learning_rate",
-            self.learning_rate.is_some_and(|lr| lr <= 0.0),
-        )?;
-        Ok(pb::Hyperparameters {
-            epochs: self.epochs.unwrap_or_default(),
-            batch_size: self.batch_size.unwrap_or_default(),
-            learning_rate: self.learning_rate.unwrap_or_default(),
-            weight_decay: self.weight_decay.unwrap_or_default(),
-            warmup_steps: self.warmup_steps.unwrap_or_default(),
-            max_grad_norm: self.max_grad_norm.unwrap_or_default(),
-            early_stopping_patience: self.early_stopping_patience.unwrap_or_default(),
-            checkpoint_every_steps: self.checkpoint_every_steps.unwrap_or_default(),
-            seed: self.seed.unwrap_or_default(),
-            hidden_layers: self.hidden_layers.unwrap_or_default(),
-            full_fine_tune: self.full_fine_tune.unwrap_or_default(),
-            encoder_learning_rate: self.encoder_learning_rate.unwrap_or_default(),
-            validation_fraction: self.validation_fraction.unwrap_or_default(),
-            test_fraction: self.test_fraction.unwrap_or_default(),
-        })
+    /// The contract's message: absent stays absent, so the ML service applies its defaults.
+    fn into_pb(self) -> pb::Hyperparameters {
+        pb::Hyperparameters {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            weight_decay: self.weight_decay,
+            warmup_steps: self.warmup_steps,
+            max_grad_norm: self.max_grad_norm,
+            early_stopping_patience: self.early_stopping_patience,
+            checkpoint_every_steps: self.checkpoint_every_steps,
+            seed: self.seed,
+            validation_fraction: self.validation_fraction,
+            test_fraction: self.test_fraction,
+        }
     }
 
     fn from_pb(h: pb::Hyperparameters) -> Self {
-        let nz32 = |v: u32| (v != 0).then_some(v);
-        let nzf = |v: f64| (v != 0.0).then_some(v);
         Self {
-            epochs: nz32(h.epochs),
-            batch_size: nz32(h.batch_size),
-            learning_rate: nzf(h.learning_rate),
-            weight_decay: nzf(h.weight_decay),
-            warmup_steps: nz32(h.warmup_steps),
-            max_grad_norm: nzf(h.max_grad_norm),
-            early_stopping_patience: nz32(h.early_stopping_patience),
-            checkpoint_every_steps: nz32(h.checkpoint_every_steps),
-            seed: (h.seed != 0).then_some(h.seed),
-            hidden_layers: Some(h.hidden_layers).filter(|v| !v.is_empty()),
-            full_fine_tune: h.full_fine_tune.then_some(true),
-            encoder_learning_rate: nzf(h.encoder_learning_rate),
-            validation_fraction: nzf(h.validation_fraction),
-            test_fraction: nzf(h.test_fraction),
+            epochs: h.epochs,
+            batch_size: h.batch_size,
+            learning_rate: h.learning_rate,
+            weight_decay: h.weight_decay,
+            warmup_steps: h.warmup_steps,
+            max_grad_norm: h.max_grad_norm,
+            early_stopping_patience: h.early_stopping_patience,
+            checkpoint_every_steps: h.checkpoint_every_steps,
+            seed: h.seed,
+            validation_fraction: h.validation_fraction,
+            test_fraction: h.test_fraction,
         }
     }
 }
@@ -135,6 +108,11 @@ pub struct CreateTrainingJob {
     pub dataset_id: String,
     #[serde(default)]
     pub hyperparameters: Hyperparameters,
+    /// The kind's own settings, checked by the kind against its `parameters` schema (in
+    /// `GET /v1/system`); a field left out takes the kind's default, an unknown one is refused.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
     /// For fine-tuning: `name`, `name@version` or `name@alias`.
     #[serde(default)]
     #[schema(
@@ -216,6 +194,9 @@ pub struct TrainingJob {
     pub kind: String,
     pub dataset_id: String,
     pub hyperparameters: Hyperparameters,
+    /// The kind's own settings as the job was created with them (`{}`: all defaults).
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
     pub base_model: Option<String>,
     pub state: Option<JobState>,
     /// Why the job failed.
@@ -239,6 +220,10 @@ impl From<pb::TrainingJob> for TrainingJob {
             kind: j.kind,
             dataset_id: j.dataset_id,
             hyperparameters: Hyperparameters::from_pb(j.hyperparameters.unwrap_or_default()),
+            parameters: j
+                .parameters
+                .as_ref()
+                .map_or_else(|| serde_json::json!({}), structs::from_struct),
             base_model: some(j.base_model),
             state: JobState::from_pb(j.state),
             error: some(j.error),
@@ -298,13 +283,18 @@ pub async fn create(
     let job = state
         .ml
         .training()
-        .create_training_job(ctx.grpc(pb::CreateTrainingJobRequest {
-            model_name: body.model_name,
-            kind: body.kind,
-            dataset_id: body.dataset_id,
-            hyperparameters: Some(body.hyperparameters.into_pb()?),
-            base_model: body.base_model.unwrap_or_default(),
-        }))
+        .create_training_job(
+            ctx.grpc(pb::CreateTrainingJobRequest {
+                model_name: body.model_name,
+                kind: body.kind,
+                dataset_id: body.dataset_id,
+                hyperparameters: Some(body.hyperparameters.into_pb()),
+                parameters: body
+                    .parameters
+                    .and_then(|p| structs::to_struct(&serde_json::Value::Object(p))),
+                base_model: body.base_model.unwrap_or_default(),
+            }),
+        )
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(job.into())))

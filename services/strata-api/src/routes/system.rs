@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use strata_proto::strata::ml::v1::GetSystemInfoRequest;
+use strata_proto::strata::ml::v1::{self as pb, GetSystemInfoRequest};
+use strata_runtime::structs;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
@@ -11,7 +12,7 @@ use crate::middleware::RequestContext;
 use crate::state::AppState;
 
 /// The API's and the ML service's versions and capabilities.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SystemInfo {
     /// Version of the web API binary.
     pub api_version: String,
@@ -20,7 +21,7 @@ pub struct SystemInfo {
 }
 
 /// What the ML service reports about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MlServiceInfo {
     /// Service name, e.g. `strata-ml`.
     pub service: String,
@@ -40,6 +41,66 @@ pub struct MlServiceInfo {
     pub uptime_seconds: u64,
     /// Model kinds the ML service can train and serve.
     pub model_kinds: Vec<String>,
+    /// Every model kind, described by itself (in `model_kinds` order).
+    pub kinds: Vec<ModelKindInfo>,
+    /// JSON Schema of the shared training knobs (`hyperparameters` of a job), each with its
+    /// default and bounds: the defaults every front door trains with.
+    #[schema(value_type = Object)]
+    pub hyperparameters: serde_json::Value,
+}
+
+/// Whether a job of a kind fine-tunes a base model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseModel {
+    /// Trained from scratch; a `base_model` is refused.
+    None,
+    /// Fine-tunes a model of `base_kind`, named by the job's `base_model`.
+    Required,
+}
+
+/// What a model kind is and how to train it, as the kind describes itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ModelKindInfo {
+    /// The name jobs and models use, e.g. `mlp-classifier`.
+    pub name: String,
+    /// A short human name, e.g. `MLP classifier`.
+    pub title: String,
+    /// What the kind does.
+    pub description: String,
+    /// What a dataset must provide: `features` (numeric columns) or `text` (a text column).
+    #[schema(example = "features")]
+    pub input: String,
+    /// Trained by jobs; the others are only imported.
+    pub trainable: bool,
+    pub base_model: BaseModel,
+    /// The kind the base model must be when `base_model` is `required`, e.g. `text-encoder`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub base_kind: Option<String>,
+    /// JSON Schema (draft 2020-12, no references) of the job `parameters` the kind takes, with
+    /// each property's default and bounds.
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+}
+
+impl ModelKindInfo {
+    fn from_pb(k: pb::ModelKindInfo) -> Self {
+        let base_kind = Some(k.base_kind).filter(|b| !b.is_empty());
+        Self {
+            name: k.name,
+            title: k.title,
+            description: k.description,
+            input: k.input,
+            trainable: k.trainable,
+            base_model: if base_kind.is_some() {
+                BaseModel::Required
+            } else {
+                BaseModel::None
+            },
+            base_kind,
+            parameters: structs::from_optional(k.parameters.as_ref()),
+        }
+    }
 }
 
 /// Returns the versions and capabilities of the API and the ML service behind it.
@@ -71,6 +132,8 @@ pub async fn get_system_info(
             device_note: info.device_note,
             uptime_seconds: info.uptime_seconds,
             model_kinds: info.model_kinds,
+            kinds: info.kinds.into_iter().map(ModelKindInfo::from_pb).collect(),
+            hyperparameters: structs::from_optional(info.hyperparameters.as_ref()),
         },
     }))
 }

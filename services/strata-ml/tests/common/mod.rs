@@ -222,12 +222,14 @@ pub fn mlp_job(model: &str, dataset: &str, epochs: u32) -> pb::CreateTrainingJob
         kind: "mlp-classifier".into(),
         dataset_id: dataset.into(),
         hyperparameters: Some(pb::Hyperparameters {
-            epochs,
-            hidden_layers: vec![64],
-            learning_rate: 0.005,
-            seed: 7,
+            epochs: Some(epochs),
+            learning_rate: Some(0.005),
+            seed: Some(7),
+            // Every epoch runs, so tests can count steps.
+            early_stopping_patience: Some(0),
             ..Default::default()
         }),
+        parameters: strata_runtime::structs::to_struct(&serde_json::json!({ "hidden": [64] })),
         base_model: String::new(),
     }
 }
