@@ -1,10 +1,11 @@
-//! Command-line arguments. Every training knob has a flag; defaults come from `TrainConfig`.
+//! Command-line arguments. Every training knob has a flag; defaults come from the core's
+//! `TrainSettings::resolve`, as for every other front door.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
-use strata_core::TrainConfig;
+use strata_core::TrainSettings;
 
 #[derive(Parser)]
 #[command(
@@ -144,9 +145,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub job: Option<String>,
     #[arg(long)]
-    pub epochs: Option<usize>,
+    pub epochs: Option<u32>,
     #[arg(long)]
-    pub batch_size: Option<usize>,
+    pub batch_size: Option<u32>,
     #[arg(long)]
     pub lr: Option<f64>,
     #[arg(long)]
@@ -158,7 +159,8 @@ pub struct TrainArgs {
     pub clip: Option<f64>,
     /// Early-stopping patience in epochs; 0 disables.
     #[arg(long)]
-    pub patience: Option<usize>,
+    pub patience: Option<u32>,
+    /// Checkpoint every N steps; default once per epoch.
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
     #[arg(long)]
@@ -173,43 +175,22 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    pub fn train_config(&self) -> anyhow::Result<TrainConfig> {
-        let mut c = TrainConfig::default();
-        if let Some(v) = self.epochs {
-            c.epochs = v;
+    /// The flags as the core's shared settings: an absent flag is an absent setting, so the
+    /// defaults are the core's, the same as over gRPC, REST and the web form.
+    pub fn settings(&self) -> TrainSettings {
+        TrainSettings {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            weight_decay: self.weight_decay,
+            warmup_steps: self.warmup_steps,
+            max_grad_norm: self.clip,
+            early_stopping_patience: self.patience,
+            checkpoint_every_steps: self.checkpoint_every,
+            seed: self.seed,
+            validation_fraction: self.val_fraction,
+            test_fraction: self.test_fraction,
         }
-        if let Some(v) = self.batch_size {
-            c.batch_size = v;
-        }
-        if let Some(v) = self.lr {
-            c.learning_rate = v;
-        }
-        if let Some(v) = self.weight_decay {
-            c.weight_decay = v;
-        }
-        if let Some(v) = self.warmup_steps {
-            c.warmup_steps = v;
-        }
-        if let Some(v) = self.clip {
-            c.clip_grad_norm = (v > 0.0).then_some(v);
-        }
-        if let Some(v) = self.patience {
-            c.patience = (v > 0).then_some(v);
-        }
-        if let Some(v) = self.checkpoint_every {
-            c.checkpoint_every = v;
-        }
-        if let Some(v) = self.seed {
-            c.seed = v;
-            c.split.seed = v;
-        }
-        if let Some(v) = self.val_fraction {
-            c.split.val_fraction = v;
-        }
-        if let Some(v) = self.test_fraction {
-            c.split.test_fraction = v;
-        }
-        Ok(c)
     }
 }
 
@@ -235,5 +216,78 @@ impl FromStr for ModelRef {
             }),
             _ => Err(format!("`{s}` is not NAME or NAME@VERSION")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn train_args(extra: &[&str]) -> TrainArgs {
+        let base = [
+            "strata",
+            "train",
+            "--kind",
+            "mlp-classifier",
+            "--dataset",
+            "d.parquet",
+        ];
+        let cli = Cli::try_parse_from(base.iter().chain(["--name", "m"].iter()).chain(extra))
+            .expect("valid flags");
+        match cli.command {
+            Command::Train(args) => *args,
+            _ => panic!("not the train command"),
+        }
+    }
+
+    #[test]
+    fn no_flags_are_no_settings_so_the_cli_trains_with_the_service_defaults() {
+        assert_eq!(train_args(&[]).settings(), TrainSettings::default());
+    }
+
+    #[test]
+    fn every_flag_sets_its_own_setting() {
+        let args = train_args(&[
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--lr",
+            "0.01",
+            "--weight-decay",
+            "0.5",
+            "--warmup-steps",
+            "4",
+            "--clip",
+            "0",
+            "--patience",
+            "0",
+            "--checkpoint-every",
+            "9",
+            "--seed",
+            "11",
+            "--val-fraction",
+            "0.2",
+            "--test-fraction",
+            "0.3",
+        ]);
+        let expected = TrainSettings {
+            epochs: Some(3),
+            batch_size: Some(8),
+            learning_rate: Some(0.01),
+            weight_decay: Some(0.5),
+            warmup_steps: Some(4),
+            max_grad_norm: Some(0.0),
+            early_stopping_patience: Some(0),
+            checkpoint_every_steps: Some(9),
+            seed: Some(11),
+            validation_fraction: Some(0.2),
+            test_fraction: Some(0.3),
+        };
+        assert_eq!(args.settings(), expected);
+        let config = args.settings().resolve(100).expect("valid");
+        assert_eq!((config.clip_grad_norm, config.patience), (None, None));
     }
 }

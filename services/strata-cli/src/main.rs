@@ -241,7 +241,8 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
     let kind = registry.get(&args.kind)?;
     let schema = dataset_schema(&args.dataset, &args.schema)?;
     let dataset = ParquetDataset::open(&args.dataset, &schema)?;
-    let config = args.train_config()?;
+    // The same resolution, defaults included, as a job over gRPC or REST.
+    let config = args.settings().resolve(dataset.rows())?;
     let params: serde_json::Value = match &args.params {
         Some(p) => serde_json::from_str(p).context("--params is not valid JSON")?,
         None => serde_json::Value::Null,
@@ -250,6 +251,12 @@ fn train(registry: &Registry, store_path: &Path, device_spec: &str, args: TrainA
         Some(r) => Some(get_model(&store, r)?),
         None => None,
     };
+    registry.plan(
+        &args.kind,
+        &params,
+        dataset.schema(),
+        base.as_ref().map(|b| b.manifest.info.kind.as_str()),
+    )?;
     // The same command twice gives the same job id, so re-running an interrupted command resumes.
     let job = args.job.clone().unwrap_or_else(|| {
         let identity = json!({

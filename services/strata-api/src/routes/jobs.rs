@@ -61,8 +61,43 @@ pub struct Hyperparameters {
 
 impl Hyperparameters {
     /// The contract's message: absent stays absent, so the ML service applies its defaults.
-    fn into_pb(self) -> pb::Hyperparameters {
-        pb::Hyperparameters {
+    /// What the schema above states is enforced here, before the ML service is asked.
+    fn into_pb(self) -> Result<pb::Hyperparameters, ApiError> {
+        let refuse = |name: &str, rule: &str| {
+            Err(ApiError::BadRequest(format!(
+                "hyperparameters.{name} must be {rule}; leave it out for the default"
+            )))
+        };
+        let zero = |v: Option<u64>| v == Some(0);
+        if zero(self.epochs.map(u64::from)) {
+            return refuse("epochs", "at least 1");
+        }
+        if zero(self.batch_size.map(u64::from)) {
+            return refuse("batch_size", "at least 1");
+        }
+        if zero(self.checkpoint_every_steps) {
+            return refuse("checkpoint_every_steps", "at least 1");
+        }
+        if self.learning_rate.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+            return refuse("learning_rate", "above 0");
+        }
+        for (name, value) in [
+            ("weight_decay", self.weight_decay),
+            ("max_grad_norm", self.max_grad_norm),
+        ] {
+            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return refuse(name, "0 or more");
+            }
+        }
+        for (name, value) in [
+            ("validation_fraction", self.validation_fraction),
+            ("test_fraction", self.test_fraction),
+        ] {
+            if value.is_some_and(|v| !(0.0..1.0).contains(&v)) {
+                return refuse(name, "from 0 up to (not including) 1");
+            }
+        }
+        Ok(pb::Hyperparameters {
             epochs: self.epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
@@ -74,7 +109,7 @@ impl Hyperparameters {
             seed: self.seed,
             validation_fraction: self.validation_fraction,
             test_fraction: self.test_fraction,
-        }
+        })
     }
 
     fn from_pb(h: pb::Hyperparameters) -> Self {
@@ -288,7 +323,7 @@ pub async fn create(
                 model_name: body.model_name,
                 kind: body.kind,
                 dataset_id: body.dataset_id,
-                hyperparameters: Some(body.hyperparameters.into_pb()),
+                hyperparameters: Some(body.hyperparameters.into_pb()?),
                 parameters: body
                     .parameters
                     .and_then(|p| structs::to_struct(&serde_json::Value::Object(p))),
