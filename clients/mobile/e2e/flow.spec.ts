@@ -97,7 +97,8 @@ test("training: a running job's live view follows its events until it succeeds",
     dataset_id: dataset.id,
     kind: "mlp-classifier",
     model_name: "digits",
-    hyperparameters: { epochs: 16, batch_size: 16, learning_rate: 0.003, hidden_layers: [256, 256], seed: 7 },
+    hyperparameters: { epochs: 16, batch_size: 16, learning_rate: 0.003, seed: 7 },
+    parameters: { hidden: [256, 256] },
   });
 
   await page.getByRole("tab", { name: "Training" }).click();

@@ -466,6 +466,10 @@ export interface components {
              * @example digits
              */
             model_name: string;
+            /** @description The kind's own settings, checked by the kind (see its `parameters` schema in `GET /v1/system`); unknown fields are refused. */
+            parameters?: {
+                [key: string]: unknown;
+            };
         };
         /** @description A new user. */
         CreateUserRequest: {
@@ -580,7 +584,7 @@ export interface components {
          * @enum {string}
          */
         EncodingFormat: "float" | "base64";
-        /** @description Knobs of the training engine; every field is optional (the kind's default). */
+        /** @description Knobs of the training engine shared by every kind; every field is optional (the server's default, see `GET /v1/system`). */
         Hyperparameters: {
             /**
              * Format: int32
@@ -599,26 +603,10 @@ export interface components {
              */
             early_stopping_patience?: number | null;
             /**
-             * Format: double
-             * @description Learning rate of the encoder with `full_fine_tune` (default learning_rate / 10).
-             * @default null
-             */
-            encoder_learning_rate?: number | null;
-            /**
              * Format: int32
              * @default null
              */
             epochs?: number | null;
-            /**
-             * @description Fine-tune the whole encoder, not only the head (text-classifier).
-             * @default null
-             */
-            full_fine_tune?: boolean | null;
-            /**
-             * @description Hidden layer widths (mlp-classifier): at most 16 layers of 1-65536 units.
-             * @default null
-             */
-            hidden_layers?: number[] | null;
             /**
              * Format: double
              * @default null
@@ -688,6 +676,12 @@ export interface components {
              *     the requested device is used.
              */
             device_note: string;
+            /** @description JSON Schema of the shared training knobs (`hyperparameters` of a job), each with its default and bounds. */
+            hyperparameters: {
+                [key: string]: unknown;
+            };
+            /** @description Every model kind, described. */
+            kinds: components["schemas"]["ModelKindInfo"][];
             /** @description Model kinds the ML service can train and serve. */
             model_kinds: string[];
             /** @description Service name, e.g. `strata-ml`. */
@@ -708,6 +702,33 @@ export interface components {
             };
             name: string;
             versions: components["schemas"]["ModelVersion"][];
+        };
+        /** @description What a model kind is and how to train it, as the kind describes itself. */
+        ModelKindInfo: {
+            /** @description The kind the base model must be (with `base_model` `required`), e.g. `text-encoder`. */
+            base_kind?: string | null;
+            /**
+             * @description Whether a job of this kind fine-tunes a base model (`base_model` of the job).
+             * @enum {string}
+             */
+            base_model: "none" | "required";
+            /** @description One sentence on what the kind does. */
+            description: string;
+            /**
+             * @description What a dataset must provide: feature columns, a text column, or nothing.
+             * @enum {string}
+             */
+            input: "features" | "text" | "none";
+            /** @description The name jobs and models use, e.g. `mlp-classifier`. */
+            name: string;
+            /** @description JSON Schema (draft 2020-12, no `$ref`) of the kind's own `parameters` object. */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** @description Human name, e.g. `MLP classifier`. */
+            title: string;
+            /** @description Whether jobs can train it; import-only kinds are not. */
+            trainable: boolean;
         };
         /** @description A page of models. */
         ModelList: {
@@ -872,6 +893,10 @@ export interface components {
             model_name: string;
             /** @description The model version produced, once succeeded. */
             model_version?: string | null;
+            /** @description The kind's own settings, as sent. */
+            parameters: {
+                [key: string]: unknown;
+            };
             progress?: components["schemas"]["TrainingProgress"] | null;
             started_at?: string | null;
             state?: components["schemas"]["JobState"] | null;
@@ -983,6 +1008,7 @@ export type JobState = components['schemas']['JobState'];
 export type Metrics = components['schemas']['Metrics'];
 export type MlServiceInfo = components['schemas']['MlServiceInfo'];
 export type Model = components['schemas']['Model'];
+export type ModelKindInfo = components['schemas']['ModelKindInfo'];
 export type ModelList = components['schemas']['ModelList'];
 export type ModelVersion = components['schemas']['ModelVersion'];
 export type PredictRequest = components['schemas']['PredictRequest'];
