@@ -19,6 +19,10 @@ describe("SystemView", () => {
     for (const text of ["strata-ml", "cpu", "2 min 5 s", "mlp-classifier", "text-encoder", "Online"]) {
       expect(html).toContain(text);
     }
+    // Each kind as the server describes it.
+    expect(html).toContain("Text n-gram classifier");
+    expect(html).toContain(TEXT_NGRAM.description);
+    expect(html).toContain("Text encoder (import only)");
     expect(html).toMatch(/data-testid="ml-cuda">no</);
     expect(html).not.toContain('role="alert"');
   });
