@@ -8,6 +8,7 @@ const job = (state: string, step: number, extra: Record<string, unknown> = {}) =
   model_name: "digits",
   dataset_id: "ds-1",
   hyperparameters: { epochs: 4 },
+  parameters: {},
   state,
   created_at: "2026-12-06T19:00:00Z",
   progress: { epoch: Math.ceil(step / 10), total_epochs: 4, step, total_steps: 40, train_loss: 2 / (step + 1), eta_seconds: 40 - step, examples_per_second: 900 },

@@ -18,6 +18,18 @@ const SYSTEM: SystemInfo = {
     device_note: "",
     uptime_seconds: 42,
     model_kinds: ["mlp-classifier", "text-encoder"],
+    kinds: [
+      {
+        name: "mlp-classifier",
+        title: "MLP classifier",
+        description: "Feature vector to class.",
+        input: "features",
+        trainable: true,
+        base_model: "none",
+        parameters: { type: "object", properties: { hidden: { type: "array", items: { type: "integer" } } }, additionalProperties: false },
+      },
+    ],
+    hyperparameters: { type: "object", properties: { epochs: { type: "integer", default: 30 } }, additionalProperties: false },
   },
 };
 

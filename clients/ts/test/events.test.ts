@@ -27,6 +27,7 @@ function event(sequence: number, state: JobState, step = 0): TrainingEvent {
       kind: "mlp-classifier",
       dataset_id: "ds-1",
       hyperparameters: {},
+      parameters: {},
       state,
       ...(step > 0
         ? {

@@ -87,14 +87,20 @@ test("train a small model and watch the chart update live until it succeeds", as
   await expect(page.getByRole("heading", { level: 1, name: "New training job" })).toBeVisible();
   await expect(page.getByLabel("Model kind")).toHaveValue("mlp-classifier");
   await expect(page.getByLabel("Model name")).toHaveValue("digits");
+  // Every field starts blank: the server's defaults apply unless one is typed.
+  await expect(page.getByLabel("Epochs")).toHaveValue("");
   // Sized to run for seconds even on a quiet machine (two 256-wide layers are ~18x the work of one
   // 64-wide), so the page sees it running; a single 64-wide layer finished on a quiet CI machine
   // before the page had loaded.
   await page.getByLabel("Epochs").fill("16");
   await page.getByLabel("Batch size").fill("16");
   await page.getByLabel("Learning rate").fill("0.003");
-  await page.getByLabel("Hidden layers").fill("256, 256");
+  // The kind's own setting, labelled from the schema the server sends for it.
+  await page.getByTestId("kind-parameters").getByLabel("Hidden").fill("256, 256");
   await page.getByLabel("Seed").fill("7");
+  // The server stops early by default; every epoch's point is counted below.
+  await page.getByText("More options").click();
+  await page.getByLabel(/patience/i).fill("0");
   await screenshot(page, "training-new");
   await page.getByRole("button", { name: "Start training" }).click();
 
@@ -124,6 +130,9 @@ test("cancel a running job", async () => {
   await page.goto(`${stack.web.url}/training/new`);
   await page.getByLabel("Model name").fill("digits-long");
   await page.getByLabel("Epochs").fill("500");
+  // Without early stopping (on by default) the job is still running when the button is pressed.
+  await page.getByText("More options").click();
+  await page.getByLabel(/patience/i).fill("0");
   await page.getByRole("button", { name: "Start training" }).click();
   await expect(page.getByTestId("job-state")).toHaveText("Running", { timeout: 60_000 });
   await page.getByRole("button", { name: "Cancel job" }).click();

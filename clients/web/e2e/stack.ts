@@ -27,6 +27,8 @@ const cliBin = resolve(repoRoot, process.env.STRATA_CLI_BIN ?? "target/debug/str
 export const minilmDir = resolve(repoRoot, process.env.STRATA_MINILM_DIR ?? ".cache/assets/all-MiniLM-L6-v2");
 /** The digits sample the flow uploads. */
 export const digitsParquet = join(repoRoot, "libs/strata-data/samples/digits.parquet");
+/** 240 support requests in four topics (columns `text`, `topic`), which the demo also seeds. */
+export const supportRequestsParquet = join(repoRoot, "libs/strata-data/samples/support_requests.parquet");
 const webServer = join(webDir, ".next/standalone/clients/web/server.js");
 
 const STARTUP_TIMEOUT_MS = 30_000;

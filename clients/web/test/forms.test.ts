@@ -1,51 +1,88 @@
+import type { MlServiceInfo, Model } from "@strata/client";
 import { describe, expect, it } from "vitest";
 import { classBalance, columnRole, featureCount, isValidName, nameFromFile, uploadMetadata } from "../src/lib/datasets";
-import { DEFAULT_FIELDS, fieldsFor, parseHyperparameters } from "../src/lib/hyperparameters";
-import { defaultKind, trainableKinds } from "../src/lib/kinds";
+import { jobRequest, type JobFormInput } from "../src/lib/job-form";
+import { baseCandidates, defaultKind, findKind, kindsOf, trainableKinds } from "../src/lib/model-kinds";
+import { schemaFields } from "../src/lib/schema-form";
 import { activeNav } from "../src/lib/navigation";
+import { HYPERPARAMETERS, ML, MLP, TEXT_CLASSIFIER, TEXT_ENCODER, TEXT_NGRAM } from "./fixtures/kinds";
 
-describe("hyperparameters", () => {
-  it("sends the filled fields of the kind, typed, and leaves empty ones to the defaults", () => {
-    const parsed = parseHyperparameters("mlp-classifier", { ...DEFAULT_FIELDS, hiddenLayers: "128, 64", encoderLearningRate: "0.1" });
-    expect(parsed).toEqual({
-      ok: true,
-      value: { epochs: 10, batch_size: 32, learning_rate: 0.005, seed: 7, hidden_layers: [128, 64] },
-    });
+describe("model kinds", () => {
+  it("offers only trainable kinds, in the server's order, and fits the kind to the dataset", () => {
+    expect(trainableKinds(ML.kinds).map((k) => k.name)).toEqual(["mlp-classifier", "text-classifier", "text-ngram-classifier"]);
+    expect(defaultKind(ML.kinds, { schema: { text_column: "" } })?.name).toBe("mlp-classifier");
+    expect(defaultKind(ML.kinds, { schema: { text_column: "text" } })?.name).toBe("text-classifier");
+    expect(defaultKind([TEXT_NGRAM, MLP], { schema: { text_column: "text" } })?.name).toBe("text-ngram-classifier");
+    // No kind reads what the dataset has: the first trainable one is offered rather than none.
+    expect(defaultKind([TEXT_NGRAM], { schema: {} })?.name).toBe("text-ngram-classifier");
+    expect(defaultKind([TEXT_ENCODER], undefined)).toBeUndefined();
   });
 
-  it("reports every bad field at once, in words", () => {
-    const parsed = parseHyperparameters("mlp-classifier", {
-      ...DEFAULT_FIELDS,
-      epochs: "0",
-      learningRate: "fast",
-      hiddenLayers: "64, x",
-      validationFraction: "0.5",
-      testFraction: "0.5",
-    });
-    expect(parsed.ok).toBe(false);
-    if (parsed.ok) return;
-    expect(parsed.errors.epochs).toBe("Epochs must be between 1 and 10000.");
-    expect(parsed.errors.learningRate).toBe("Learning rate must be a number.");
-    expect(parsed.errors.hiddenLayers).toMatch(/comma/);
-    expect(parsed.errors.testFraction).toMatch(/leave rows to train on/);
+  it("reads kinds from a server that sends none as no kinds", () => {
+    expect(kindsOf({} as MlServiceInfo)).toEqual([]);
+    expect(findKind(ML.kinds, "text-ngram-classifier")).toBe(TEXT_NGRAM);
   });
 
-  it("offers fine-tuning fields only to the text classifier", () => {
-    expect(fieldsFor("text-classifier").has("fullFineTune")).toBe(true);
-    expect(fieldsFor("text-classifier").has("hiddenLayers")).toBe(false);
-    const parsed = parseHyperparameters("text-classifier", { ...DEFAULT_FIELDS, fullFineTune: true, encoderLearningRate: "0.00002" });
-    expect(parsed.ok && parsed.value).toMatchObject({ full_fine_tune: true, encoder_learning_rate: 0.00002 });
-    expect(parsed.ok && parsed.value.hidden_layers).toBeUndefined();
+  it("offers as base models those of the kind's base kind, promoted first", () => {
+    const model = (name: string, kind: string, promoted = false): Model => ({
+      name,
+      aliases: promoted ? { production: "v1" } : {},
+      versions: [{ version: "v1", kind, size_bytes: 1, io_schema: {} as never, hyperparameters: {} as never }],
+    });
+    const models = [model("digits", "mlp-classifier"), model("bert", "text-encoder"), model("minilm", "text-encoder", true)];
+    expect(baseCandidates(TEXT_CLASSIFIER, models).map((c) => c.ref)).toEqual(["minilm@production", "bert@v1"]);
+    expect(baseCandidates(TEXT_NGRAM, models)).toEqual([]);
+    expect(baseCandidates({ ...TEXT_CLASSIFIER, base_kind: null }, models)).toHaveLength(3);
   });
 });
 
-describe("kinds", () => {
-  const kinds = ["mlp-classifier", "text-encoder", "text-classifier"];
-  it("does not offer import-only kinds for training, and fits the kind to the dataset", () => {
-    expect(trainableKinds(kinds)).toEqual(["mlp-classifier", "text-classifier"]);
-    expect(defaultKind(kinds, { schema: { text_column: "" } })).toBe("mlp-classifier");
-    expect(defaultKind(kinds, { schema: { text_column: "text" } })).toBe("text-classifier");
-    expect(defaultKind(["text-encoder"], undefined)).toBeUndefined();
+describe("job request", () => {
+  const input = (over: Partial<JobFormInput> = {}): JobFormInput => ({
+    modelName: " topics ",
+    datasetId: "ds-1",
+    kind: TEXT_NGRAM,
+    baseModel: "minilm@production",
+    hyperparameterFields: schemaFields(HYPERPARAMETERS),
+    hyperparameters: {},
+    parameterFields: schemaFields(TEXT_NGRAM.parameters),
+    parameters: {},
+    ...over,
+  });
+
+  it("leaves every blank knob to the server's defaults", () => {
+    expect(jobRequest(input())).toEqual({ ok: true, value: { model_name: "topics", kind: "text-ngram-classifier", dataset_id: "ds-1" } });
+  });
+
+  it("sends the filled knobs as hyperparameters and the kind's settings as parameters", () => {
+    const request = jobRequest(input({ hyperparameters: { epochs: "5", learning_rate: "0.05", seed: "" }, parameters: { buckets: "1024" } }));
+    expect(request).toEqual({
+      ok: true,
+      value: {
+        model_name: "topics",
+        kind: "text-ngram-classifier",
+        dataset_id: "ds-1",
+        hyperparameters: { epochs: 5, learning_rate: 0.05 },
+        parameters: { buckets: 1024 },
+      },
+    });
+  });
+
+  it("names the base model only for a kind that needs one", () => {
+    const request = jobRequest(input({ kind: TEXT_CLASSIFIER, parameterFields: schemaFields(TEXT_CLASSIFIER.parameters), parameters: { mode: "full" } }));
+    expect(request.ok && request.value).toMatchObject({ base_model: "minilm@production", parameters: { mode: "full" } });
+    const none = jobRequest(input({ kind: TEXT_CLASSIFIER, baseModel: "" }));
+    expect(none.ok).toBe(false);
+    if (!none.ok) expect(none.errors.baseModel).toMatch(/import a text-encoder/);
+  });
+
+  it("reports the form's, the knobs' and the kind's bad fields at once", () => {
+    const request = jobRequest(input({ modelName: "no spaces", kind: undefined, hyperparameters: { epochs: "0" }, parameters: { buckets: "1" } }));
+    expect(request.ok).toBe(false);
+    if (request.ok) return;
+    expect(request.errors.modelName).toBeDefined();
+    expect(request.errors.kind).toBe("Choose a model kind.");
+    expect(request.errors.hyperparameters).toEqual({ epochs: "Epochs must be a whole number from 1 to 4294967295." });
+    expect(request.errors.parameters).toEqual({ buckets: "Buckets must be a whole number from 16 to 1048576." });
   });
 });
 

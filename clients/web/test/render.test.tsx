@@ -1,26 +1,17 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import { SystemView } from "../src/components/SystemView";
-import type { Model, TrainingJob } from "@strata/client";
+import type { Dataset, Model, TrainingJob } from "@strata/client";
 import { ErrorPanel } from "../src/components/ErrorPanel";
 import { HeatMap } from "../src/components/HeatMap";
 import { LineChart } from "../src/components/LineChart";
 import { VersionCard } from "../src/components/models/ModelDetail";
-import { JobView, hyperparameterList } from "../src/components/training/JobView";
+import { JobView } from "../src/components/training/JobView";
+import { JobForm, type JobFormData } from "../src/components/training/NewJobForm";
 import { applyEvent, emptyTraining } from "../src/lib/training";
+import { HYPERPARAMETERS, ML, MLP, TEXT_CLASSIFIER, TEXT_ENCODER, TEXT_NGRAM } from "./fixtures/kinds";
 
-const info = {
-  api_version: "0.1.0",
-  ml: {
-    service: "strata-ml",
-    version: "0.1.0",
-    device: "cpu",
-    cuda_compiled: false,
-    device_note: "",
-    uptime_seconds: 125,
-    model_kinds: ["mlp-classifier", "text-encoder"],
-  },
-};
+const info = { api_version: "0.1.0", ml: ML };
 
 describe("SystemView", () => {
   it("shows every field of the ML service info", () => {
@@ -28,6 +19,10 @@ describe("SystemView", () => {
     for (const text of ["strata-ml", "cpu", "2 min 5 s", "mlp-classifier", "text-encoder", "Online"]) {
       expect(html).toContain(text);
     }
+    // Each kind as the server describes it.
+    expect(html).toContain("Text n-gram classifier");
+    expect(html).toContain(TEXT_NGRAM.description);
+    expect(html).toContain("Text encoder (import only)");
     expect(html).toMatch(/data-testid="ml-cuda">no</);
     expect(html).not.toContain('role="alert"');
   });
@@ -44,7 +39,7 @@ describe("SystemView", () => {
 
   it("says so when no model kinds are registered", () => {
     const html = renderToStaticMarkup(
-      <SystemView state={{ status: "ok", info: { ...info, ml: { ...info.ml, model_kinds: [] } } }} />,
+      <SystemView state={{ status: "ok", info: { ...info, ml: { ...info.ml, model_kinds: [], kinds: [] } } }} />,
     );
     expect(html).toContain("none registered");
   });
@@ -87,7 +82,8 @@ const runningJob: TrainingJob = {
   model_name: "digits",
   kind: "mlp-classifier",
   dataset_id: "ds-1",
-  hyperparameters: { epochs: 4, hidden_layers: [64, 32], learning_rate: 0.005 },
+  hyperparameters: { epochs: 4, learning_rate: 0.005 },
+  parameters: { hidden: [64, 32] },
   state: "running",
   progress: { epoch: 2, total_epochs: 4, step: 90, total_steps: 180, train_loss: 0.42, examples_per_second: 5200, eta_seconds: 12.4, validation: null },
 };
@@ -135,11 +131,104 @@ describe("JobView", () => {
     expect(html).toContain("Updates stopped");
   });
 
-  it("lists only the hyperparameters that were set", () => {
-    expect(hyperparameterList({ epochs: 3, seed: null, hidden_layers: [8] })).toEqual([
-      ["Epochs", "3"],
-      ["Hidden layers", "8"],
-    ]);
+  it("lists the settings that were sent, titled as the server's schemas title them", () => {
+    const job: TrainingJob = { ...runningJob, hyperparameters: { epochs: 3, seed: null }, parameters: { hidden: [8] } };
+    const described = renderToStaticMarkup(<JobView view={emptyTraining(job)} stream={{ state: "live" }} ml={ML} />);
+    expect(described).toContain("<dt>Hidden layers</dt><dd>8</dd>");
+    expect(described).toContain("<dt>Epochs</dt><dd>3</dd>");
+    expect(described).not.toContain("<dt>Seed</dt>");
+    expect(described).toContain("MLP classifier (mlp-classifier)");
+    // Without the descriptions (not loaded yet, or failed), by name.
+    const bare = renderToStaticMarkup(<JobView view={emptyTraining(job)} stream={{ state: "live" }} />);
+    expect(bare).toContain("<dt>Hidden</dt><dd>8</dd>");
+    expect(bare).toContain("<dd>mlp-classifier</dd>");
+  });
+});
+
+const dataset = (id: string, textColumn: string): Dataset => ({
+  id,
+  name: id,
+  description: "",
+  schema: { label_column: "label", text_column: textColumn },
+  num_rows: 240,
+  size_bytes: 1,
+  sha256: "",
+  columns: [],
+  classes: ["a", "b"],
+  class_counts: [120, 120],
+});
+
+const encoder: Model = {
+  name: "minilm",
+  aliases: { production: "v1" },
+  versions: [{ version: "v1", kind: "text-encoder", size_bytes: 1, io_schema: {} as never, hyperparameters: {} as never }],
+};
+const classifier: Model = { name: "digits", aliases: {}, versions: [{ ...encoder.versions[0]!, kind: "mlp-classifier" }] };
+
+/** The form's markup for a dataset, built from the server's descriptions in `kinds`. */
+function jobForm(kinds: JobFormData["kinds"], datasetId: string): string {
+  const data: JobFormData = {
+    kinds,
+    hyperparameters: HYPERPARAMETERS,
+    datasets: [dataset("digits", ""), dataset("support", "text")],
+    models: [classifier, encoder],
+  };
+  return renderToStaticMarkup(<JobForm data={data} datasetId={datasetId} />);
+}
+
+/** The attributes of the element with `id`, as one string. */
+const tag = (html: string, id: string) => html.match(new RegExp(`<[a-z]+ [^>]*id="${id}"[^>]*>`))?.[0] ?? "";
+
+describe("JobForm", () => {
+  it("shows a kind's own settings from its schema alone, blank with the server's defaults as placeholders", () => {
+    // The form has never heard of this kind: all it knows is the fixture's description.
+    const html = jobForm([MLP, TEXT_NGRAM, TEXT_ENCODER], "support");
+    expect(html).toMatch(/<option value="text-ngram-classifier" selected="">Text n-gram classifier \(text-ngram-classifier\)<\/option>/);
+    expect(html).not.toContain('value="text-encoder"');
+    expect(html).toContain(`<legend>Text n-gram classifier settings</legend>`);
+    for (const [name, label, placeholder] of [
+      ["buckets", "Buckets", "8192"],
+      ["ngrams", "Ngrams", "2"],
+      ["char_ngrams", "Char ngrams", "4"],
+      ["max_words", "Max words", "256"],
+    ]) {
+      expect(html).toContain(`<label for="param-${name}">${label}<span class="optional"> (optional)</span></label>`);
+      expect(tag(html, `param-${name}`)).toContain(`placeholder="${placeholder}"`);
+      expect(tag(html, `param-${name}`)).toContain('value=""');
+    }
+    expect(html).toContain("Hash buckets the n-grams fall into. From 16 to 1048576.");
+    // The shared knobs are blank too: the server's defaults apply unless one is typed.
+    expect(tag(html, "hp-epochs")).toContain('placeholder="30"');
+    expect(tag(html, "hp-epochs")).toContain('value=""');
+    expect(tag(html, "hp-learning_rate")).toContain('placeholder="0.001"');
+    expect(tag(html, "hp-seed")).toContain('placeholder="42"');
+    expect(html).toContain("More options");
+    expect(tag(html, "hp-warmup_steps")).toContain('placeholder="20"');
+    expect(html).not.toContain("param-hidden");
+    expect(html).not.toContain('id="job-base"');
+  });
+
+  it("fits the kind to the dataset and asks for a base model of the kind's base kind", () => {
+    const text = jobForm(ML.kinds, "support");
+    expect(text).toContain('<option value="text-classifier" selected="">');
+    expect(tag(text, "job-base")).not.toBe("");
+    expect(text).toContain('<option value="minilm@production" selected="">minilm@production</option>');
+    expect(text).not.toContain("digits@v1");
+    // A string choice: the server's default first, then the options, with the effective one explained.
+    expect(text).toContain('<option value="" selected="">Default (head)</option><option value="head">head</option><option value="full">full</option>');
+    expect(text).toContain("What training updates. Only the classification head.");
+
+    const features = jobForm(ML.kinds, "digits");
+    expect(features).toContain('<option value="mlp-classifier" selected="">');
+    expect(tag(features, "param-hidden")).toContain('placeholder="128"');
+    expect(features).toContain("<legend>MLP classifier settings</legend>");
+    expect(features).not.toContain('id="job-base"');
+  });
+
+  it("offers nothing to start when the server has no trainable kind", () => {
+    const html = jobForm([TEXT_ENCODER], "support");
+    expect(html).toContain("The ML service offers no trainable kind");
+    expect(html).toMatch(/<button type="submit"[^>]*disabled=""/);
   });
 });
 

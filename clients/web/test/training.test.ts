@@ -16,6 +16,7 @@ function event(kind: string, state: JobState, progress?: Partial<TrainingProgres
       kind: "mlp-classifier",
       dataset_id: "ds",
       hyperparameters: {},
+      parameters: {},
       state,
       progress: progress
         ? { epoch: 1, total_epochs: 2, step: 0, total_steps: 100, train_loss: 0, examples_per_second: 10, eta_seconds: 5, ...progress }

@@ -421,6 +421,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Whether a job of a kind fine-tunes a base model.
+         * @enum {string}
+         */
+        BaseModel: "none" | "required";
         /** @description One column as stored in the Parquet file. */
         ColumnInfo: {
             /** @description Arrow data type, e.g. `Float32`, `Utf8`. */
@@ -466,6 +471,13 @@ export interface components {
              * @example digits
              */
             model_name: string;
+            /**
+             * @description The kind's own settings, checked by the kind against its `parameters` schema (in
+             *     `GET /v1/system`); a field left out takes the kind's default, an unknown one is refused.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** @description A new user. */
         CreateUserRequest: {
@@ -580,7 +592,12 @@ export interface components {
          * @enum {string}
          */
         EncodingFormat: "float" | "base64";
-        /** @description Knobs of the training engine; every field is optional (the kind's default). */
+        /**
+         * @description Knobs of the training engine shared by every kind; every field is optional. A field left out
+         *     takes the server's default, the same one the CLI and the web form use (each is listed with
+         *     its default in `GET /v1/system` under `ml.hyperparameters`). Kind-specific settings are the
+         *     job's `parameters`.
+         */
         Hyperparameters: {
             /**
              * Format: int32
@@ -588,37 +605,22 @@ export interface components {
              */
             batch_size?: number | null;
             /**
-             * Format: int32
+             * Format: int64
+             * @description Checkpoint every this many steps (default: once per epoch).
              * @default null
              */
             checkpoint_every_steps?: number | null;
             /**
              * Format: int32
-             * @description Stop after this many epochs without a better validation loss.
+             * @description Stop after this many epochs without a better validation loss; 0 turns it off.
              * @default null
              */
             early_stopping_patience?: number | null;
-            /**
-             * Format: double
-             * @description Learning rate of the encoder with `full_fine_tune` (default learning_rate / 10).
-             * @default null
-             */
-            encoder_learning_rate?: number | null;
             /**
              * Format: int32
              * @default null
              */
             epochs?: number | null;
-            /**
-             * @description Fine-tune the whole encoder, not only the head (text-classifier).
-             * @default null
-             */
-            full_fine_tune?: boolean | null;
-            /**
-             * @description Hidden layer widths (mlp-classifier): at most 16 layers of 1-65536 units.
-             * @default null
-             */
-            hidden_layers?: number[] | null;
             /**
              * Format: double
              * @default null
@@ -626,7 +628,7 @@ export interface components {
             learning_rate?: number | null;
             /**
              * Format: double
-             * @description Global gradient-norm clip.
+             * @description Global gradient-norm clip; 0 turns clipping off.
              * @default null
              */
             max_grad_norm?: number | null;
@@ -638,18 +640,18 @@ export interface components {
             seed?: number | null;
             /**
              * Format: double
-             * @description Fraction held out for the test metrics (default 0.1).
+             * @description Fraction held out for the test metrics.
              * @default null
              */
             test_fraction?: number | null;
             /**
              * Format: double
-             * @description Fraction held out for validation (default 0.1); with `test_fraction` below 1.
+             * @description Fraction held out for validation; with `test_fraction` below 1.
              * @default null
              */
             validation_fraction?: number | null;
             /**
-             * Format: int32
+             * Format: int64
              * @default null
              */
             warmup_steps?: number | null;
@@ -688,6 +690,15 @@ export interface components {
              *     the requested device is used.
              */
             device_note: string;
+            /**
+             * @description JSON Schema of the shared training knobs (`hyperparameters` of a job), each with its
+             *     default and bounds: the defaults every front door trains with.
+             */
+            hyperparameters: {
+                [key: string]: unknown;
+            };
+            /** @description Every model kind, described by itself (in `model_kinds` order). */
+            kinds: components["schemas"]["ModelKindInfo"][];
             /** @description Model kinds the ML service can train and serve. */
             model_kinds: string[];
             /** @description Service name, e.g. `strata-ml`. */
@@ -708,6 +719,32 @@ export interface components {
             };
             name: string;
             versions: components["schemas"]["ModelVersion"][];
+        };
+        /** @description What a model kind is and how to train it, as the kind describes itself. */
+        ModelKindInfo: {
+            /** @description The kind the base model must be when `base_model` is `required`, e.g. `text-encoder`. */
+            base_kind?: string | null;
+            base_model: components["schemas"]["BaseModel"];
+            /** @description What the kind does. */
+            description: string;
+            /**
+             * @description What a dataset must provide: `features` (numeric columns) or `text` (a text column).
+             * @example features
+             */
+            input: string;
+            /** @description The name jobs and models use, e.g. `mlp-classifier`. */
+            name: string;
+            /**
+             * @description JSON Schema (draft 2020-12, no references) of the job `parameters` the kind takes, with
+             *     each property's default and bounds.
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** @description A short human name, e.g. `MLP classifier`. */
+            title: string;
+            /** @description Trained by jobs; the others are only imported. */
+            trainable: boolean;
         };
         /** @description A page of models. */
         ModelList: {
@@ -872,6 +909,10 @@ export interface components {
             model_name: string;
             /** @description The model version produced, once succeeded. */
             model_version?: string | null;
+            /** @description The kind's own settings as the job was created with them (`{}`: all defaults). */
+            parameters: {
+                [key: string]: unknown;
+            };
             progress?: components["schemas"]["TrainingProgress"] | null;
             started_at?: string | null;
             state?: components["schemas"]["JobState"] | null;
@@ -960,6 +1001,7 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type BaseModel = components['schemas']['BaseModel'];
 export type ColumnInfo = components['schemas']['ColumnInfo'];
 export type ColumnStats = components['schemas']['ColumnStats'];
 export type CreateApiKeyRequest = components['schemas']['CreateApiKeyRequest'];
@@ -983,6 +1025,7 @@ export type JobState = components['schemas']['JobState'];
 export type Metrics = components['schemas']['Metrics'];
 export type MlServiceInfo = components['schemas']['MlServiceInfo'];
 export type Model = components['schemas']['Model'];
+export type ModelKindInfo = components['schemas']['ModelKindInfo'];
 export type ModelList = components['schemas']['ModelList'];
 export type ModelVersion = components['schemas']['ModelVersion'];
 export type PredictRequest = components['schemas']['PredictRequest'];

@@ -1,6 +1,7 @@
 import type { SystemInfo } from "@strata/client";
 import type { ErrorView } from "../lib/errors";
 import { formatUptime } from "../lib/format";
+import { findKind, kindsOf } from "../lib/model-kinds";
 import { ErrorPanel } from "./ErrorPanel";
 import { Fact } from "./Fact";
 
@@ -43,6 +44,9 @@ function StatusPill({ state }: { state: SystemState }) {
 
 function SystemDetails({ info }: { info: SystemInfo }) {
   const { ml } = info;
+  const kinds = kindsOf(ml);
+  // The registry's names, with the server's description of each where it sends one.
+  const names = [...new Set([...ml.model_kinds, ...kinds.map((k) => k.name)])];
   return (
     <dl className="facts">
       <Fact label="Service" testId="ml-service" value={ml.service} />
@@ -52,18 +56,28 @@ function SystemDetails({ info }: { info: SystemInfo }) {
       {ml.device_note ? <Fact label="Device note" testId="ml-device-note" value={ml.device_note} /> : null}
       <Fact label="CUDA compiled" testId="ml-cuda" value={ml.cuda_compiled ? "yes" : "no"} />
       <Fact label="Uptime" testId="ml-uptime" value={formatUptime(ml.uptime_seconds)} />
-      <div className="fact">
+      <div className="fact wide">
         <dt>Model kinds</dt>
         <dd data-testid="ml-model-kinds">
-          {ml.model_kinds.length === 0 ? (
+          {names.length === 0 ? (
             <span className="muted">none registered</span>
           ) : (
-            <ul className="tags">
-              {ml.model_kinds.map((kind) => (
-                <li key={kind} className="tag">
-                  {kind}
-                </li>
-              ))}
+            <ul className="kinds">
+              {names.map((name) => {
+                const kind = findKind(kinds, name);
+                return (
+                  <li key={name}>
+                    <span className="tag">{name}</span>
+                    {kind ? (
+                      <>
+                        {" "}
+                        {kind.title}
+                        {kind.trainable ? "" : " (import only)"} <span className="muted small">{kind.description}</span>
+                      </>
+                    ) : null}
+                  </li>
+                );
+              })}
             </ul>
           )}
         </dd>

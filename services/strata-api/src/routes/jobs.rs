@@ -146,7 +146,7 @@ pub struct CreateTrainingJob {
     /// The kind's own settings, checked by the kind against its `parameters` schema (in
     /// `GET /v1/system`); a field left out takes the kind's default, an unknown one is refused.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, serde_json::Value>>)]
     pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
     /// For fine-tuning: `name`, `name@version` or `name@alias`.
     #[serde(default)]
@@ -230,7 +230,7 @@ pub struct TrainingJob {
     pub dataset_id: String,
     pub hyperparameters: Hyperparameters,
     /// The kind's own settings as the job was created with them (`{}`: all defaults).
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub parameters: serde_json::Value,
     pub base_model: Option<String>,
     pub state: Option<JobState>,

@@ -45,7 +45,7 @@ pub struct MlServiceInfo {
     pub kinds: Vec<ModelKindInfo>,
     /// JSON Schema of the shared training knobs (`hyperparameters` of a job), each with its
     /// default and bounds: the defaults every front door trains with.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub hyperparameters: serde_json::Value,
 }
 
@@ -79,7 +79,7 @@ pub struct ModelKindInfo {
     pub base_kind: Option<String>,
     /// JSON Schema (draft 2020-12, no references) of the job `parameters` the kind takes, with
     /// each property's default and bounds.
-    #[schema(value_type = Object)]
+    #[schema(value_type = HashMap<String, serde_json::Value>)]
     pub parameters: serde_json::Value,
 }
 

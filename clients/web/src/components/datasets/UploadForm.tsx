@@ -77,7 +77,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (dataset: Dataset) => v
         </Field>
         <details className="advanced">
           <summary>Schema options</summary>
-          <Field id="upload-text" label="Text column" hint="For text datasets (text-classifier)." optional>
+          <Field id="upload-text" label="Text column" hint="For text datasets, which the kinds that read text train on." optional>
             <input id="upload-text" value={fields.textColumn} onChange={(e) => set("textColumn")(e.target.value)} />
           </Field>
           <Field

@@ -1,10 +1,11 @@
 "use client";
 
-import type { Model, ModelVersion } from "@strata/client";
+import type { Model, ModelKindInfo, ModelVersion } from "@strata/client";
 import { useState, type FormEvent } from "react";
 import { apiClient } from "../../lib/api";
 import { describeError, type ErrorView } from "../../lib/errors";
 import { formatBytes, formatCount, formatNumber, formatPercent, formatTime } from "../../lib/format";
+import { findKind, kindsOf } from "../../lib/model-kinds";
 import { aliasesOf, aliasProblem, classNames, embedsText, ioSchema, readsDigits } from "../../lib/models";
 import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
@@ -15,6 +16,9 @@ import { Pill } from "../Pill";
 
 export function ModelDetail({ name, initialVersion }: { name: string; initialVersion?: string | undefined }) {
   const model = useApi(`model:${name}`, (client, signal) => client.getModel(name, { signal }));
+  // Only for the kinds' titles: without it the table shows their names, so a failure is not shown.
+  const system = useApi("system", (client, signal) => client.getSystemInfo({ signal }));
+  const kinds = system.data ? kindsOf(system.data.ml) : [];
   const [selected, setSelected] = useState<string | undefined>(initialVersion);
   const m = model.data;
   const version = m ? (m.versions.find((v) => v.version === selected) ?? m.versions.at(-1)) : undefined;
@@ -43,7 +47,7 @@ export function ModelDetail({ name, initialVersion }: { name: string; initialVer
       {model.state.status === "loading" ? <Loading label="Loading the model…" /> : null}
       {m ? (
         <>
-          <VersionsTable model={m} selected={version?.version} onSelect={select} />
+          <VersionsTable model={m} kinds={kinds} selected={version?.version} onSelect={select} />
           <div className="columns wide-left">
             {version ? <VersionCard model={m} version={version} /> : null}
             <div className="stack">
@@ -57,7 +61,17 @@ export function ModelDetail({ name, initialVersion }: { name: string; initialVer
   );
 }
 
-function VersionsTable({ model, selected, onSelect }: { model: Model; selected: string | undefined; onSelect: (v: string) => void }) {
+function VersionsTable({
+  model,
+  kinds,
+  selected,
+  onSelect,
+}: {
+  model: Model;
+  kinds: ModelKindInfo[];
+  selected: string | undefined;
+  onSelect: (v: string) => void;
+}) {
   return (
     <section className="card" aria-labelledby="versions-heading">
       <header className="card-header">
@@ -93,7 +107,9 @@ function VersionsTable({ model, selected, onSelect }: { model: Model; selected: 
                     {v.version}
                   </button>
                 </th>
-                <td>{v.kind}</td>
+                <td>
+                  <KindName kind={findKind(kinds, v.kind)} name={v.kind} />
+                </td>
                 <td className="num">{formatPercent(v.test_metrics?.accuracy)}</td>
                 <td className="num">{formatPercent(v.test_metrics?.macro_f1)}</td>
                 <td className="num">{formatNumber(v.test_metrics?.loss)}</td>
@@ -187,6 +203,16 @@ export function VersionCard({ model, version }: { model: Model; version: ModelVe
         </details>
       ) : null}
     </section>
+  );
+}
+
+/** A kind by its title, with the name it is known by in the API and the CLI. */
+function KindName({ kind, name }: { kind: ModelKindInfo | undefined; name: string }) {
+  if (!kind?.title || kind.title === name) return <>{name}</>;
+  return (
+    <span title={kind.description || undefined}>
+      {kind.title} <span className="mono small muted">{name}</span>
+    </span>
   );
 }
 

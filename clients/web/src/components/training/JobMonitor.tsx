@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { apiClient } from "../../lib/api";
 import { describeError, type ErrorView } from "../../lib/errors";
 import { applyEvent, emptyTraining, isActive, type TrainingView } from "../../lib/training";
+import { useApi } from "../../lib/use-api";
 import { ErrorPanel, Loading } from "../ErrorPanel";
 import { JobStatePill } from "../Pill";
 import { JobView, type StreamStatus } from "./JobView";
@@ -20,6 +21,8 @@ export function JobMonitor({ id }: { id: string }) {
   const [loadError, setLoadError] = useState<ErrorView | undefined>();
   const [cancelError, setCancelError] = useState<ErrorView | undefined>();
   const [cancelling, setCancelling] = useState(false);
+  // Only for the settings' titles: without it they show by name, so a failure here is not shown.
+  const system = useApi("system", (client, signal) => client.getSystemInfo({ signal }));
 
   useEffect(() => {
     const controller = new AbortController();
@@ -85,7 +88,7 @@ export function JobMonitor({ id }: { id: string }) {
       {cancelError ? <ErrorPanel error={cancelError} compact /> : null}
       {loadError ? <ErrorPanel error={loadError} /> : null}
       {!job && !loadError ? <Loading label="Loading the job…" /> : null}
-      {job ? <JobView view={view} stream={stream} /> : null}
+      {job ? <JobView view={view} stream={stream} ml={system.data?.ml} /> : null}
     </>
   );
 }

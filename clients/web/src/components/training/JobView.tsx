@@ -1,6 +1,8 @@
-import type { Hyperparameters, Metrics } from "@strata/client";
+import type { MlServiceInfo, Metrics } from "@strata/client";
 import type { ErrorView } from "../../lib/errors";
 import { formatEta, formatNumber, formatPercent, formatTime, formatUptime } from "../../lib/format";
+import { findKind, kindsOf } from "../../lib/model-kinds";
+import { valueList } from "../../lib/schema-form";
 import { completion, isActive, type TrainingView } from "../../lib/training";
 import { ErrorPanel } from "../ErrorPanel";
 import { LineChart } from "../LineChart";
@@ -14,10 +16,14 @@ export type StreamStatus =
   | { state: "ended" }
   | { state: "failed"; reason: ErrorView };
 
-/** The job page body for one moment of a job; no fetching, so any state renders in a test. */
-export function JobView({ view, stream }: { view: TrainingView; stream: StreamStatus }) {
+/**
+ * The job page body for one moment of a job; no fetching, so any state renders in a test. With
+ * the server's kind descriptions (`ml`), settings carry the schemas' titles and the kind its own.
+ */
+export function JobView({ view, stream, ml }: { view: TrainingView; stream: StreamStatus; ml?: Pick<MlServiceInfo, "kinds" | "hyperparameters"> | undefined }) {
   const job = view.job;
   if (!job) return null;
+  const kind = ml ? findKind(kindsOf(ml), job.kind) : undefined;
   const p = job.progress;
   const active = isActive(job.state);
   const done = completion(job);
@@ -105,7 +111,7 @@ export function JobView({ view, stream }: { view: TrainingView; stream: StreamSt
           </header>
           <dl className="facts compact">
             <Fact label="Model" value={job.model_name} />
-            <Fact label="Kind" value={job.kind} />
+            <Fact label="Kind" value={kind?.title && kind.title !== job.kind ? `${kind.title} (${job.kind})` : job.kind} />
             <div className="fact">
               <dt>Dataset</dt>
               <dd>
@@ -115,8 +121,11 @@ export function JobView({ view, stream }: { view: TrainingView; stream: StreamSt
               </dd>
             </div>
             {job.base_model ? <Fact label="Base model" value={job.base_model} /> : null}
-            {hyperparameterList(job.hyperparameters).map(([k, v]) => (
-              <Fact key={k} label={k} value={v} />
+            {valueList(job.parameters, kind?.parameters).map(([k, v]) => (
+              <Fact key={`parameter-${k}`} label={k} value={v} />
+            ))}
+            {valueList(job.hyperparameters, ml?.hyperparameters).map(([k, v]) => (
+              <Fact key={`hyperparameter-${k}`} label={k} value={v} />
             ))}
             <Fact label="Created" value={formatTime(job.created_at)} />
             <Fact label="Finished" value={formatTime(job.finished_at)} />
@@ -157,30 +166,4 @@ function StreamPill({ stream, active }: { stream: StreamStatus; active: boolean 
   if (stream.state === "reconnecting") return <Pill tone="warn">Reconnecting…</Pill>;
   if (stream.state === "failed") return <Pill tone="error">Updates stopped</Pill>;
   return <Pill>Final</Pill>;
-}
-
-const HP_LABELS: [keyof Hyperparameters, string][] = [
-  ["epochs", "Epochs"],
-  ["batch_size", "Batch size"],
-  ["learning_rate", "Learning rate"],
-  ["hidden_layers", "Hidden layers"],
-  ["seed", "Seed"],
-  ["validation_fraction", "Validation fraction"],
-  ["test_fraction", "Test fraction"],
-  ["early_stopping_patience", "Early-stopping patience"],
-  ["weight_decay", "Weight decay"],
-  ["warmup_steps", "Warm-up steps"],
-  ["max_grad_norm", "Max grad norm"],
-  ["checkpoint_every_steps", "Checkpoint every"],
-  ["full_fine_tune", "Full fine-tune"],
-  ["encoder_learning_rate", "Encoder learning rate"],
-];
-
-/** The hyperparameters the job was given, as label/value pairs (defaults are not listed). */
-export function hyperparameterList(hp: Hyperparameters): [string, string][] {
-  return HP_LABELS.flatMap(([key, label]) => {
-    const v = hp[key];
-    if (v === null || v === undefined) return [];
-    return [[label, Array.isArray(v) ? v.join(", ") : String(v)] as [string, string]];
-  });
 }

@@ -1,46 +1,42 @@
 "use client";
 
-import { useEffect, useState, type FormEvent } from "react";
+import type { Dataset, Model, ModelKindInfo } from "@strata/client";
+import { useMemo, useState, type FormEvent } from "react";
 import { apiClient } from "../../lib/api";
-import { isValidName, NAME_RULE } from "../../lib/datasets";
 import { describeError, type ErrorView } from "../../lib/errors";
-import { DEFAULT_FIELDS, fieldsFor, parseHyperparameters, type FieldErrors, type HyperparameterFields } from "../../lib/hyperparameters";
-import { defaultKind, kindInfo, trainableKinds } from "../../lib/kinds";
-import { candidates, embedsText } from "../../lib/models";
 import { formatCount } from "../../lib/format";
+import { jobRequest, type JobFormErrors } from "../../lib/job-form";
+import { baseCandidates, defaultKind, findKind, kindsOf, needsBase, trainableKinds } from "../../lib/model-kinds";
+import { schemaFields, type FieldTexts, type JsonSchema } from "../../lib/schema-form";
 import { useApi } from "../../lib/use-api";
 import { Empty, ErrorPanel, Loading } from "../ErrorPanel";
 import { Field } from "../Field";
+import { SchemaFields } from "../SchemaFields";
+
+/** What the form is built from: the server's kinds and knobs, and what there is to train on. */
+export interface JobFormData {
+  kinds: ModelKindInfo[];
+  /** JSON Schema of the shared training knobs (`ml.hyperparameters`). */
+  hyperparameters: JsonSchema;
+  datasets: Dataset[];
+  models: Model[];
+}
+
+// Shown up front; every other shared knob the server lists goes under "More options".
+const COMMON_KNOBS = new Set(["epochs", "batch_size", "learning_rate", "seed"]);
+
+const NO_ERRORS: JobFormErrors = { hyperparameters: {}, parameters: {} };
 
 export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
-  const options = useApi("new-job", async (client, signal) => {
+  const options = useApi("new-job", async (client, signal): Promise<JobFormData> => {
     const [system, datasets, models] = await Promise.all([
       client.getSystemInfo({ signal }),
       client.listDatasets({ pageSize: 500, signal }),
       client.listModels({ pageSize: 500, signal }),
     ]);
-    return { kinds: system.ml.model_kinds, datasets: datasets.datasets, encoders: candidates(models.models, embedsText) };
+    return { kinds: kindsOf(system.ml), hyperparameters: system.ml.hyperparameters, datasets: datasets.datasets, models: models.models };
   });
-  const [dataset, setDataset] = useState(datasetId ?? "");
-  const [kind, setKind] = useState("");
-  const [modelName, setModelName] = useState("");
-  const [baseModel, setBaseModel] = useState("");
-  const [hp, setHp] = useState<HyperparameterFields>(DEFAULT_FIELDS);
-  const [errors, setErrors] = useState<FieldErrors & { modelName?: string; dataset?: string; kind?: string; baseModel?: string }>({});
-  const [failure, setFailure] = useState<ErrorView | undefined>();
-  const [busy, setBusy] = useState(false);
   const data = options.data;
-
-  // Once the choices arrive, preselect what fits: the linked (or newest) dataset, its kind, a name.
-  useEffect(() => {
-    if (!data) return;
-    const chosen = data.datasets.find((d) => d.id === dataset) ?? data.datasets[0];
-    if (!chosen) return;
-    setDataset((current) => current || chosen.id);
-    setKind((current) => current || defaultKind(data.kinds, chosen) || "");
-    setModelName((current) => current || chosen.name);
-    setBaseModel((current) => current || data.encoders[0]?.ref || "");
-  }, [data]);
 
   if (options.state.status === "loading") return <Loading label="Loading datasets and model kinds…" />;
   if (options.state.status === "error" && !data) return <ErrorPanel error={options.state.error} />;
@@ -52,32 +48,57 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
       </Empty>
     );
   }
+  return <JobForm data={data} datasetId={datasetId} />;
+}
+
+/** The form once its choices are known: preselects the linked (or newest) dataset and its kind. */
+export function JobForm({ data, datasetId }: { data: JobFormData; datasetId?: string | undefined }) {
+  const first = data.datasets.find((d) => d.id === datasetId) ?? data.datasets[0];
+  const [dataset, setDataset] = useState(first?.id ?? "");
+  const [kindName, setKindName] = useState(() => defaultKind(data.kinds, first)?.name ?? "");
+  const [modelName, setModelName] = useState(first?.name ?? "");
+  const [chosenBase, setChosenBase] = useState("");
+  const [hpTexts, setHpTexts] = useState<FieldTexts>({});
+  const [paramTexts, setParamTexts] = useState<FieldTexts>({});
+  const [errors, setErrors] = useState<JobFormErrors>(NO_ERRORS);
+  const [failure, setFailure] = useState<ErrorView | undefined>();
+  const [busy, setBusy] = useState(false);
+
   const kinds = trainableKinds(data.kinds);
-  const info = kindInfo(kind);
-  const used = fieldsFor(kind);
+  const kind = findKind(kinds, kindName);
+  const hpFields = useMemo(() => schemaFields(data.hyperparameters), [data.hyperparameters]);
+  const paramFields = useMemo(() => schemaFields(kind?.parameters), [kind]);
+  const bases = baseCandidates(kind, data.models);
+  // Promoted models come first, so with nothing chosen the first candidate is the one to suggest.
+  const baseModel = bases.some((c) => c.ref === chosenBase) ? chosenBase : (bases[0]?.ref ?? "");
   const selected = data.datasets.find((d) => d.id === dataset);
-  const setField = (key: keyof HyperparameterFields) => (value: string) => setHp((f) => ({ ...f, [key]: value }));
+
+  // Parameters belong to one kind: another kind's leftovers would be refused by the server.
+  const chooseKind = (name: string) => {
+    if (name === kindName) return;
+    setKindName(name);
+    setParamTexts({});
+    setErrors((e) => ({ ...e, kind: undefined, parameters: {} }));
+  };
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setFailure(undefined);
-    const parsed = parseHyperparameters(kind, hp);
-    const next: typeof errors = parsed.ok ? {} : { ...parsed.errors };
-    if (!isValidName(modelName.trim())) next.modelName = NAME_RULE;
-    if (!dataset) next.dataset = "Choose a dataset.";
-    if (!kind) next.kind = "Choose a model kind.";
-    if (info.needsBase && !baseModel) next.baseModel = "Choose the text encoder to fine-tune (import one first).";
-    setErrors(next);
-    if (!parsed.ok || Object.keys(next).length > 0) return;
+    const request = jobRequest({
+      modelName,
+      datasetId: dataset,
+      kind,
+      baseModel,
+      hyperparameterFields: hpFields,
+      hyperparameters: hpTexts,
+      parameterFields: paramFields,
+      parameters: paramTexts,
+    });
+    setErrors(request.ok ? NO_ERRORS : request.errors);
+    if (!request.ok) return;
     setBusy(true);
     try {
-      const job = await apiClient().createTrainingJob({
-        model_name: modelName.trim(),
-        kind,
-        dataset_id: dataset,
-        hyperparameters: parsed.value,
-        ...(info.needsBase ? { base_model: baseModel } : {}),
-      });
+      const job = await apiClient().createTrainingJob(request.value);
       window.location.assign(`/training/${encodeURIComponent(job.id)}`);
     } catch (error) {
       setFailure(describeError(error));
@@ -85,12 +106,10 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
     }
   }
 
-  const number = (key: keyof HyperparameterFields, label: string, hint: string, step = "any") =>
-    used.has(key) ? (
-      <Field id={`hp-${key}`} label={label} hint={hint} error={errors[key]} optional>
-        <input id={`hp-${key}`} inputMode="decimal" step={step} value={hp[key] as string} onChange={(e) => setField(key)(e.target.value)} />
-      </Field>
-    ) : null;
+  const common = hpFields.filter((f) => COMMON_KNOBS.has(f.name));
+  const more = hpFields.filter((f) => !COMMON_KNOBS.has(f.name));
+  const setHp = (name: string, text: string) => setHpTexts((t) => ({ ...t, [name]: text }));
+  const setParam = (name: string, text: string) => setParamTexts((t) => ({ ...t, [name]: text }));
 
   return (
     <form className="card form" onSubmit={submit} noValidate aria-labelledby="job-form-heading">
@@ -104,8 +123,8 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
             value={dataset}
             onChange={(e) => {
               setDataset(e.target.value);
-              const d = data.datasets.find((x) => x.id === e.target.value);
-              if (d) setKind(defaultKind(data.kinds, d) ?? kind);
+              const suits = defaultKind(data.kinds, data.datasets.find((x) => x.id === e.target.value));
+              if (suits) chooseKind(suits.name);
             }}
           >
             {data.datasets.map((d) => (
@@ -115,11 +134,12 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
             ))}
           </select>
         </Field>
-        <Field id="job-kind" label="Model kind" error={errors.kind} hint={info.description}>
-          <select id="job-kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+        <Field id="job-kind" label="Model kind" error={errors.kind} hint={kind?.description || undefined}>
+          <select id="job-kind" value={kindName} onChange={(e) => chooseKind(e.target.value)}>
+            {kinds.length === 0 ? <option value="">The ML service offers no trainable kind</option> : null}
             {kinds.map((k) => (
-              <option key={k} value={k}>
-                {kindInfo(k).label} ({k})
+              <option key={k.name} value={k.name}>
+                {k.title && k.title !== k.name ? `${k.title} (${k.name})` : k.name}
               </option>
             ))}
           </select>
@@ -127,11 +147,16 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
         <Field id="job-model" label="Model name" error={errors.modelName} hint="The job adds a new version (v1, v2, …) to this model.">
           <input id="job-model" value={modelName} onChange={(e) => setModelName(e.target.value)} maxLength={128} />
         </Field>
-        {info.needsBase ? (
-          <Field id="job-base" label="Base model" error={errors.baseModel} hint="The text encoder to fine-tune.">
-            <select id="job-base" value={baseModel} onChange={(e) => setBaseModel(e.target.value)}>
-              {data.encoders.length === 0 ? <option value="">No text encoder imported</option> : null}
-              {data.encoders.map((c) => (
+        {needsBase(kind) ? (
+          <Field
+            id="job-base"
+            label="Base model"
+            error={errors.baseModel}
+            hint={kind?.base_kind ? `The ${kind.base_kind} this kind starts from.` : "The model this kind starts from."}
+          >
+            <select id="job-base" value={baseModel} onChange={(e) => setChosenBase(e.target.value)}>
+              {bases.length === 0 ? <option value="">{`No ${kind?.base_kind ?? "base"} model imported`}</option> : null}
+              {bases.map((c) => (
                 <option key={c.ref} value={c.ref}>
                   {c.ref}
                 </option>
@@ -140,36 +165,31 @@ export function NewJobForm({ datasetId }: { datasetId?: string | undefined }) {
           </Field>
         ) : null}
       </div>
-      <fieldset className="fieldset">
-        <legend>Hyperparameters</legend>
-        <div className="form-grid">
-          {number("epochs", "Epochs", "Passes over the training split.", "1")}
-          {number("batchSize", "Batch size", "Rows per optimiser step.", "1")}
-          {number("learningRate", "Learning rate", "AdamW step size.")}
-          {used.has("hiddenLayers") ? (
-            <Field id="hp-hiddenLayers" label="Hidden layers" hint="Widths, comma-separated (e.g. 128, 64)." error={errors.hiddenLayers} optional>
-              <input id="hp-hiddenLayers" value={hp.hiddenLayers} onChange={(e) => setField("hiddenLayers")(e.target.value)} />
-            </Field>
-          ) : null}
-          {number("seed", "Seed", "Equal seeds give equal metrics.", "1")}
-        </div>
-        <details className="advanced">
-          <summary>More options</summary>
+      {kind && paramFields.length > 0 ? (
+        <fieldset className="fieldset" data-testid="kind-parameters">
+          <legend>{kind.title || kind.name} settings</legend>
           <div className="form-grid">
-            {number("validationFraction", "Validation fraction", "Share of rows held out per epoch (default 0.1).")}
-            {number("testFraction", "Test fraction", "Share of rows for the final metrics (default 0.1).")}
-            {number("earlyStoppingPatience", "Early-stopping patience", "Stop after this many epochs without a better validation loss.", "1")}
-            {number("weightDecay", "Weight decay", "AdamW decoupled weight decay.")}
-            {number("encoderLearningRate", "Encoder learning rate", "For full fine-tuning; usually smaller.")}
-            {used.has("fullFineTune") ? (
-              <div className="field checkbox">
-                <input id="hp-fullFineTune" type="checkbox" checked={hp.fullFineTune} onChange={(e) => setHp((f) => ({ ...f, fullFineTune: e.target.checked }))} />
-                <label htmlFor="hp-fullFineTune">Fine-tune the whole encoder, not only the head</label>
-              </div>
-            ) : null}
+            <SchemaFields prefix="param" fields={paramFields} values={paramTexts} errors={errors.parameters} onChange={setParam} />
           </div>
-        </details>
-      </fieldset>
+        </fieldset>
+      ) : null}
+      {hpFields.length > 0 ? (
+        <fieldset className="fieldset" data-testid="hyperparameters">
+          <legend>Training</legend>
+          <div className="form-grid">
+            <SchemaFields prefix="hp" fields={common} values={hpTexts} errors={errors.hyperparameters} onChange={setHp} />
+          </div>
+          {more.length > 0 ? (
+            // Open while one of its fields is in error, so the message is not hidden.
+            <details className="advanced" open={more.some((f) => errors.hyperparameters[f.name]) || undefined}>
+              <summary>More options</summary>
+              <div className="form-grid">
+                <SchemaFields prefix="hp" fields={more} values={hpTexts} errors={errors.hyperparameters} onChange={setHp} />
+              </div>
+            </details>
+          ) : null}
+        </fieldset>
+      ) : null}
       {failure ? <ErrorPanel error={failure} compact /> : null}
       <div className="form-actions">
         <button type="submit" className="button primary" disabled={busy || kinds.length === 0}>

@@ -11,7 +11,7 @@ export default async function NewJobPage({ searchParams }: { searchParams: Promi
         <a href="/training">Training</a> / <span aria-current="page">New job</span>
       </nav>
       <h1>New training job</h1>
-      <p className="lead">Pick a dataset and a model kind; empty hyperparameters take the kind&apos;s defaults.</p>
+      <p className="lead">Pick a dataset and a model kind; the settings the kind offers come from the server, and any left blank take its defaults.</p>
       <NewJobForm datasetId={typeof dataset === "string" ? dataset : undefined} />
     </>
   );
