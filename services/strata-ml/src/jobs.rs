@@ -895,7 +895,7 @@ fn train(
     inner.datasets.materialize(&job.dataset_id, dataset_file)?;
     let dataset = ParquetDataset::open_limited(dataset_file, &schema, inner.datasets.limits())
         .map_err(ServiceError::from)?;
-    let hp = job.hyperparameters.clone().unwrap_or_default();
+    let hp = job.hyperparameters.unwrap_or_default();
     let config = train_config(&hp, dataset.rows())?;
     let params = structs::from_optional(job.parameters.as_ref());
     let base = if job.base_model.is_empty() {

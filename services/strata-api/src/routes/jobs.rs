@@ -78,7 +78,10 @@ impl Hyperparameters {
         if zero(self.checkpoint_every_steps) {
             return refuse("checkpoint_every_steps", "at least 1");
         }
-        if self.learning_rate.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+        if self
+            .learning_rate
+            .is_some_and(|v| !(v.is_finite() && v > 0.0))
+        {
             return refuse("learning_rate", "above 0");
         }
         for (name, value) in [
