@@ -53,7 +53,7 @@ fn digits_reaches_096_and_same_seed_gives_same_metrics() {
     assert!(a.test.accuracy >= 0.96, "test accuracy {}", a.test.accuracy);
     assert_eq!(a.test, b.test, "same seed, same metrics");
     assert_eq!(a.fit.history, b.fit.history);
-    assert_eq!(a.test.examples, 359);
+    assert_eq!(a.test.examples, 180);
 
     let events = events.into_inner().unwrap();
     assert!(matches!(
