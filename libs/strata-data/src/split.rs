@@ -85,7 +85,7 @@ mod tests {
     fn same_seed_same_split_and_parts_cover_all_rows() {
         let spec = SplitSpec {
             val_fraction: 0.1,
-            test_fraction: 0.1,
+            test_fraction: 0.2,
             seed: 7,
         };
         let a = split(1000, &spec).unwrap();
