@@ -145,13 +145,6 @@ pub enum Renewal {
     Lost,
 }
 
-/// One job of a bulk import (see [`SqlMetadataStore::import`]).
-#[derive(Debug, Clone)]
-pub struct ImportJob {
-    pub row: JobRow,
-    pub events: Vec<EventRow>,
-}
-
 /// A user of the web API as stored. `role` is the API's name for it; this crate does not read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {

@@ -10,8 +10,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 
 use crate::{
-    ApiKeyRow, Backend, Claimed, EventRow, ImportJob, JobRow, JobStatus, Lease, MetaError,
-    MetadataStore, Renewal, UserDeletion, UserRow,
+    ApiKeyRow, Backend, Claimed, EventRow, JobRow, JobStatus, Lease, MetaError, MetadataStore,
+    Renewal, UserDeletion, UserRow,
 };
 
 const QUEUED: i64 = JobStatus::Queued as i64;
@@ -201,63 +201,6 @@ impl SqlMetadataStore {
             sequences.push(sequence as u64);
         }
         Ok(sequences)
-    }
-
-    /// Imports jobs (with their events, keeping their sequence numbers) and aliases in one
-    /// transaction; jobs and aliases that already exist are kept as they are, so a repeated
-    /// import changes nothing. A job imported as RUNNING has no lease holder: it is claimable at
-    /// once and resumes from its last checkpoint. Returns the number of jobs imported.
-    pub async fn import(
-        &self,
-        jobs: &[ImportJob],
-        aliases: &BTreeMap<String, BTreeMap<String, String>>,
-    ) -> Result<usize, MetaError> {
-        let mut tx = self.begin_write().await?;
-        let mut imported = 0;
-        for job in jobs {
-            let next = job.events.iter().map(|e| e.sequence).max().unwrap_or(0) + 1;
-            let inserted = sqlx::query(
-                "INSERT INTO jobs (id, state, model_name, record, next_sequence) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&job.row.id)
-            .bind(job.row.status.code())
-            .bind(&job.row.model_name)
-            .bind(job.row.record.as_slice())
-            .bind(next as i64)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 0 {
-                continue;
-            }
-            for event in &job.events {
-                sqlx::query(
-                    "INSERT INTO job_events (job_id, sequence, event) VALUES ($1, $2, $3) \
-                     ON CONFLICT (job_id, sequence) DO NOTHING",
-                )
-                .bind(&job.row.id)
-                .bind(event.sequence as i64)
-                .bind(event.body.as_slice())
-                .execute(&mut *tx)
-                .await?;
-            }
-            imported += 1;
-        }
-        for (model, aliases) in aliases {
-            for (alias, version) in aliases {
-                sqlx::query(
-                    "INSERT INTO model_aliases (model, alias, version) VALUES ($1, $2, $3) \
-                     ON CONFLICT (model, alias) DO NOTHING",
-                )
-                .bind(model)
-                .bind(alias)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(imported)
     }
 
     /// Closes every connection (tests stop a database server after this).

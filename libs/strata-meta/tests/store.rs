@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_meta::{
-    ApiKeyRow, EventRow, ImportJob, JobRow, JobStatus, MetaError, MetadataStore, Renewal,
-    SqlMetadataStore, UserDeletion, UserRow, connect,
+    ApiKeyRow, EventRow, JobRow, JobStatus, MetaError, MetadataStore, Renewal, SqlMetadataStore,
+    UserDeletion, UserRow, connect,
 };
 
 fn job(id: &str, model: &str) -> JobRow {
@@ -381,55 +381,6 @@ async fn reconnecting_keeps_data_and_migrations_run_once(url: String) {
     assert_eq!(b.jobs(None, None).await.expect("list").len(), 1);
 }
 
-async fn an_import_is_idempotent_and_running_jobs_resume(url: String) {
-    let store = connect(&url).await.expect("connect");
-    let mut running = job("job-2", "m");
-    running.status = JobStatus::Running;
-    let events = |n: u64| {
-        (1..=n)
-            .map(|sequence| EventRow {
-                sequence,
-                body: vec![sequence as u8],
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut done = job("job-1", "m");
-    done.status = JobStatus::Succeeded;
-    let jobs = vec![
-        ImportJob {
-            row: done,
-            events: events(4),
-        },
-        ImportJob {
-            row: running,
-            events: events(2),
-        },
-    ];
-    let aliases = BTreeMap::from([(
-        "m".to_owned(),
-        BTreeMap::from([("production".to_owned(), "v1".to_owned())]),
-    )]);
-    assert_eq!(store.import(&jobs, &aliases).await.expect("import"), 2);
-    assert_eq!(store.import(&jobs, &aliases).await.expect("again"), 0);
-    assert_eq!(store.events("job-1", 0).await.expect("events").len(), 4);
-    let c = store
-        .claim("r1", LONG)
-        .await
-        .expect("claim")
-        .expect("resumable");
-    assert_eq!(c.row.id, "job-2");
-    assert!(c.resumed());
-    let seq = store
-        .record(&c.lease, JobStatus::Running, b"r", &[b"next".to_vec()])
-        .await
-        .expect("record");
-    assert_eq!(seq, [3], "numbering continues after the imported events");
-    assert_eq!(
-        store.aliases("m").await.expect("aliases")["production"],
-        "v1"
-    );
-}
-
 fn user(name: &str, role: &str) -> UserRow {
     UserRow {
         name: name.into(),
@@ -596,7 +547,6 @@ macro_rules! all_scenarios {
             cancellation_happens_once,
             aliases_move_and_stay_per_model,
             reconnecting_keeps_data_and_migrations_run_once,
-            an_import_is_idempotent_and_running_jobs_resume,
             users_and_api_keys,
         )
     };

@@ -22,7 +22,6 @@ mod datasets;
 pub mod error;
 mod inference;
 mod jobs;
-mod legacy;
 mod models;
 mod paging;
 mod registry;
@@ -296,9 +295,6 @@ async fn open_metadata(config: &Config) -> Result<Arc<dyn strata_meta::MetadataS
     let meta = strata_meta::connect(&url)
         .await
         .map_err(|e| ServeError::Metadata(e.to_string()))?;
-    legacy::import_if_present(&meta, &config.data_dir)
-        .await
-        .map_err(ServeError::Metadata)?;
     Ok(Arc::new(meta))
 }
 

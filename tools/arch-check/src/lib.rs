@@ -61,7 +61,13 @@ impl Workspace {
     pub fn load(root: &Path) -> Result<Self, String> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(&cargo)
-            .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+            .args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--offline",
+            ])
             .current_dir(root)
             .output()
             .map_err(|e| format!("running {cargo} metadata: {e}"))?;
@@ -281,12 +287,18 @@ mod tests {
     #[test]
     fn a_planted_layer_breach_is_a_finding_and_dev_dependencies_are_not() {
         let ws = workspace();
-        assert!(ws.only_these_workspace_deps("acme-core", &["data"]).is_empty());
+        assert!(
+            ws.only_these_workspace_deps("acme-core", &["data"])
+                .is_empty()
+        );
         let found = ws.only_these_workspace_deps("acme-core", &[]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("acme-data"));
         assert_eq!(ws.none_of("acme-core", &["ton*"], "no rpc").len(), 1);
-        assert!(ws.none_of("acme-core", &["acme-testkit"], "dev only").is_empty());
+        assert!(
+            ws.none_of("acme-core", &["acme-testkit"], "dev only")
+                .is_empty()
+        );
         assert!(!ws.only_these_workspace_deps("acme-missing", &[]).is_empty());
     }
 
@@ -295,8 +307,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let src = dir.path().join("src");
         std::fs::create_dir_all(src.join("generated")).expect("mkdir");
-        std::fs::write(src.join("a.ts"), "// fetch( in a comment\nconst r = fetch(url);\n")
-            .expect("write");
+        std::fs::write(
+            src.join("a.ts"),
+            "// fetch( in a comment\nconst r = fetch(url);\n",
+        )
+        .expect("write");
         std::fs::write(src.join("b.ts"), "fetch(x)\n").expect("write");
         std::fs::write(src.join("generated/c.ts"), "fetch(x)\n").expect("write");
         let found = lines_containing(dir.path(), "src", &["ts"], &["fetch("], &["src/b.ts"]);

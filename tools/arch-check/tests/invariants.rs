@@ -50,7 +50,10 @@ fn dependencies_point_down_the_layers() {
     // Every product crate has a rule, so a new one must take its place in the layers.
     for c in ws.product_crates() {
         if !rules.iter().any(|(k, _)| ws.name(k) == c.name) {
-            findings.push(format!("{} has no layer rule in tests/invariants.rs", c.name));
+            findings.push(format!(
+                "{} has no layer rule in tests/invariants.rs",
+                c.name
+            ));
         }
     }
     none(findings);
@@ -86,7 +89,9 @@ fn proto_holds_generated_code_only() {
         &ws.root,
         "proto/src",
         &["rs"],
-        &["fn ", "struct ", "enum ", "impl ", "trait ", "use ", "const ", "static "],
+        &[
+            "fn ", "struct ", "enum ", "impl ", "trait ", "use ", "const ", "static ",
+        ],
         &[],
     ));
     none(findings);
@@ -107,7 +112,14 @@ fn runtime_knows_processes_not_models() {
 #[test]
 fn meta_knows_rows_not_contracts_files_or_grpc() {
     let ws = ws();
-    let mut forbidden = vec!["tonic", "tonic-*", "prost", "prost-*", "axum", "object_store"];
+    let mut forbidden = vec![
+        "tonic",
+        "tonic-*",
+        "prost",
+        "prost-*",
+        "axum",
+        "object_store",
+    ];
     forbidden.extend(["parquet", "arrow", "candle-*"]);
     none(ws.none_of(
         &ws.name("meta"),
@@ -137,7 +149,9 @@ fn the_core_speaks_no_io_protocol_and_builds_without_nvcc() {
     let core = ws.name("core");
     let mut findings = ws.none_of(
         &core,
-        &["tonic", "tonic-*", "prost", "prost-*", "axum", "hyper", "reqwest", "sqlx"],
+        &[
+            "tonic", "tonic-*", "prost", "prost-*", "axum", "hyper", "reqwest", "sqlx",
+        ],
         "the core is called with tensors, datasets and paths",
     );
     if let Some(c) = ws.get(&core) {
@@ -169,7 +183,10 @@ fn the_services_pass_kind_parameters_through_and_name_no_kind() {
     ];
     let except: Vec<&str> = except.iter().map(String::as_str).collect();
     let mut findings = Vec::new();
-    for c in ws.product_crates().filter(|c| c.dir.starts_with("services")) {
+    for c in ws
+        .product_crates()
+        .filter(|c| c.dir.starts_with("services"))
+    {
         let src = format!("{}/src", c.dir);
         findings.extend(lines_containing(&ws.root, &src, &["rs"], &kinds, &except));
     }
