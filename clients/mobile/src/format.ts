@@ -32,6 +32,15 @@ export function duration(seconds: number): string {
 
 /** What a version takes as input, read from its io_schema (`{"input": {"type": ...}}`). */
 export function inputType(version: ModelVersion | undefined): string | undefined {
-  const input = (version?.io_schema as { input?: { type?: unknown } } | undefined)?.input;
-  return typeof input?.type === "string" ? input.type : undefined;
+  return schemaType(version, "input");
+}
+
+/** What a version answers with (`{"output": {"type": "embedding" | "classes"}}`). */
+export function outputType(version: ModelVersion | undefined): string | undefined {
+  return schemaType(version, "output");
+}
+
+function schemaType(version: ModelVersion | undefined, side: "input" | "output"): string | undefined {
+  const part = (version?.io_schema as Record<string, { type?: unknown } | undefined> | undefined)?.[side];
+  return typeof part?.type === "string" ? part.type : undefined;
 }

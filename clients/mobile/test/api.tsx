@@ -89,7 +89,7 @@ export const digitsModel = {
 export const minilm = {
   name: "minilm",
   aliases: {},
-  versions: [{ version: "v1", kind: "text-encoder", size_bytes: 90_000_000, hyperparameters: {}, io_schema: { input: { type: "text" } } }],
+  versions: [{ version: "v1", kind: "text-encoder", size_bytes: 90_000_000, hyperparameters: {}, io_schema: { input: { type: "text" }, output: { type: "embedding", dim: 384 } } }],
 };
 
 /** Renders one screen inside a signed-in session, as the app does once the saved session is read. */

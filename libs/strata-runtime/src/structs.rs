@@ -8,6 +8,20 @@ use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value};
 use serde_json::Map;
 
+/// Deepest JSON nesting a `Struct` may carry. Each JSON level is about three protobuf message
+/// levels (`Struct`, map entry, `Value`) and prost refuses to decode past 100, so a deeper
+/// object would fail in the receiving service (as an internal error) instead of at the door.
+pub const MAX_NESTING: usize = 16;
+
+/// How deeply `json` nests objects and arrays (a scalar is 0, `{}` is 1).
+pub fn nesting(json: &serde_json::Value) -> usize {
+    match json {
+        serde_json::Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// A JSON object as a `Struct`; `None` for anything that is not an object (absent on the wire).
 pub fn to_struct(json: &serde_json::Value) -> Option<Struct> {
     match json {
@@ -87,6 +101,13 @@ mod tests {
         let back = from_struct(&to_struct(&value).expect("an object"));
         assert_eq!(back, value);
         assert_eq!(back["buckets"].as_u64(), Some(1024));
+    }
+
+    #[test]
+    fn nesting_counts_objects_and_arrays() {
+        assert_eq!(nesting(&json!(1)), 0);
+        assert_eq!(nesting(&json!({})), 1);
+        assert_eq!(nesting(&json!({ "a": [1, { "b": [] }] })), 4);
     }
 
     #[test]

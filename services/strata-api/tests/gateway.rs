@@ -535,14 +535,35 @@ async fn rules_the_spec_states_are_enforced_with_problems_before_the_ml_service(
         .await
         .expect("events");
     problem(&bad_resume, 400);
-    for hyperparameters in [
-        serde_json::json!({"epochs": 0}),
-        serde_json::json!({"batch_size": 0}),
-        serde_json::json!({"learning_rate": 0.0}),
+    // Kind parameters nested deeper than a gRPC Struct carries would fail inside the ML service.
+    let mut deep = serde_json::json!(1);
+    for _ in 0..40 {
+        deep = serde_json::json!({ "a": deep });
+    }
+    for (hyperparameters, parameters) in [
+        (serde_json::json!({"epochs": 0}), serde_json::json!({})),
+        (serde_json::json!({"batch_size": 0}), serde_json::json!({})),
+        (
+            serde_json::json!({"learning_rate": 0.0}),
+            serde_json::json!({}),
+        ),
+        (
+            serde_json::json!({"checkpoint_every_steps": 0}),
+            serde_json::json!({}),
+        ),
+        (
+            serde_json::json!({"weight_decay": -1.0}),
+            serde_json::json!({}),
+        ),
+        (
+            serde_json::json!({"test_fraction": 1.0}),
+            serde_json::json!({}),
+        ),
+        (serde_json::json!({}), deep),
     ] {
         let body = serde_json::json!({
             "model_name": "digits", "kind": "mlp-classifier", "dataset_id": "ds-1",
-            "hyperparameters": hyperparameters,
+            "hyperparameters": hyperparameters, "parameters": parameters,
         });
         let response = send("POST", "/v1/training-jobs")
             .json(&body)

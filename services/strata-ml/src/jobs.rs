@@ -489,7 +489,7 @@ impl Inner {
         let registry = &self.registry;
         // A new version under someone else's name would make the bare name serve it.
         registry.check_owner(caller, &req.model_name)?;
-        registry.kinds().get(&req.kind)?;
+        let info = registry.kinds().get(&req.kind)?.describe();
         let dataset = self.datasets.manifest(&req.dataset_id)?;
         let schema = self.datasets.schema(&dataset)?;
         let rows = dataset
@@ -509,6 +509,12 @@ impl Inner {
         }
         let (base_model, base_kind) = if req.base_model.is_empty() {
             (String::new(), None)
+        } else if info.base_kind.is_none() {
+            // Refused before it is looked up: a missing base is not the point here.
+            return Err(ServiceError::InvalidArgument(format!(
+                "{} trains from scratch; it does not start from a base model",
+                info.name
+            )));
         } else {
             let key = registry.resolve(&req.base_model)?;
             let kind = registry.manifest(&key)?.info.kind;
@@ -1087,6 +1093,38 @@ fn check_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each contract field lands in its own setting (distinct values, so a swap shows).
+    #[test]
+    fn every_knob_maps_to_its_own_setting() {
+        let hp = pb::Hyperparameters {
+            epochs: Some(3),
+            batch_size: Some(8),
+            learning_rate: Some(0.01),
+            weight_decay: Some(0.5),
+            warmup_steps: Some(4),
+            max_grad_norm: Some(0.25),
+            early_stopping_patience: Some(6),
+            checkpoint_every_steps: Some(9),
+            seed: Some(11),
+            validation_fraction: Some(0.2),
+            test_fraction: Some(0.3),
+        };
+        let expected = TrainSettings {
+            epochs: Some(3),
+            batch_size: Some(8),
+            learning_rate: Some(0.01),
+            weight_decay: Some(0.5),
+            warmup_steps: Some(4),
+            max_grad_norm: Some(0.25),
+            early_stopping_patience: Some(6),
+            checkpoint_every_steps: Some(9),
+            seed: Some(11),
+            validation_fraction: Some(0.2),
+            test_fraction: Some(0.3),
+        };
+        assert_eq!(settings(&hp), expected);
+    }
 
     #[test]
     fn absent_knobs_resolve_to_the_cores_one_set_of_defaults() {

@@ -386,12 +386,30 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         code(c.training.create_training_job(bad_lr).await),
         Code::InvalidArgument
     );
-    let mut no_base = mlp_job("x", &ds.id, 1);
-    no_base.base_model = "nobody@production".into();
-    assert_eq!(
-        code(c.training.create_training_job(no_base).await),
-        Code::NotFound
+    // A kind that trains from scratch refuses a base model rather than ignoring it.
+    let mut with_base = mlp_job("x", &ds.id, 1);
+    with_base.base_model = "nobody@production".into();
+    let status = c
+        .training
+        .create_training_job(with_base)
+        .await
+        .expect_err("a base model for an MLP");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("from scratch"),
+        "{}",
+        status.message()
     );
+    // The kind checks its own parameters: a typo is an error, not a silently ignored setting.
+    let mut typo = mlp_job("x", &ds.id, 1);
+    typo.parameters = strata_runtime::structs::to_struct(&serde_json::json!({ "hiden": [8] }));
+    let status = c
+        .training
+        .create_training_job(typo)
+        .await
+        .expect_err("an unknown parameter");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("hiden"), "{}", status.message());
     assert_eq!(
         code(
             c.training

@@ -189,7 +189,9 @@ fn matches(pattern: &str, name: &str) -> bool {
 }
 
 /// Lines of files below `dir` (relative to `root`) with one of `extensions` that contain one of
-/// `needles`, except files whose relative path is in `except`; comment lines are skipped.
+/// `needles`; comment lines are skipped. An entry of `except` is a relative path (the whole file
+/// is allowed) or `path:text` (only its lines containing `text` are). A directory that is
+/// missing or holds no such file is itself a finding, so a moved directory cannot pass unseen.
 pub fn lines_containing(
     root: &Path,
     dir: &str,
@@ -198,6 +200,7 @@ pub fn lines_containing(
     except: &[&str],
 ) -> Vec<String> {
     let mut out = Vec::new();
+    let mut scanned = 0;
     let walk = walkdir::WalkDir::new(root.join(dir))
         .sort_by_file_name()
         .into_iter()
@@ -222,9 +225,17 @@ pub fn lines_containing(
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
+        scanned += 1;
+        let allowed: Vec<&str> = except
+            .iter()
+            .filter_map(|e| e.strip_prefix(rel.as_str())?.strip_prefix(':'))
+            .collect();
         for (i, line) in text.lines().enumerate() {
             let code = line.trim_start();
             if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+                continue;
+            }
+            if allowed.iter().any(|a| line.contains(a)) {
                 continue;
             }
             if let Some(n) = needles.iter().find(|n| line.contains(*n)) {
@@ -232,7 +243,35 @@ pub fn lines_containing(
             }
         }
     }
+    if scanned == 0 {
+        out.push(format!(
+            "{dir}: no {} files to check (moved?)",
+            extensions.join("/")
+        ));
+    }
     out
+}
+
+/// The model kind names the core declares (`pub const NAME: &str = "...";` in its kinds).
+pub fn kind_names(root: &Path, kinds_dir: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(entries) = std::fs::read_dir(root.join(kinds_dir)) else {
+        return names;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("pub const NAME: &str = \"")
+                && let Some(name) = rest.strip_suffix("\";")
+            {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    names
 }
 
 /// The repository root: Cargo's checkout two levels above this crate, or, under Bazel (a
@@ -317,5 +356,30 @@ mod tests {
         let found = lines_containing(dir.path(), "src", &["ts"], &["fetch("], &["src/b.ts"]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("src/a.ts:2:"), "{found:?}");
+        // A line allowance covers its lines only.
+        let found = lines_containing(dir.path(), "src", &["ts"], &["fetch("], &["src/a.ts:url"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("src/b.ts:1:"), "{found:?}");
+        // A directory that is gone, or holds nothing to check, is a finding itself.
+        assert_eq!(
+            lines_containing(dir.path(), "gone", &["ts"], &["x"], &[]).len(),
+            1
+        );
+        assert_eq!(
+            lines_containing(dir.path(), "src", &["rs"], &["x"], &[]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn kind_names_come_from_the_kinds_own_constants() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("a.rs"),
+            "pub const NAME: &str = \"a-kind\";\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("b.rs"), "const OTHER: &str = \"x\";\n").expect("write");
+        assert_eq!(kind_names(dir.path(), "."), ["a-kind"]);
     }
 }

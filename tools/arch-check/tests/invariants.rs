@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use strata_arch_check::{Workspace, lines_containing, repo_root};
+use strata_arch_check::{Workspace, kind_names, lines_containing, repo_root};
 
 fn ws() -> &'static Workspace {
     static WS: OnceLock<Workspace> = OnceLock::new();
@@ -168,18 +168,25 @@ fn the_core_speaks_no_io_protocol_and_builds_without_nvcc() {
 #[test]
 fn the_services_pass_kind_parameters_through_and_name_no_kind() {
     let ws = ws();
-    // The kinds the core ships; anything above it finds them through the registry.
-    let kinds = [
-        "\"mlp-classifier\"",
-        "\"text-classifier\"",
-        "\"text-ngram-classifier\"",
-    ];
-    // The demo seeds named samples as a user's script would, the REST docs give an example
-    // and the CLI's unit test names a kind; tests may name kinds anywhere.
+    // The kinds the core declares; anything above it finds them through the registry.
+    let names = kind_names(&ws.root, &format!("libs/{}/src/kinds", ws.name("core")));
+    assert!(names.len() >= 4, "kind names found: {names:?}");
+    let quoted: Vec<String> = names
+        .iter()
+        .flat_map(|n| [format!("\"{n}\""), format!("'{n}'"), format!("`{n}`")])
+        .collect();
+    let mut needles: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    needles.push("kinds::");
+    // The demo seeds named samples as a user's script would; the REST docs give an example;
+    // the CLI's import command defaults to the one importable kind, and its unit test names one.
     let except = [
-        format!("services/{}-api/src/demo.rs", ws.product),
-        format!("services/{}-api/src/routes/jobs.rs", ws.product),
-        format!("services/{}-cli/src/args.rs", ws.product),
+        format!("services/{}/src/demo.rs", ws.name("api")),
+        format!("services/{}/src/routes/jobs.rs:example =", ws.name("api")),
+        format!("services/{}/src/args.rs:default_value", ws.name("cli")),
+        format!(
+            "services/{}/src/args.rs:\"mlp-classifier\",",
+            ws.name("cli")
+        ),
     ];
     let except: Vec<&str> = except.iter().map(String::as_str).collect();
     let mut findings = Vec::new();
@@ -188,11 +195,18 @@ fn the_services_pass_kind_parameters_through_and_name_no_kind() {
         .filter(|c| c.dir.starts_with("services"))
     {
         let src = format!("{}/src", c.dir);
-        findings.extend(lines_containing(&ws.root, &src, &["rs"], &kinds, &except));
+        findings.extend(lines_containing(&ws.root, &src, &["rs"], &needles, &except));
+    }
+    for dir in ["clients/web/src", "clients/mobile/src", "clients/ts/src"] {
+        findings.extend(lines_containing(
+            &ws.root,
+            dir,
+            &["ts", "tsx"],
+            &needles,
+            &[],
+        ));
     }
     none(findings);
-    let web = lines_containing(&ws.root, "clients/web/src", &["ts", "tsx"], &kinds, &[]);
-    none(web);
 }
 
 #[test]

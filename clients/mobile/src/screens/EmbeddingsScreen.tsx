@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { StyleSheet, View } from "react-native";
+import { inputType, outputType } from "../format";
 import { useFailureHandler, useResource } from "../hooks";
 import { ModelPicker } from "../ModelPicker";
 import { useClient } from "../session";
@@ -21,7 +22,11 @@ export function EmbeddingsScreen() {
   const theme = useTheme();
   const encoders = useResource(async (c, signal) => {
     const { models } = await c.listModels({ signal, pageSize: 200 });
-    return models.filter((m) => m.versions[m.versions.length - 1]?.kind === "text-encoder");
+    // Whatever embeds text, by its declared schema: the app names no model kind.
+    return models.filter((m) => {
+      const newest = m.versions[m.versions.length - 1];
+      return inputType(newest) === "text" && outputType(newest) === "embedding";
+    });
   }, []);
   const [chosen, setChosen] = useState<string>();
   const [text, setText] = useState(EXAMPLE);

@@ -121,10 +121,10 @@ pub struct TrainSettings {
     /// Seeds initialisation, shuffling and the splits: equal seeds give equal models.
     pub seed: Option<u64>,
     /// Fraction of rows held out for validation (early stopping and progress).
-    #[schemars(range(min = 0.0, max = 0.9))]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1))]
     pub validation_fraction: Option<f64>,
     /// Fraction of rows held out for the test metrics of the new version.
-    #[schemars(range(min = 0.0, max = 0.9))]
+    #[schemars(range(min = 0.0), extend("exclusiveMaximum" = 1))]
     pub test_fraction: Option<f64>,
 }
 
@@ -304,6 +304,46 @@ pub struct TrainControl<'a> {
 mod settings_tests {
     use super::*;
 
+    /// Every bound the schema declares is the one `resolve` applies: accepted at the edge,
+    /// refused one step past it (the web form checks with the schema, the service with resolve).
+    #[test]
+    fn the_schema_bounds_are_the_ones_resolve_applies() {
+        let schema = TrainSettings::schema();
+        let props = schema["properties"].as_object().expect("properties");
+        let resolves = |name: &str, v: f64| {
+            let integer = props[name]["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&serde_json::json!("integer")));
+            let value = if integer {
+                serde_json::json!(v as i64)
+            } else {
+                serde_json::json!(v)
+            };
+            // Integers below zero do not parse at all; that is a refusal too.
+            serde_json::from_value::<TrainSettings>(serde_json::json!({ name: value }))
+                .ok()
+                .is_some_and(|s| s.resolve(1000).is_ok())
+        };
+        let mut checked = 0;
+        for (name, prop) in props {
+            if let Some(min) = prop["minimum"].as_f64() {
+                assert!(resolves(name, min), "{name} = minimum {min}");
+                assert!(!resolves(name, min - 1.0), "{name} below minimum");
+                checked += 1;
+            }
+            if let Some(min) = prop["exclusiveMinimum"].as_f64() {
+                assert!(!resolves(name, min), "{name} = exclusive minimum");
+                assert!(resolves(name, min + 1e-3), "{name} just above");
+                checked += 1;
+            }
+            if let Some(max) = prop["exclusiveMaximum"].as_f64() {
+                assert!(!resolves(name, max), "{name} = exclusive maximum");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 8, "only {checked} bounds declared");
+    }
+
     #[test]
     fn no_settings_is_the_default_config_with_a_checkpoint_per_epoch() {
         let config = TrainSettings::default().resolve(1000).expect("defaults");
@@ -379,6 +419,7 @@ mod settings_tests {
         assert_eq!(props["early_stopping_patience"]["default"], 5);
         assert_eq!(props["test_fraction"]["default"], d.split.test_fraction);
         assert_eq!(props["learning_rate"]["exclusiveMinimum"], 0);
+        assert_eq!(props["test_fraction"]["exclusiveMaximum"], 1);
         // Every default but the per-epoch checkpoint is written out.
         for (name, prop) in props {
             assert_eq!(

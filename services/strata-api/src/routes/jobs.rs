@@ -318,21 +318,27 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateTrainingJob>,
 ) -> Result<(StatusCode, Json<TrainingJob>), ApiError> {
     caller.require(Role::Trainer)?;
+    let parameters = body.parameters.map(serde_json::Value::Object);
+    if let Some(p) = &parameters
+        && structs::nesting(p) > structs::MAX_NESTING
+    {
+        return Err(ApiError::BadRequest(format!(
+            "parameters nest {} levels deep; at most {} are accepted",
+            structs::nesting(p),
+            structs::MAX_NESTING
+        )));
+    }
     let job = state
         .ml
         .training()
-        .create_training_job(
-            ctx.grpc(pb::CreateTrainingJobRequest {
-                model_name: body.model_name,
-                kind: body.kind,
-                dataset_id: body.dataset_id,
-                hyperparameters: Some(body.hyperparameters.into_pb()?),
-                parameters: body
-                    .parameters
-                    .and_then(|p| structs::to_struct(&serde_json::Value::Object(p))),
-                base_model: body.base_model.unwrap_or_default(),
-            }),
-        )
+        .create_training_job(ctx.grpc(pb::CreateTrainingJobRequest {
+            model_name: body.model_name,
+            kind: body.kind,
+            dataset_id: body.dataset_id,
+            hyperparameters: Some(body.hyperparameters.into_pb()?),
+            parameters: parameters.as_ref().and_then(structs::to_struct),
+            base_model: body.base_model.unwrap_or_default(),
+        }))
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(job.into())))
@@ -588,4 +594,48 @@ pub async fn events(
         })
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each REST field lands in its own contract field and back (distinct values, so a swap
+    /// shows); absent stays absent, so the ML service applies the core's defaults.
+    #[test]
+    fn hyperparameters_map_field_by_field_and_absent_stays_absent() {
+        let rest = Hyperparameters {
+            epochs: Some(3),
+            batch_size: Some(8),
+            learning_rate: Some(0.01),
+            weight_decay: Some(0.5),
+            warmup_steps: Some(4),
+            max_grad_norm: Some(0.25),
+            early_stopping_patience: Some(6),
+            checkpoint_every_steps: Some(9),
+            seed: Some(11),
+            validation_fraction: Some(0.2),
+            test_fraction: Some(0.3),
+        };
+        let wire = rest.clone().into_pb().expect("valid");
+        let expected = pb::Hyperparameters {
+            epochs: Some(3),
+            batch_size: Some(8),
+            learning_rate: Some(0.01),
+            weight_decay: Some(0.5),
+            warmup_steps: Some(4),
+            max_grad_norm: Some(0.25),
+            early_stopping_patience: Some(6),
+            checkpoint_every_steps: Some(9),
+            seed: Some(11),
+            validation_fraction: Some(0.2),
+            test_fraction: Some(0.3),
+        };
+        assert_eq!(wire, expected);
+        assert_eq!(Hyperparameters::from_pb(wire), rest);
+        assert_eq!(
+            Hyperparameters::default().into_pb().expect("empty"),
+            pb::Hyperparameters::default()
+        );
+    }
 }
