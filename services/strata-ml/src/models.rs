@@ -32,23 +32,28 @@ pub struct ModelApi {
 /// directory is INVALID_ARGUMENT whether or not it exists: the answer never tells a caller what
 /// exists elsewhere on the server. Symbolic links are then followed and the target checked again.
 fn import_path(dir: &Path, requested: &str) -> Result<PathBuf, ServiceError> {
-    let base = dir
-        .canonicalize()
-        .map_err(|e| ServiceError::Internal(format!("import directory {}: {e}", dir.display())))?;
+    let internal = |e: std::io::Error| {
+        ServiceError::Internal(format!("import directory {}: {e}", dir.display()))
+    };
+    let base = dir.canonicalize().map_err(internal)?;
+    // The directory as configured may reach it through a symbolic link (a linked data or cache
+    // directory); a caller may name a model through either spelling.
+    let given = lexical(&std::path::absolute(dir).map_err(internal)?);
     let outside = || {
         ServiceError::InvalidArgument(format!(
             "`{requested}` is outside the import directory; models are imported from a \
              directory inside it (--import-dir / STRATA_ML_IMPORT_DIR)"
         ))
     };
-    let inside = |path: &Path| path.starts_with(&base) && path != base;
-    if !inside(&lexical(&base.join(requested))) {
+    let inside = |path: &Path, root: &Path| path.starts_with(root) && path != root;
+    let named = lexical(&given.join(requested));
+    if !(inside(&named, &given) || inside(&lexical(&base.join(requested)), &base)) {
         return Err(outside());
     }
-    let resolved = base.join(requested).canonicalize().map_err(|_| {
+    let resolved = named.canonicalize().map_err(|_| {
         ServiceError::NotFound(format!("`{requested}` not found in the import directory"))
     })?;
-    if !inside(&resolved) {
+    if !inside(&resolved, &base) {
         return Err(outside());
     }
     Ok(resolved)
@@ -213,5 +218,25 @@ mod tests {
         ));
         let inside = import_path(dir.path(), "model/../model").expect("inside");
         assert!(inside.ends_with("model"));
+    }
+
+    #[test]
+    fn an_import_directory_reached_through_a_link_takes_either_spelling() {
+        let real = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(real.path().join("model")).expect("mkdir");
+        let links = tempfile::tempdir().expect("temp dir");
+        let link = links.path().join("imports");
+        std::os::unix::fs::symlink(real.path(), &link).expect("symlink");
+        let through_link = link.join("model");
+        let through_real = real.path().join("model");
+        for name in [&through_link, &through_real] {
+            let found = import_path(&link, name.to_str().expect("utf-8")).expect("inside");
+            assert_eq!(found, through_real.canonicalize().expect("real"));
+        }
+        let escape = link.join("../elsewhere");
+        assert!(matches!(
+            import_path(&link, escape.to_str().expect("utf-8")),
+            Err(ServiceError::InvalidArgument(_))
+        ));
     }
 }
