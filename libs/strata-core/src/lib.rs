@@ -13,6 +13,7 @@
 
 pub mod device;
 pub mod error;
+pub mod generate;
 mod kernels;
 pub mod kinds;
 pub mod metrics;

@@ -78,3 +78,19 @@ pub fn request<'a>(
 }
 
 pub fn quiet(_: &TrainEvent) {}
+
+/// SmolLM2-135M-Instruct (Q4_1 GGUF) fetched by tools/assets/fetch.sh. Missing is a failure,
+/// not a skip: tools/setup fetches it on every machine that runs the tests.
+pub fn smollm_gguf() -> PathBuf {
+    let path = std::env::var_os("STRATA_SMOLLM_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            workspace_root().join(".cache/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
+    assert!(
+        path.is_file(),
+        "SmolLM2 GGUF not found at {} (run tools/assets/fetch.sh or set STRATA_SMOLLM_GGUF)",
+        path.display()
+    );
+    path
+}
