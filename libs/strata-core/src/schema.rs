@@ -12,6 +12,12 @@ pub enum InputSchema {
     Features { dim: usize, names: Vec<String> },
     /// UTF-8 text, truncated to `max_tokens` tokens.
     Text { max_tokens: usize },
+    /// A prompt or a chat (rendered by the model's template when `chat_template`) whose tokens
+    /// plus the tokens to generate fit `context_tokens`.
+    Prompt {
+        context_tokens: usize,
+        chat_template: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +27,8 @@ pub enum OutputSchema {
     Classes { classes: Vec<String> },
     /// An L2-normalised embedding per input.
     Embedding { dim: usize },
+    /// Generated text, streamed token by token, from a vocabulary of `vocabulary` tokens.
+    Text { vocabulary: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +98,9 @@ impl IoSchema {
             )),
             (InputSchema::Text { .. }, Inputs::Features(_)) => Err(CoreError::Schema(
                 "the model expects texts, got feature vectors".into(),
+            )),
+            (InputSchema::Prompt { .. }, _) => Err(CoreError::Schema(
+                "the model generates text from a prompt; it does not predict".into(),
             )),
         }
     }

@@ -38,6 +38,11 @@ pub const TRAINING_STEP_DURATION_SECONDS: &str = "strata_training_step_duration_
 /// Training jobs that ended on this replica, by `kind` and `outcome` (succeeded, failed,
 /// cancelled); `strata_training_jobs` is a gauge over the shared queue, this counts events.
 pub const TRAINING_JOBS_FINISHED_TOTAL: &str = "strata_training_jobs_finished_total";
+/// Sequences of a text generator's engine, by `model` and `state` (active: decoding in shared
+/// steps; waiting: queued for a slot). Updated after every decoder step.
+pub const GENERATION_SEQUENCES: &str = "strata_generation_sequences";
+/// Tokens a text generator read (`type="prompt"`) and wrote (`type="completion"`), by `model`.
+pub const GENERATION_TOKENS_TOTAL: &str = "strata_generation_tokens_total";
 
 /// Every metric name above, for the checks that dashboards and alerts name only these.
 pub const ALL: &[&str] = &[
@@ -55,6 +60,8 @@ pub const ALL: &[&str] = &[
     INFERENCE_FORWARD_SECONDS,
     TRAINING_STEP_DURATION_SECONDS,
     TRAINING_JOBS_FINISHED_TOTAL,
+    GENERATION_SEQUENCES,
+    GENERATION_TOKENS_TOTAL,
 ];
 
 /// Batch-size buckets: powers of two up to the largest configurable batch.

@@ -61,6 +61,8 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::models::delete_version,
         routes::models::post_action,
         routes::inference::embeddings,
+        routes::generation::chat_completions,
+        routes::generation::completions,
     ),
     components(schemas(
         error::Problem,
@@ -102,6 +104,10 @@ pub use state::{AppState, MlClient, MlClientError};
         routes::models::Prediction,
         routes::inference::EmbeddingsRequest,
         routes::inference::EmbeddingsResponse,
+        routes::generation::ChatCompletionRequest,
+        routes::generation::ChatCompletion,
+        routes::generation::CompletionRequest,
+        routes::generation::Completion,
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
@@ -109,6 +115,7 @@ pub use state::{AppState, MlClient, MlClientError};
         (name = "datasets", description = "Parquet datasets"),
         (name = "training", description = "Training and fine-tuning jobs"),
         (name = "models", description = "The model registry, predictions and embeddings"),
+        (name = "generation", description = "Chat and text completions from text-generator models (OpenAI-compatible)"),
         (name = "system", description = "What the ML service runs on and can do"),
         (name = "ops", description = "Probes for orchestrators"),
     )
@@ -278,6 +285,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
             axum::routing::delete(routes::models::delete_version),
         )
         .route("/v1/embeddings", post(routes::inference::embeddings))
+        .route(
+            "/v1/chat/completions",
+            post(routes::generation::chat_completions),
+        )
+        .route("/v1/completions", post(routes::generation::completions))
         .route("/v1/auth/token", post(routes::auth::create_token))
         .route("/v1/auth/me", get(routes::auth::me))
         .route("/v1/auth/principals", get(routes::auth::list_principals))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_proto::strata::ml::v1::dataset_service_client::DatasetServiceClient;
+use strata_proto::strata::ml::v1::generation_service_client::GenerationServiceClient;
 use strata_proto::strata::ml::v1::inference_service_client::InferenceServiceClient;
 use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
 use strata_proto::strata::ml::v1::system_service_client::SystemServiceClient;
@@ -178,6 +179,10 @@ impl MlClient {
 
     pub fn models(&self) -> ModelServiceClient<TracedChannel> {
         ModelServiceClient::new(self.channel.clone())
+    }
+
+    pub fn generation(&self) -> GenerationServiceClient<TracedChannel> {
+        GenerationServiceClient::new(self.channel.clone())
     }
 
     pub fn inference(&self) -> InferenceServiceClient<TracedChannel> {

@@ -114,6 +114,21 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_INFERENCE_QUEUE_DEPTH", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub inference_queue_depth: u32,
 
+    /// Sequences a text generator decodes together in one step (continuous batching); more
+    /// concurrent calls wait for a slot.
+    #[arg(long, env = "STRATA_ML_GENERATE_MAX_SEQUENCES", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub generate_max_sequences: u32,
+
+    /// Tokens per decoder step: one per decoding sequence, the rest for prompts in chunks of
+    /// 128 (chunked prefill), so a long prompt does not stall the others. At least the
+    /// sequences plus 128.
+    #[arg(long, env = "STRATA_ML_GENERATE_STEP_TOKENS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=65536))]
+    pub generate_step_tokens: u32,
+
+    /// Generate calls that may wait for a slot, per model; beyond it RESOURCE_EXHAUSTED.
+    #[arg(long, env = "STRATA_ML_GENERATE_QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=65536))]
+    pub generate_queue_depth: u32,
+
     /// Training jobs that run at the same time.
     #[arg(long, env = "STRATA_ML_MAX_CONCURRENT_JOBS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_jobs: u32,
@@ -211,6 +226,14 @@ impl Config {
         self.import_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("imports"))
+    }
+
+    pub fn generation_limits(&self) -> strata_core::generate::Limits {
+        strata_core::generate::Limits {
+            max_sequences: self.generate_max_sequences as usize,
+            step_tokens: self.generate_step_tokens as usize,
+            max_waiting: self.generate_queue_depth as usize,
+        }
     }
 
     pub fn max_batch_wait(&self) -> Duration {

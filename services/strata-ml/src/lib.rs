@@ -19,6 +19,7 @@ pub mod callers;
 pub mod config;
 mod convert;
 mod datasets;
+mod generation;
 pub mod error;
 mod inference;
 mod jobs;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use strata_core::{DeviceSpec, Registry};
 use strata_data::{ArtifactStore, FsArtifactStore, ObjectArtifactStore};
 use strata_proto::strata::ml::v1::dataset_service_server::DatasetServiceServer;
+use strata_proto::strata::ml::v1::generation_service_server::GenerationServiceServer;
 use strata_proto::strata::ml::v1::inference_service_server::InferenceServiceServer;
 use strata_proto::strata::ml::v1::model_service_server::ModelServiceServer;
 use strata_proto::strata::ml::v1::system_service_server::SystemServiceServer;
@@ -92,6 +94,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     // First: values recorded before the recorder exists are lost (the model cache's 0 bytes).
     strata_runtime::metrics::install();
+    config
+        .generation_limits()
+        .check()
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     let resolved = resolve_device(&config.device)?;
     let device_name = strata_core::device::label(&resolved.device);
     let device_note = resolved.fallback.unwrap_or_default();
@@ -125,7 +131,8 @@ pub async fn serve(
         batch,
         queue,
         config.model_cache_bytes,
-    ));
+    )
+    .with_generation(config.generation_limits()));
     // Scratch space of this replica only: replicas sharing the data directory must not remove
     // each other's files when they start.
     let scratch = config.replica().replace(
@@ -240,7 +247,13 @@ pub async fn serve(
             protected_aliases: config.protected_aliases.clone(),
         }))
         .add_service(
-            InferenceServiceServer::new(inference::InferenceApi { registry })
+            InferenceServiceServer::new(inference::InferenceApi {
+                registry: registry.clone(),
+            })
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            GenerationServiceServer::new(generation::GenerationApi { registry })
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(incoming(listener), stopping)
@@ -299,13 +312,14 @@ async fn open_metadata(config: &Config) -> Result<Arc<dyn strata_meta::MetadataS
 }
 
 /// The gRPC services whose health `grpc.health.v1` reports, by name; `""` is the server as a whole.
-const HEALTH_SERVICES: [&str; 6] = [
+const HEALTH_SERVICES: [&str; 7] = [
     "",
     <SystemServiceServer<SystemInfoService> as NamedService>::NAME,
     <DatasetServiceServer<datasets::DatasetApi> as NamedService>::NAME,
     <TrainingServiceServer<training::TrainingApi> as NamedService>::NAME,
     <ModelServiceServer<models::ModelApi> as NamedService>::NAME,
     <InferenceServiceServer<inference::InferenceApi> as NamedService>::NAME,
+    <GenerationServiceServer<generation::GenerationApi> as NamedService>::NAME,
 ];
 
 /// The server's TLS identity when `--tls-cert` and `--tls-key` are given (clap requires both).

@@ -14,7 +14,7 @@ use strata_data::{
     ArtifactClass, ArtifactKey, ArtifactStore, FileSource, Manifest, ManifestInfo, StoreError,
 };
 use strata_proto::strata::ml::v1 as pb;
-use strata_runtime::metrics::MODEL_CACHE_BYTES;
+use strata_runtime::metrics::{GENERATION_SEQUENCES, GENERATION_TOKENS_TOTAL, MODEL_CACHE_BYTES};
 
 use crate::batcher::{BatchConfig, Batcher, QueueLimit};
 use crate::convert;
@@ -42,6 +42,9 @@ pub struct LoadedModel {
     pub batcher: Batcher<Input, Output>,
     /// Counts tokens for usage accounting (text models only).
     pub tokenizer: Option<tokenizers::Tokenizer>,
+    /// Text generators: the model and the engine that decodes its concurrent calls together.
+    pub generator: Option<Arc<strata_core::generate::Generator>>,
+    pub engine: Option<Arc<strata_core::generate::Engine>>,
     pub bytes: u64,
 }
 
@@ -58,6 +61,7 @@ pub struct ModelRegistry {
     batch: BatchConfig,
     queue: Arc<QueueLimit>,
     cache_limit: u64,
+    generation: strata_core::generate::Limits,
     cache: Mutex<Cache>,
     /// Runs metadata queries (async) from the blocking threads this registry is called on.
     runtime: tokio::runtime::Handle,
@@ -125,6 +129,7 @@ impl ModelRegistry {
             batch,
             queue,
             cache_limit,
+            generation: strata_core::generate::Limits::default(),
             cache: Mutex::new(Cache {
                 lru: lru::LruCache::unbounded(),
                 bytes: 0,
@@ -133,6 +138,12 @@ impl ModelRegistry {
             write_lock: Mutex::new(()),
             load_lock: Mutex::new(()),
         }
+    }
+
+    /// Limits of the generation engine each loaded text generator gets.
+    pub fn with_generation(mut self, limits: strata_core::generate::Limits) -> Self {
+        self.generation = limits;
+        self
     }
 
     fn aliases(&self, name: &str) -> ServiceResult<std::collections::BTreeMap<String, String>> {
@@ -396,6 +407,29 @@ impl ModelRegistry {
         };
         let model: Arc<dyn Model> = Arc::from(self.kinds.load(artifact, &self.device)?);
         let schema = model.schema().clone();
+        let generator = model.generator();
+        let engine = match &generator {
+            Some(g) => {
+                let label = key.name.clone();
+                let observe = move |s: &strata_core::generate::scheduler::Stats| {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    for (state, n) in [("active", s.active.load(Relaxed)), ("waiting", s.waiting.load(Relaxed))] {
+                        metrics::gauge!(GENERATION_SEQUENCES, "model" => label.clone(), "state" => state)
+                            .set(n as f64);
+                    }
+                    metrics::counter!(GENERATION_TOKENS_TOTAL, "model" => label.clone(), "type" => "prompt")
+                        .absolute(s.prompt_tokens.load(Relaxed));
+                    metrics::counter!(GENERATION_TOKENS_TOTAL, "model" => label.clone(), "type" => "completion")
+                        .absolute(s.generated_tokens.load(Relaxed));
+                };
+                Some(Arc::new(strata_core::generate::Engine::start(
+                    g.clone(),
+                    self.generation,
+                    Box::new(observe),
+                )?))
+            }
+            None => None,
+        };
         let run_model = model.clone();
         let batcher = Batcher::spawn(self.batch, self.queue.clone(), move |items: Vec<Input>| {
             run_batch(&*run_model, items)
@@ -413,6 +447,8 @@ impl ModelRegistry {
                 }
                 t
             }),
+            generator,
+            engine,
             bytes,
         });
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());

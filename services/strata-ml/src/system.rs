@@ -31,6 +31,7 @@ impl SystemInfoService {
                 input: match k.input {
                     InputType::Features => "features",
                     InputType::Text => "text",
+                    InputType::Prompt => "prompt",
                 }
                 .into(),
                 trainable: k.trainable,

@@ -11,7 +11,7 @@
 //! Each token's arithmetic does not depend on which other tokens share the step (quantized matmul
 //! is row-wise; attention is per sequence), so a sequence decodes the same text alone or batched.
 
-use candle_core::quantized::QMatMul;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::kv_cache::KvCache;
 use candle_transformers::quantized_nn::RmsNorm;
@@ -19,16 +19,57 @@ use candle_transformers::quantized_nn::RmsNorm;
 use super::gguf::{Gguf, LlamaConfig};
 use crate::Result;
 
+/// A weight matrix, held once or twice: decode rows (one token per sequence, memory-bound) run
+/// on a quantized copy, prompt rows (compute-bound) on a dense one when there is one. The choice
+/// is per row and fixed by the row's role, never by who else shares the step, so batching does
+/// not change any sequence's numbers.
+struct Linear {
+    decode: QMatMul,
+    prompt: Option<QMatMul>,
+}
+
+impl Linear {
+    /// `x` holds `rows.decode` decode rows first, then each prompt chunk's rows. A dense matmul's
+    /// rounding depends on how many rows it multiplies, so each prompt chunk gets its own: a
+    /// sequence's chunks have the same sizes whoever shares the step (see [`PREFILL_CHUNK`]).
+    fn forward(&self, x: &Tensor, rows: &Rows) -> Result<Tensor> {
+        let Some(prompt) = &self.prompt else {
+            return Ok(self.decode.forward(x)?);
+        };
+        let mut parts = Vec::with_capacity(rows.prompt.len() + 1);
+        if rows.decode > 0 {
+            parts.push(self.decode.forward(&x.narrow(0, 0, rows.decode)?)?);
+        }
+        let mut at = rows.decode;
+        for &n in &rows.prompt {
+            parts.push(prompt.forward(&x.narrow(0, at, n)?)?);
+            at += n;
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+}
+
+/// How a step's rows divide: decode rows first, then prompt chunks of these sizes.
+struct Rows {
+    decode: usize,
+    prompt: Vec<usize>,
+}
+
+/// Most prompt tokens of one sequence in one step. Prompts are always cut at multiples of this,
+/// alone or batched, so their arithmetic (and the text that follows) does not depend on what
+/// else is running.
+pub const PREFILL_CHUNK: usize = 128;
+
 struct Layer {
     attn_norm: RmsNorm,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
     ffn_norm: RmsNorm,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 pub struct Llama {
@@ -63,6 +104,8 @@ impl SeqCache {
 pub struct Chunk<'a> {
     pub tokens: &'a [u32],
     pub cache: &'a mut SeqCache,
+    /// Prompt tokens (prefill) rather than the one token a decoding sequence feeds back.
+    pub prompt: bool,
 }
 
 /// Growth step of a sequence's cache, in tokens: large enough that a reply rarely regrows, small
@@ -70,7 +113,7 @@ pub struct Chunk<'a> {
 const CACHE_GROWTH: usize = 256;
 
 impl Llama {
-    pub fn load(gguf: &Gguf<'_>, device: &Device) -> Result<Self> {
+    pub fn load(gguf: &Gguf<'_>, weights: Weights, device: &Device) -> Result<Self> {
         let c = gguf.llama_config()?;
         let (h, kv) = (c.hidden, c.kv_heads * c.head_dim);
         let ff = gguf
@@ -85,18 +128,22 @@ impl Llama {
                 c.rms_eps,
             )?)
         };
-        let mat = |name: &str, rows: usize, cols: usize| -> Result<QMatMul> {
-            Ok(QMatMul::from_qtensor(gguf.tensor(
-                name,
-                &[rows, cols],
-                device,
-            )?)?)
+        let mat = |name: &str, rows: usize, cols: usize| -> Result<Linear> {
+            let t = gguf.tensor(name, &[rows, cols], device)?;
+            let prompt = match weights {
+                Weights::Fast if !device.is_cuda() => Some(QMatMul::Tensor(t.dequantize(device)?)),
+                _ => None,
+            };
+            Ok(Linear {
+                decode: QMatMul::from_qtensor(requantize(t, weights)?)?,
+                prompt,
+            })
         };
         let embed_q = gguf.tensor("token_embd.weight", &[c.vocab, h], device)?;
         let embed = embed_q.dequantize(device)?;
         // Models with tied embeddings (SmolLM) have no output matrix of their own.
         let output = if gguf.has_tensor("output.weight") {
-            mat("output.weight", c.vocab, h)?
+            mat("output.weight", c.vocab, h)?.decode
         } else {
             QMatMul::from_qtensor(embed_q)?
         };
@@ -146,6 +193,21 @@ impl Llama {
         let mut ids = Vec::new();
         let mut positions = Vec::new();
         let mut last = Vec::with_capacity(chunks.len());
+        let decode_chunks = chunks.iter().take_while(|c| !c.prompt).count();
+        if chunks[decode_chunks..].iter().any(|c| !c.prompt) {
+            return Err(crate::CoreError::Schema(
+                "decode chunks come before prompt chunks in a step".into(),
+            ));
+        }
+        let rows = Rows {
+            decode: chunks[..decode_chunks].iter().map(|c| c.tokens.len()).sum(),
+            prompt: chunks[decode_chunks..].iter().map(|c| c.tokens.len()).collect(),
+        };
+        if rows.prompt.iter().any(|&n| n > PREFILL_CHUNK) {
+            return Err(crate::CoreError::Schema(format!(
+                "a prompt chunk holds at most {PREFILL_CHUNK} tokens"
+            )));
+        }
         for chunk in chunks.iter() {
             if chunk.tokens.is_empty() || chunk.cache.len + chunk.tokens.len() > c.context {
                 return Err(crate::CoreError::Schema(format!(
@@ -173,9 +235,9 @@ impl Llama {
                     .unsqueeze(0)?
                     .contiguous()?)
             };
-            let q = candle_nn::rotary_emb::rope_i(&heads(layer.wq.forward(&h)?, nh)?, &cos, &sin)?;
-            let k = candle_nn::rotary_emb::rope_i(&heads(layer.wk.forward(&h)?, nkv)?, &cos, &sin)?;
-            let v = heads(layer.wv.forward(&h)?, nkv)?;
+            let q = candle_nn::rotary_emb::rope_i(&heads(layer.wq.forward(&h, &rows)?, nh)?, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope_i(&heads(layer.wk.forward(&h, &rows)?, nkv)?, &cos, &sin)?;
+            let v = heads(layer.wv.forward(&h, &rows)?, nkv)?;
             let mut outs = Vec::with_capacity(chunks.len());
             let mut off = 0;
             for chunk in chunks.iter_mut() {
@@ -205,10 +267,10 @@ impl Llama {
                 off += t;
             }
             let attn = Tensor::cat(&outs, 0)?;
-            let x1 = (layer.wo.forward(&attn)? + &x)?;
+            let x1 = (layer.wo.forward(&attn, &rows)? + &x)?;
             let h = layer.ffn_norm.forward(&x1)?;
-            let gated = (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
-            x = (layer.down.forward(&gated)? + x1)?;
+            let gated = (candle_nn::ops::silu(&layer.gate.forward(&h, &rows)?)? * layer.up.forward(&h, &rows)?)?;
+            x = (layer.down.forward(&gated, &rows)? + x1)?;
         }
         for chunk in chunks.iter_mut() {
             chunk.cache.len += chunk.tokens.len();
@@ -217,6 +279,29 @@ impl Llama {
         let x = self.norm.forward(&x.index_select(&last, 0)?)?;
         Ok(self.output.forward(&x)?.to_dtype(DType::F32)?)
     }
+}
+
+/// How matmul weights are held in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weights {
+    /// As the file stores them, for every row: the least memory.
+    File,
+    /// Decode on quantized weights, converting types candle has no fast CPU kernels for (Q4_1,
+    /// Q5_0, Q5_1) to Q8_0; prompts on a dense f32 copy (CPU only), which runs them several
+    /// times faster for about four bytes per parameter more memory.
+    #[default]
+    Fast,
+}
+
+fn requantize(t: QTensor, weights: Weights) -> Result<QTensor> {
+    let slow = matches!(t.dtype(), GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
+    if weights == Weights::File || !slow {
+        return Ok(t);
+    }
+    let device = t.device();
+    let dense = t.dequantize(&device)?;
+    Ok(QTensor::quantize(&dense, GgmlDType::Q8_0)?)
 }
 
 /// `[t, start + t]`: row i (position start + i) sees keys up to its own position.

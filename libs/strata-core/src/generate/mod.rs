@@ -58,7 +58,7 @@ pub struct Generator {
 
 impl Generator {
     /// Builds everything from a GGUF file's bytes; an unsupported file fails with the reason.
-    pub fn from_gguf(bytes: &[u8], device: &Device) -> Result<Self> {
+    pub fn from_gguf(bytes: &[u8], weights: llama::Weights, device: &Device) -> Result<Self> {
         let gguf = gguf::Gguf::parse(bytes)?;
         let tokenizer = tokenizer::from_gguf(&gguf)?;
         let config = gguf.llama_config()?;
@@ -106,7 +106,7 @@ impl Generator {
             tensor_types,
             chat_template: template.is_some(),
         };
-        let llama = llama::Llama::load(&gguf, device)?;
+        let llama = llama::Llama::load(&gguf, weights, device)?;
         Ok(Generator {
             llama,
             tokenizer,
@@ -194,10 +194,16 @@ impl Generator {
         let mut cache = self.llama.new_cache();
         let mut decoding = sampling::Decoding::new(params, prompt);
         let mut text = String::new();
-        let mut logits = self.llama.step(&mut [llama::Chunk {
-            tokens: prompt,
-            cache: &mut cache,
-        }])?;
+        let mut logits = None;
+        for piece in prompt.chunks(llama::PREFILL_CHUNK) {
+            logits = Some(self.llama.step(&mut [llama::Chunk {
+                tokens: piece,
+                cache: &mut cache,
+                prompt: true,
+            }])?);
+        }
+        let mut logits =
+            logits.ok_or_else(|| CoreError::Schema("the prompt is empty".into()))?;
         loop {
             let row = logits.squeeze(0)?.to_vec1::<f32>()?;
             let token = decoding.pick(row)?;
@@ -217,6 +223,7 @@ impl Generator {
             logits = self.llama.step(&mut [llama::Chunk {
                 tokens: &[token],
                 cache: &mut cache,
+                prompt: false,
             }])?;
         }
     }

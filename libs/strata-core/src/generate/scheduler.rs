@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::llama::{Chunk, SeqCache};
+use super::llama::{Chunk, PREFILL_CHUNK, SeqCache};
 use super::sampling::{Decoding, FinishReason, Next, SamplingParams};
 use super::Generator;
 use crate::{CoreError, Result};
@@ -75,10 +75,10 @@ impl Default for Limits {
 
 impl Limits {
     pub fn check(&self) -> Result<()> {
-        if self.max_sequences == 0 || self.step_tokens <= self.max_sequences {
+        if self.max_sequences == 0 || self.step_tokens < self.max_sequences + PREFILL_CHUNK {
             return Err(CoreError::Config(format!(
-                "generation limits: need at least one sequence and more step tokens ({}) than \
-                 sequences ({}) so prompts progress while others decode",
+                "generation limits: step tokens ({}) must be at least the sequences ({}) plus a \
+                 prompt chunk ({PREFILL_CHUNK}), so prompts progress while others decode",
                 self.step_tokens, self.max_sequences
             )));
         }
@@ -189,13 +189,13 @@ impl Scheduler {
             }
         }
         for (i, s) in self.active.iter().enumerate() {
-            if s.next.is_none() && budget > 0 {
-                let n = (s.prompt.len() - s.fed).min(budget);
+            // Whole chunks only, so a prompt is cut the same way however busy the step is.
+            let n = (s.prompt.len() - s.fed).min(PREFILL_CHUNK);
+            if s.next.is_none() && n <= budget {
                 plan.push((i, n));
                 budget -= n;
             }
         }
-        plan.sort_unstable();
         let result = self.run(&plan);
         let tokenizer = &self.model.tokenizer;
         let mut finished = vec![false; self.active.len()];
@@ -257,33 +257,31 @@ impl Scheduler {
         self.publish();
     }
 
-    /// Runs the planned chunks and returns one row of logits per chunk.
+    /// Runs the planned chunks (decode chunks first, as the decoder wants them) and returns one
+    /// row of logits per chunk.
     fn run(&mut self, plan: &[(usize, usize)]) -> Result<Vec<Vec<f32>>> {
-        let mut next_tokens: Vec<[u32; 1]> = plan
-            .iter()
-            .map(|&(i, _)| [self.active.get(i).and_then(|s| s.next).unwrap_or(0)])
-            .collect();
-        let mut chunks = Vec::with_capacity(plan.len());
-        let mut rest: &mut [Seq] = &mut self.active;
-        let mut base = 0;
-        // Split the active list so each chunk borrows its own sequence mutably.
-        for (&(i, n), one) in plan.iter().zip(next_tokens.iter_mut()) {
-            let (_, tail) = rest.split_at_mut(i - base);
-            let (s, tail) = tail.split_first_mut().ok_or_else(|| {
-                CoreError::Config("scheduler plan out of order".into())
-            })?;
-            base = i + 1;
-            rest = tail;
-            let tokens: &[u32] = if n > 0 {
-                &s.prompt[s.fed..s.fed + n]
-            } else {
-                one.as_slice()
+        let mut slot = vec![usize::MAX; self.active.len()];
+        for (p, &(i, _)) in plan.iter().enumerate() {
+            slot[i] = p;
+        }
+        let mut chunks: Vec<Option<Chunk<'_>>> = (0..plan.len()).map(|_| None).collect();
+        for (i, s) in self.active.iter_mut().enumerate() {
+            let Some(&p) = slot.get(i).filter(|&&p| p != usize::MAX) else {
+                continue;
             };
-            chunks.push(Chunk {
+            let n = plan[p].1;
+            let tokens: &[u32] = match (&s.next, n) {
+                (_, n) if n > 0 => &s.prompt[s.fed..s.fed + n],
+                (Some(t), _) => std::slice::from_ref(t),
+                (None, _) => &[],
+            };
+            chunks[p] = Some(Chunk {
                 tokens,
                 cache: &mut s.cache,
+                prompt: n > 0,
             });
         }
+        let mut chunks: Vec<Chunk<'_>> = chunks.into_iter().flatten().collect();
         let logits = self.model.llama.step(&mut chunks)?;
         Ok(logits.to_vec2::<f32>()?)
     }
@@ -324,14 +322,20 @@ impl Drop for Counted {
 }
 
 impl Engine {
-    pub fn start(model: Arc<Generator>, limits: Limits) -> Result<Self> {
+    /// Starts the engine thread. `observe` is called after every step with the counters (the
+    /// service exports them as metrics, so a freed slot shows within one step).
+    pub fn start(
+        model: Arc<Generator>,
+        limits: Limits,
+        observe: Box<dyn Fn(&Stats) + Send>,
+    ) -> Result<Self> {
         let mut scheduler = Scheduler::new(model, limits)?;
         let stats = scheduler.stats();
         let capacity = limits.max_sequences + limits.max_waiting;
         let (tx, rx) = sync_channel::<(Request, Box<dyn Sink>)>(capacity);
         std::thread::Builder::new()
             .name("strata-generate".into())
-            .spawn(move || run_engine(&mut scheduler, rx))
+            .spawn(move || run_engine(&mut scheduler, rx, observe))
             .map_err(|e| CoreError::Config(format!("generation thread: {e}")))?;
         Ok(Engine {
             tx: Mutex::new(tx),
@@ -367,7 +371,11 @@ impl Engine {
     }
 }
 
-fn run_engine(scheduler: &mut Scheduler, rx: Receiver<(Request, Box<dyn Sink>)>) {
+fn run_engine(
+    scheduler: &mut Scheduler,
+    rx: Receiver<(Request, Box<dyn Sink>)>,
+    observe: Box<dyn Fn(&Stats) + Send>,
+) {
     loop {
         if scheduler.is_idle() {
             match rx.recv() {
@@ -380,5 +388,6 @@ fn run_engine(scheduler: &mut Scheduler, rx: Receiver<(Request, Box<dyn Sink>)>)
             drop(scheduler.submit(req, sink));
         }
         scheduler.step();
+        observe(&scheduler.stats);
     }
 }

@@ -11,6 +11,7 @@ pub mod bert;
 pub mod mlp;
 pub mod text_classifier;
 pub mod text_encoder;
+pub mod text_generator;
 pub mod text_ngram;
 
 use std::path::Path;
@@ -56,6 +57,11 @@ pub trait Model: Send + Sync {
     fn schema(&self) -> &IoSchema;
     /// Predicts a batch; inputs are checked against [`Model::schema`] first.
     fn predict(&self, inputs: &Inputs) -> Result<Outputs>;
+    /// The text generator behind a generative model (served by a generation engine, not
+    /// `predict`); `None` for every other kind.
+    fn generator(&self) -> Option<std::sync::Arc<crate::generate::Generator>> {
+        None
+    }
 }
 
 /// What a kind reads.
@@ -66,6 +72,8 @@ pub enum InputType {
     Features,
     /// One text column.
     Text,
+    /// A prompt or chat to continue (generative kinds, which are imported, not trained).
+    Prompt,
 }
 
 /// A kind as it describes itself to every front door.
@@ -99,11 +107,12 @@ impl KindInfo {
         let input_ok = match self.input {
             InputType::Features => !dataset.features.is_empty(),
             InputType::Text => dataset.text.is_some(),
+            InputType::Prompt => false,
         };
         if !input_ok || dataset.label.is_none() {
             let input = match self.input {
                 InputType::Features => "feature columns",
-                InputType::Text => "a text column",
+                InputType::Text | InputType::Prompt => "a text column",
             };
             return Err(CoreError::Config(format!(
                 "{name} needs {input} and a label column"
@@ -181,6 +190,7 @@ impl Registry {
                 Box::new(text_encoder::TextEncoderKind),
                 Box::new(text_classifier::TextClassifierKind),
                 Box::new(text_ngram::TextNgramClassifier),
+                Box::new(text_generator::TextGeneratorKind),
             ],
         }
     }
@@ -352,9 +362,9 @@ pub fn evaluate_model(
 ) -> Result<ClassificationMetrics> {
     let classes = match &model.schema().output {
         crate::schema::OutputSchema::Classes { classes } => classes.len(),
-        crate::schema::OutputSchema::Embedding { .. } => {
+        crate::schema::OutputSchema::Embedding { .. } | crate::schema::OutputSchema::Text { .. } => {
             return Err(CoreError::Schema(
-                "an embedding model has no class metrics".into(),
+                "only classifiers have class metrics".into(),
             ));
         }
     };

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod common;
 pub mod datasets;
+pub mod generation;
 pub mod inference;
 pub mod jobs;
 pub mod models;
