@@ -182,6 +182,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answers a chat with a text-generator model (viewer); `stream: true` streams the answer. */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Continues a raw prompt with a text-generator model (viewer); `stream: true` streams it. */
+        post: operations["createCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/datasets": {
         parameters: {
             query?: never;
@@ -421,11 +455,69 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AssistantMessage: {
+            content: string;
+            /** @description Always `assistant`. */
+            role: string;
+        };
         /**
          * @description Whether a job of a kind fine-tunes a base model.
          * @enum {string}
          */
         BaseModel: "none" | "required";
+        ChatChoice: {
+            /** @description `stop` (the model ended or a stop string appeared) or `length` (max_tokens). */
+            finish_reason: string;
+            /** Format: int32 */
+            index: number;
+            /** @description Always null (not supported). */
+            logprobs?: Record<string, never> | null;
+            message: components["schemas"]["AssistantMessage"];
+        };
+        /** @description Response of `POST /v1/chat/completions` without `stream`. */
+        ChatCompletion: {
+            choices: components["schemas"]["ChatChoice"][];
+            /**
+             * Format: int64
+             * @description Unix seconds.
+             */
+            created: number;
+            id: string;
+            /** @description `name@version` that answered. */
+            model: string;
+            /** @description Always `chat.completion`. */
+            object: string;
+            usage: components["schemas"]["Usage"];
+        };
+        /** @description Body of `POST /v1/chat/completions` (OpenAI's shape). */
+        ChatCompletionRequest: components["schemas"]["Sampling"] & {
+            /**
+             * Format: int32
+             * @description OpenAI's newer name for `max_tokens`.
+             */
+            max_completion_tokens?: number | null;
+            /**
+             * Format: int32
+             * @description Most tokens to generate (default: 256).
+             */
+            max_tokens?: number | null;
+            messages: components["schemas"]["ChatMessage"][];
+            /**
+             * @description A text-generator model: `name`, `name@version` or `name@alias`.
+             * @example smollm2
+             */
+            model: string;
+            stream?: boolean;
+            stream_options?: components["schemas"]["StreamOptions"] | null;
+        };
+        ChatMessage: {
+            content: components["schemas"]["Content"];
+            /**
+             * @description `system`, `user` or `assistant` (`developer` is read as `system`).
+             * @example user
+             */
+            role: string;
+        };
         /** @description One column as stored in the Parquet file. */
         ColumnInfo: {
             /** @description Arrow data type, e.g. `Float32`, `Utf8`. */
@@ -445,6 +537,53 @@ export interface components {
             min: number;
             /** Format: double */
             stddev: number;
+        };
+        /** @description Response of `POST /v1/completions` without `stream`. */
+        Completion: {
+            choices: components["schemas"]["CompletionChoice"][];
+            /** Format: int64 */
+            created: number;
+            id: string;
+            model: string;
+            /** @description Always `text_completion`. */
+            object: string;
+            usage: components["schemas"]["Usage"];
+        };
+        CompletionChoice: {
+            finish_reason: string;
+            /** Format: int32 */
+            index: number;
+            /** @description Always null (not supported). */
+            logprobs?: Record<string, never> | null;
+            text: string;
+        };
+        /** @description Body of `POST /v1/completions` (OpenAI's legacy shape): a raw prompt, continued as it is. */
+        CompletionRequest: components["schemas"]["Sampling"] & {
+            /**
+             * Format: int32
+             * @description Most tokens to generate (default 16, as OpenAI's).
+             */
+            max_tokens?: number | null;
+            /** @example smollm2 */
+            model: string;
+            prompt: string;
+            stream?: boolean;
+            stream_options?: components["schemas"]["StreamOptions"] | null;
+        };
+        /** @description A chunk as JSON in `data`, or `[DONE]` as the last event */
+        CompletionStream: {
+            data: string;
+        };
+        /** @description A message's content: a string, or a list of text parts (joined). */
+        Content: string | components["schemas"]["ContentPart"][];
+        /** @description A part of a message's content; only text parts are supported. */
+        ContentPart: {
+            text: string;
+            /**
+             * @description Always `text`.
+             * @example text
+             */
+            type: string;
         };
         /** @description A new API key's name and role. */
         CreateApiKeyRequest: {
@@ -825,6 +964,55 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "trainer" | "admin";
+        /**
+         * @description Sampling fields both endpoints share (OpenAI's names; `top_k` and `repetition_penalty` are
+         *     strata's additions).
+         */
+        Sampling: {
+            /**
+             * Format: float
+             * @description Accepted for compatibility; only 0 is supported.
+             */
+            frequency_penalty?: number | null;
+            /**
+             * Format: int32
+             * @description Only 1 is supported.
+             */
+            n?: number | null;
+            /**
+             * Format: float
+             * @description Accepted for compatibility; only 0 is supported.
+             */
+            presence_penalty?: number | null;
+            /**
+             * Format: float
+             * @description 1-2; 1 (default) is off.
+             */
+            repetition_penalty?: number | null;
+            /**
+             * Format: int64
+             * @description Same seed, prompt and parameters, same text.
+             */
+            seed?: number | null;
+            stop?: components["schemas"]["Stop"] | null;
+            /**
+             * Format: float
+             * @description 0-2; 0 is greedy decoding (default 1, as OpenAI's).
+             */
+            temperature?: number | null;
+            /**
+             * Format: int32
+             * @description Sample among the k most likely tokens; 0 is all.
+             */
+            top_k?: number | null;
+            /**
+             * Format: float
+             * @description Nucleus sampling, (0, 1] (default 1: off).
+             */
+            top_p?: number | null;
+            /** @description Accepted for compatibility and ignored. */
+            user?: string | null;
+        };
         /** @description Body of `PUT /v1/models/{name}/aliases/{alias}`. */
         SetAlias: {
             /**
@@ -841,6 +1029,12 @@ export interface components {
              */
             current_password?: string | null;
             new_password: string;
+        };
+        /** @description One string or a list of up to four (OpenAI's `stop`). */
+        Stop: string | string[];
+        StreamOptions: {
+            /** @description Send a last chunk with `usage` (and no choices) before `[DONE]`. */
+            include_usage?: boolean;
         };
         /** @description The API's and the ML service's versions and capabilities. */
         SystemInfo: {
@@ -944,6 +1138,15 @@ export interface components {
             train_loss: number;
             validation?: components["schemas"]["Metrics"] | null;
         };
+        /** @description Token counts of a completion. */
+        Usage: {
+            /** Format: int32 */
+            completion_tokens: number;
+            /** Format: int32 */
+            prompt_tokens: number;
+            /** Format: int32 */
+            total_tokens: number;
+        };
     };
     responses: {
         /** @description The ML service failed */
@@ -1001,9 +1204,20 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type AssistantMessage = components['schemas']['AssistantMessage'];
 export type BaseModel = components['schemas']['BaseModel'];
+export type ChatChoice = components['schemas']['ChatChoice'];
+export type ChatCompletion = components['schemas']['ChatCompletion'];
+export type ChatCompletionRequest = components['schemas']['ChatCompletionRequest'];
+export type ChatMessage = components['schemas']['ChatMessage'];
 export type ColumnInfo = components['schemas']['ColumnInfo'];
 export type ColumnStats = components['schemas']['ColumnStats'];
+export type Completion = components['schemas']['Completion'];
+export type CompletionChoice = components['schemas']['CompletionChoice'];
+export type CompletionRequest = components['schemas']['CompletionRequest'];
+export type CompletionStream = components['schemas']['CompletionStream'];
+export type Content = components['schemas']['Content'];
+export type ContentPart = components['schemas']['ContentPart'];
 export type CreateApiKeyRequest = components['schemas']['CreateApiKeyRequest'];
 export type CreateTrainingJob = components['schemas']['CreateTrainingJob'];
 export type CreateUserRequest = components['schemas']['CreateUserRequest'];
@@ -1036,8 +1250,11 @@ export type PrincipalEntry = components['schemas']['PrincipalEntry'];
 export type PrincipalKind = components['schemas']['PrincipalKind'];
 export type Problem = components['schemas']['Problem'];
 export type Role = components['schemas']['Role'];
+export type Sampling = components['schemas']['Sampling'];
 export type SetAlias = components['schemas']['SetAlias'];
 export type SetPasswordRequest = components['schemas']['SetPasswordRequest'];
+export type Stop = components['schemas']['Stop'];
+export type StreamOptions = components['schemas']['StreamOptions'];
 export type SystemInfo = components['schemas']['SystemInfo'];
 export type TokenRequest = components['schemas']['TokenRequest'];
 export type TokenResponse = components['schemas']['TokenResponse'];
@@ -1046,6 +1263,7 @@ export type TrainingEventStream = components['schemas']['TrainingEventStream'];
 export type TrainingJob = components['schemas']['TrainingJob'];
 export type TrainingJobList = components['schemas']['TrainingJobList'];
 export type TrainingProgress = components['schemas']['TrainingProgress'];
+export type Usage = components['schemas']['Usage'];
 export type ResponseMlError = components['responses']['MlError'];
 export type ResponseMlTimeout = components['responses']['MlTimeout'];
 export type ResponseMlUnavailable = components['responses']['MlUnavailable'];
@@ -1591,6 +1809,136 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The answer; with `stream: true` an event stream of `chat.completion.chunk`s ending with `[DONE]` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    "text/event-stream": components["schemas"]["CompletionStream"];
+                };
+            };
+            /** @description Bad parameters, a chat the model's template refuses, a prompt plus max_tokens beyond the context, or not a text-generator */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Generation queue full */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
+        };
+    };
+    createCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The continuation; with `stream: true` an event stream of `text_completion` chunks ending with `[DONE]` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Completion"];
+                    "text/event-stream": components["schemas"]["CompletionStream"];
+                };
+            };
+            /** @description Bad parameters, an empty prompt, a prompt plus max_tokens beyond the context, or not a text-generator */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such model */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description Generation queue full */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            502: components["responses"]["MlError"];
+            503: components["responses"]["MlUnavailable"];
+            504: components["responses"]["MlTimeout"];
         };
     };
     listDatasets: {
