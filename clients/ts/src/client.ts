@@ -1,4 +1,5 @@
 import createClient, { type Client, type Middleware } from "openapi-fetch";
+import { chatApi, type ChatApi } from "./chat.js";
 import { StrataApiError, StrataNetworkError } from "./errors.js";
 import { watchTrainingJob, type WatchOptions } from "./events.js";
 import type {
@@ -180,6 +181,12 @@ export interface StrataClient {
   predict(model: string, request: PredictRequest, init?: CallOptions): Promise<PredictResponse>;
   /** `POST /v1/embeddings` with float vectors, returned in input order. */
   createEmbeddings(model: string, input: string | string[], init?: CallOptions): Promise<Embeddings>;
+
+  /**
+   * `POST /v1/chat/completions` with a text-generator model: `chat.stream` yields the answer's
+   * text as it is generated (Server-Sent Events), `chat.complete` returns it whole.
+   */
+  readonly chat: ChatApi;
 }
 
 /** Embeddings with their vectors decoded, in input order. */
@@ -308,6 +315,7 @@ export function createStrataClient(options: StrataClientOptions): StrataClient {
       for (const item of response.data) vectors[item.index] = decodeEmbedding(item.embedding);
       return { model: response.model, vectors, usage: response.usage };
     },
+    chat: chatApi(raw),
   };
   return client;
 }

@@ -5,9 +5,12 @@
  * edited by hand; this package adds only what a spec cannot say: how tokens are attached, how
  * failures surface (`StrataApiError` for problem+json answers, `StrataNetworkError` for no answer),
  * how multipart uploads and base64 embeddings are encoded, and how a job's Server-Sent Events are
- * followed across reconnects (`watchTrainingJob`), and how embeddings compare (`cosine`).
+ * followed across reconnects (`watchTrainingJob`), how a chat answer streams in (`chat.stream`),
+ * and how embeddings compare (`cosine`).
  */
 export { createStrataClient, decodeEmbedding, unwrap } from "./client.js";
+export { sseData } from "./chat.js";
+export type { ChatApi, ChatCallOptions, ChatCompletionChunk, ChatRequest, ChatResult, ChatStream } from "./chat.js";
 export { cosine } from "./similarity.js";
 export type {
   CallOptions,

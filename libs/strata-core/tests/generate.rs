@@ -20,7 +20,9 @@ fn model() -> Arc<Generator> {
                 Ok("file") => strata_core::generate::llama::Weights::File,
                 _ => Default::default(),
             };
-            Arc::new(Generator::from_gguf(&bytes, weights, &candle_core::Device::Cpu).expect("load"))
+            Arc::new(
+                Generator::from_gguf(&bytes, weights, &candle_core::Device::Cpu).expect("load"),
+            )
         })
         .clone()
 }
@@ -45,7 +47,9 @@ fn answers_a_question_greedily() {
     assert_eq!(m.info.architecture, "llama");
     assert_eq!(m.info.context, 8192);
     let prompt = m
-        .chat_prompt(&user("What is the capital of France? Answer in one sentence."))
+        .chat_prompt(&user(
+            "What is the capital of France? Answer in one sentence.",
+        ))
         .expect("prompt");
     let t = Instant::now();
     let (text, finish) = m.generate(&prompt, greedy(48)).expect("generate");
@@ -195,7 +199,13 @@ fn batched_sequences_decode_as_they_would_alone() {
             questions[i], finish.min_top2_gap
         );
     }
-    assert_eq!(scheduler.stats().active.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        scheduler
+            .stats()
+            .active
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
 }
 
 fn fixture(name: &str) -> serde_json::Value {
@@ -278,7 +288,11 @@ fn greedy_continuations_match_llama_cpp() {
             }])
             .expect("prefill");
         let (top1, gap) = strata_core::generate::llama::top2(
-            &logits.squeeze(0).expect("row").to_vec1::<f32>().expect("logits"),
+            &logits
+                .squeeze(0)
+                .expect("row")
+                .to_vec1::<f32>()
+                .expect("logits"),
         );
         let want = case["top1"].as_u64().expect("top1") as u32;
         let ref_gap = case["top2_gap"].as_f64().expect("top2_gap");
@@ -287,8 +301,13 @@ fn greedy_continuations_match_llama_cpp() {
         } else {
             // Q4_1 arithmetic rounds differently here and in llama.cpp (which also keeps its
             // KV cache in f16); only a near-tie may flip.
-            eprintln!("top-1 differs after {messages:?}: ours {top1} (gap {gap}), llama.cpp {want} (gap {ref_gap})");
-            assert!(ref_gap < 0.25, "top-1 after {messages:?} differs although the reference's lead is {ref_gap}");
+            eprintln!(
+                "top-1 differs after {messages:?}: ours {top1} (gap {gap}), llama.cpp {want} (gap {ref_gap})"
+            );
+            assert!(
+                ref_gap < 0.25,
+                "top-1 after {messages:?} differs although the reference's lead is {ref_gap}"
+            );
         }
         let (tx, rx) = mpsc::channel();
         scheduler

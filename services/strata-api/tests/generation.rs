@@ -119,13 +119,20 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
     let usage = &body["usage"];
     assert_eq!(
         usage["total_tokens"].as_u64(),
-        Some(usage["prompt_tokens"].as_u64().expect("prompt") + usage["completion_tokens"].as_u64().expect("completion"))
+        Some(
+            usage["prompt_tokens"].as_u64().expect("prompt")
+                + usage["completion_tokens"].as_u64().expect("completion")
+        )
     );
 
     // The same answer streamed, with usage at the end.
     let r = post(
         "/v1/chat/completions",
-        chat("smollm2", FRANCE, json!({"stream": true, "stream_options": {"include_usage": true}})),
+        chat(
+            "smollm2",
+            FRANCE,
+            json!({"stream": true, "stream_options": {"include_usage": true}}),
+        ),
     )
     .await
     .expect("stream");
@@ -156,12 +163,17 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
     assert_eq!(body["object"], "text_completion");
     assert_eq!(body["choices"][0]["finish_reason"], "length");
     assert_eq!(body["usage"]["completion_tokens"], 5);
-    let r = post("/v1/chat/completions", chat("smollm2", FRANCE, json!({"stop": " Paris"})))
-        .await
-        .expect("stop");
+    let r = post(
+        "/v1/chat/completions",
+        chat("smollm2", FRANCE, json!({"stop": " Paris"})),
+    )
+    .await
+    .expect("stop");
     let body: Value = r.json().await.expect("JSON");
     assert_eq!(
-        body["choices"][0]["message"]["content"].as_str().map(str::trim),
+        body["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::trim),
         Some("The capital of France is")
     );
 
@@ -171,10 +183,19 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
         (chat("smollm2", FRANCE, json!({"max_tokens": 9000})), 400),
         (chat("smollm2", FRANCE, json!({"temperature": 3})), 400),
         (chat("smollm2", FRANCE, json!({"n": 2})), 400),
-        (chat("smollm2", FRANCE, json!({"stop": ["a", "b", "c", "d", "e"]})), 400),
+        (
+            chat(
+                "smollm2",
+                FRANCE,
+                json!({"stop": ["a", "b", "c", "d", "e"]}),
+            ),
+            400,
+        ),
         (json!({"model": "smollm2", "messages": []}), 400),
     ] {
-        let r = post("/v1/chat/completions", body.clone()).await.expect("bad");
+        let r = post("/v1/chat/completions", body.clone())
+            .await
+            .expect("bad");
         assert_eq!(r.status(), status, "{body}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
     }
@@ -188,7 +209,13 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
 
     // Sixteen streams at once: each answer equals its own greedy answer alone.
     let questions: Vec<String> = (0..16)
-        .map(|i| format!("What is {} plus {}? Answer with the number.", i + 2, 2 * i + 1))
+        .map(|i| {
+            format!(
+                "What is {} plus {}? Answer with the number.",
+                i + 2,
+                2 * i + 1
+            )
+        })
         .collect();
     let mut alone = Vec::new();
     for q in &questions {
@@ -198,23 +225,38 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
             .json()
             .await
             .expect("JSON");
-        alone.push(body["choices"][0]["message"]["content"].as_str().expect("content").to_owned());
+        alone.push(
+            body["choices"][0]["message"]["content"]
+                .as_str()
+                .expect("content")
+                .to_owned(),
+        );
     }
     let together = futures_util::future::join_all(questions.iter().map(|q| async {
-        let r = post("/v1/chat/completions", chat("smollm2", q, json!({"stream": true})))
-            .await
-            .expect("stream");
+        let r = post(
+            "/v1/chat/completions",
+            chat("smollm2", q, json!({"stream": true})),
+        )
+        .await
+        .expect("stream");
         assert_eq!(r.status(), 200);
         streamed_text(&r.text().await.expect("body")).0
     }))
     .await;
-    assert_eq!(together, alone, "batched streams decode as they would alone");
+    assert_eq!(
+        together, alone,
+        "batched streams decode as they would alone"
+    );
 
     // A client that goes away mid-stream frees its slot at the next step.
     let ml_metrics = ml.metrics_addr.expect("ml metrics");
     let r = post(
         "/v1/chat/completions",
-        chat("smollm2", "Write a very long story about a dragon.", json!({"stream": true, "max_tokens": 2000})),
+        chat(
+            "smollm2",
+            "Write a very long story about a dragon.",
+            json!({"stream": true, "max_tokens": 2000}),
+        ),
     )
     .await
     .expect("long stream");
@@ -225,17 +267,30 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
         seen += 1;
     }
     assert_eq!(
-        metric(&http, ml_metrics, "strata_generation_sequences{model=\"smollm2\",state=\"active\"}").await,
+        metric(
+            &http,
+            ml_metrics,
+            "strata_generation_sequences{model=\"smollm2\",state=\"active\"}"
+        )
+        .await,
         1.0
     );
     drop(body);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let active = metric(&http, ml_metrics, "strata_generation_sequences{model=\"smollm2\",state=\"active\"}").await;
+        let active = metric(
+            &http,
+            ml_metrics,
+            "strata_generation_sequences{model=\"smollm2\",state=\"active\"}",
+        )
+        .await;
         if active == 0.0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the slot is still taken");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot is still taken"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

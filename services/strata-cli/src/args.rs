@@ -79,6 +79,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Continue a prompt with a text-generator, streaming the text as it is generated.
+    Generate {
+        model: ModelRef,
+        #[arg(long)]
+        prompt: String,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+    },
+    /// Chat with a text-generator: one line per turn on standard input, the answer streamed.
+    Chat {
+        model: ModelRef,
+        /// A system message for the whole conversation.
+        #[arg(long)]
+        system: Option<String>,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+    },
     /// Import a Hugging Face model directory (config.json, model.safetensors, tokenizer.json).
     ImportHf {
         dir: PathBuf,
@@ -289,5 +306,40 @@ mod tests {
         assert_eq!(args.settings(), expected);
         let config = args.settings().resolve(100).expect("valid");
         assert_eq!((config.clip_grad_norm, config.patience), (None, None));
+    }
+}
+
+/// How `generate` and `chat` pick tokens (the service's sampling parameters).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SamplingArgs {
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// 0 is greedy decoding.
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f64,
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A string that ends the answer (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+}
+
+impl SamplingArgs {
+    pub fn params(&self) -> strata_core::generate::SamplingParams {
+        strata_core::generate::SamplingParams {
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            repetition_penalty: self.repetition_penalty,
+            seed: self.seed,
+            stop: self.stop.clone(),
+        }
     }
 }

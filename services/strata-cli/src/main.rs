@@ -117,6 +117,50 @@ fn run(cli: Cli) -> Result<()> {
             let out = loaded.predict(&Inputs::Texts(text))?;
             print_outputs(&out, as_json)
         }
+        Command::Generate {
+            model,
+            prompt,
+            sampling,
+        } => {
+            let generator = load_generator(&registry, &cli.store, &model, &cli.device)?;
+            let prompt = generator.encode(&prompt)?;
+            stream_answer(&generator, prompt, sampling.params()).map(drop)
+        }
+        Command::Chat {
+            model,
+            system,
+            sampling,
+        } => {
+            let generator = load_generator(&registry, &cli.store, &model, &cli.device)?;
+            let mut messages: Vec<strata_core::generate::Message> = system
+                .into_iter()
+                .map(|content| strata_core::generate::Message {
+                    role: "system".into(),
+                    content,
+                })
+                .collect();
+            eprintln!(
+                "chatting with {}; one line per turn, end with Ctrl-D",
+                model.name
+            );
+            for line in std::io::stdin().lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                messages.push(strata_core::generate::Message {
+                    role: "user".into(),
+                    content: line,
+                });
+                let prompt = generator.chat_prompt(&messages)?;
+                let answer = stream_answer(&generator, prompt, sampling.params())?;
+                messages.push(strata_core::generate::Message {
+                    role: "assistant".into(),
+                    content: answer,
+                });
+            }
+            Ok(())
+        }
         Command::Models => {
             let store = open_store(&cli.store)?;
             let mut table =
@@ -453,8 +497,74 @@ fn to_inputs(ex: &strata_data::Examples) -> Inputs {
 fn class_names(model: &dyn Model) -> Vec<String> {
     match &model.schema().output {
         OutputSchema::Classes { classes } => classes.clone(),
-        OutputSchema::Embedding { .. } => Vec::new(),
+        OutputSchema::Embedding { .. } | OutputSchema::Text { .. } => Vec::new(),
     }
+}
+
+/// Prints a sequence's text as it arrives and keeps it.
+struct Printer(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl strata_core::generate::Sink for Printer {
+    fn send(&mut self, event: strata_core::generate::Event) -> bool {
+        use std::io::Write;
+        match event {
+            strata_core::generate::Event::Delta(text) => {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+                self.0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&text);
+            }
+            strata_core::generate::Event::Done(f) => {
+                println!();
+                eprintln!(
+                    "[{:?}; {} prompt + {} completion tokens]",
+                    f.reason, f.prompt_tokens, f.completion_tokens
+                );
+            }
+            strata_core::generate::Event::Failed(e) => eprintln!("\nfailed: {e}"),
+        }
+        true
+    }
+    fn closed(&self) -> bool {
+        false
+    }
+}
+
+/// Streams one answer to standard output and returns its text.
+fn stream_answer(
+    generator: &std::sync::Arc<strata_core::generate::Generator>,
+    prompt: Vec<u32>,
+    params: strata_core::generate::SamplingParams,
+) -> Result<String> {
+    let mut scheduler = strata_core::generate::Scheduler::new(
+        generator.clone(),
+        strata_core::generate::Limits::default(),
+    )?;
+    let text = std::sync::Arc::default();
+    scheduler.submit(
+        strata_core::generate::Request { prompt, params },
+        Box::new(Printer(std::sync::Arc::clone(&text))),
+    )?;
+    while !scheduler.is_idle() {
+        scheduler.step();
+    }
+    let text = text.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(text)
+}
+
+fn load_generator(
+    registry: &Registry,
+    store_dir: &Path,
+    model: &ModelRef,
+    device_spec: &str,
+) -> Result<std::sync::Arc<strata_core::generate::Generator>> {
+    let store = open_store(store_dir)?;
+    let loaded = registry.load(get_model(&store, model)?, &device(device_spec)?)?;
+    loaded
+        .generator()
+        .context("this model is not a text-generator; use predict or embed")
 }
 
 fn parse_floats(s: &str) -> Result<Vec<f32>> {

@@ -125,6 +125,10 @@ pub struct Config {
     #[arg(long, env = "STRATA_ML_GENERATE_STEP_TOKENS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(2..=65536))]
     pub generate_step_tokens: u32,
 
+    /// Most tokens one Generate call may ask for (`max_tokens`); more is INVALID_ARGUMENT.
+    #[arg(long, env = "STRATA_ML_GENERATE_MAX_TOKENS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub generate_max_tokens: u32,
+
     /// Generate calls that may wait for a slot, per model; beyond it RESOURCE_EXHAUSTED.
     #[arg(long, env = "STRATA_ML_GENERATE_QUEUE_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=65536))]
     pub generate_queue_depth: u32,

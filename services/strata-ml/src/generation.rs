@@ -9,7 +9,9 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use strata_core::generate::{Event, FinishReason, Message, Request as GenRequest, SamplingParams, Sink};
+use strata_core::generate::{
+    Event, FinishReason, Message, Request as GenRequest, SamplingParams, Sink,
+};
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::generation_service_server::GenerationService;
 use tokio::sync::mpsc;
@@ -22,6 +24,8 @@ use crate::registry::{LoadedModel, ModelRegistry};
 
 pub struct GenerationApi {
     pub registry: Arc<ModelRegistry>,
+    /// Largest `max_tokens` a call may ask for (`--generate-max-tokens`).
+    pub max_tokens: usize,
 }
 
 /// Forwards engine events to the call's stream; closed once the caller has gone.
@@ -66,13 +70,26 @@ impl GenerationApi {
                 "model is required (name, name@version or name@alias)".into(),
             ));
         }
-        let params = sampling(req.sampling);
+        let asked = req.sampling.as_ref().and_then(|s| s.max_tokens);
+        let mut params = sampling(req.sampling);
+        if asked.is_none() {
+            params.max_tokens = params.max_tokens.min(self.max_tokens);
+        }
+        let over = (params.max_tokens > self.max_tokens).then(|| {
+            ServiceError::InvalidArgument(format!(
+                "max_tokens {} is above this server's limit of {}",
+                params.max_tokens, self.max_tokens
+            ))
+        });
         let registry = self.registry.clone();
         let span = tracing::Span::current();
         let checked = params.clone();
         let (model, prompt) = tokio::task::spawn_blocking(move || {
             span.in_scope(|| -> ServiceResult<(Arc<LoadedModel>, Vec<u32>)> {
                 let key = registry.resolve(&req.model)?;
+                if let Some(e) = over {
+                    return Err(e);
+                }
                 let model = registry.load(&key)?;
                 let generator = model.generator.clone().ok_or_else(|| {
                     ServiceError::InvalidArgument(format!(

@@ -19,8 +19,8 @@ pub mod callers;
 pub mod config;
 mod convert;
 mod datasets;
-mod generation;
 pub mod error;
+mod generation;
 mod inference;
 mod jobs;
 mod models;
@@ -123,16 +123,18 @@ pub async fn serve(
         max_request: config.max_request_inputs as usize,
     };
     let queue = batcher::QueueLimit::new(config.inference_queue_depth as usize);
-    let registry = Arc::new(registry::ModelRegistry::new(
-        store.clone(),
-        meta.clone(),
-        kinds,
-        resolved.device,
-        batch,
-        queue,
-        config.model_cache_bytes,
-    )
-    .with_generation(config.generation_limits()));
+    let registry = Arc::new(
+        registry::ModelRegistry::new(
+            store.clone(),
+            meta.clone(),
+            kinds,
+            resolved.device,
+            batch,
+            queue,
+            config.model_cache_bytes,
+        )
+        .with_generation(config.generation_limits()),
+    );
     // Scratch space of this replica only: replicas sharing the data directory must not remove
     // each other's files when they start.
     let scratch = config.replica().replace(
@@ -253,8 +255,11 @@ pub async fn serve(
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(
-            GenerationServiceServer::new(generation::GenerationApi { registry })
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            GenerationServiceServer::new(generation::GenerationApi {
+                registry,
+                max_tokens: config.generate_max_tokens as usize,
+            })
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;

@@ -413,7 +413,10 @@ impl ModelRegistry {
                 let label = key.name.clone();
                 let observe = move |s: &strata_core::generate::scheduler::Stats| {
                     use std::sync::atomic::Ordering::Relaxed;
-                    for (state, n) in [("active", s.active.load(Relaxed)), ("waiting", s.waiting.load(Relaxed))] {
+                    for (state, n) in [
+                        ("active", s.active.load(Relaxed)),
+                        ("waiting", s.waiting.load(Relaxed)),
+                    ] {
                         metrics::gauge!(GENERATION_SEQUENCES, "model" => label.clone(), "state" => state)
                             .set(n as f64);
                     }

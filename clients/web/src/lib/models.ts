@@ -7,9 +7,16 @@ import type { Model, ModelVersion } from "@strata/client";
 export type InputSchema =
   | { type: "features"; dim: number; names: string[] }
   | { type: "text"; maxTokens: number }
+  /** A text generator's prompt: a chat (when the model has a chat template) or raw text. */
+  | { type: "prompt"; contextTokens: number; chatTemplate: boolean }
   | { type: "unknown" };
 
-export type OutputSchema = { type: "classes"; classes: string[] } | { type: "embedding"; dim: number } | { type: "unknown" };
+export type OutputSchema =
+  | { type: "classes"; classes: string[] }
+  | { type: "embedding"; dim: number }
+  /** Generated text (a text generator). */
+  | { type: "text" }
+  | { type: "unknown" };
 
 export interface IoSchema {
   input: InputSchema;
@@ -32,13 +39,17 @@ export function ioSchema(version: Pick<ModelVersion, "io_schema">): IoSchema {
         ? { type: "features", dim: count(input.dim), names: strings(input.names) }
         : input.type === "text"
           ? { type: "text", maxTokens: count(input.max_tokens) }
-          : { type: "unknown" },
+          : input.type === "prompt"
+            ? { type: "prompt", contextTokens: count(input.context_tokens), chatTemplate: input.chat_template === true }
+            : { type: "unknown" },
     output:
       output.type === "classes"
         ? { type: "classes", classes: strings(output.classes) }
         : output.type === "embedding"
           ? { type: "embedding", dim: count(output.dim) }
-          : { type: "unknown" },
+          : output.type === "text"
+            ? { type: "text" }
+            : { type: "unknown" },
   };
 }
 
@@ -99,6 +110,9 @@ export const readsDigits = (s: IoSchema) => s.input.type === "features" && s.inp
 
 /** Text encoders: text in, an embedding out. */
 export const embedsText = (s: IoSchema) => s.input.type === "text" && s.output.type === "embedding";
+
+/** Text generators: a prompt in, text out (the chat playground's models). */
+export const generatesText = (s: IoSchema) => s.output.type === "text";
 
 /**
  * What is wrong with an alias, as the ML service checks it (services/strata-ml registry.rs):

@@ -41,6 +41,7 @@ export const NAV: NavItem[] = [
   { href: "/training", label: "Training", section: "training" },
   { href: "/models", label: "Models", section: "models" },
   { href: "/playground/digits", label: "Playground", section: "playground" },
+  { href: "/chat", label: "Chat", section: "chat" },
   { href: "/access", label: "Access", section: "access" },
 ];
 

@@ -6,8 +6,8 @@
 
 use std::io::Cursor;
 
-use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::Device;
+use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 
 use crate::{CoreError, Result};
 
@@ -86,13 +86,17 @@ impl<'a> Gguf<'a> {
                 + info.offset as u128
                 + tensor_bytes(info) as u128;
             if end > bytes.len() as u128 {
-                return Err(bad(format!("tensor `{name}` lies past the end of the file")));
+                return Err(bad(format!(
+                    "tensor `{name}` lies past the end of the file"
+                )));
             }
         }
         // Rope scaling changes positions in ways this decoder does not implement; refuse rather
         // than generate subtly wrong text.
         if gguf.content.tensor_infos.contains_key("rope_freqs.weight") {
-            return Err(bad("per-frequency rope scaling (rope_freqs) is not supported"));
+            return Err(bad(
+                "per-frequency rope scaling (rope_freqs) is not supported",
+            ));
         }
         if let Ok(kind) = gguf.string(&format!("{arch}.rope.scaling.type"))
             && kind != "none"
@@ -144,9 +148,7 @@ impl<'a> Gguf<'a> {
         let key = |k: &str| format!("{arch}.{k}");
         let hidden = self.usize(&key("embedding_length"))?;
         let heads = self.usize(&key("attention.head_count"))?;
-        let kv_heads = self
-            .usize(&key("attention.head_count_kv"))
-            .unwrap_or(heads);
+        let kv_heads = self.usize(&key("attention.head_count_kv")).unwrap_or(heads);
         let layers = self.usize(&key("block_count"))?;
         let context = self.usize(&key("context_length"))?;
         let vocab = match self.value("tokenizer.ggml.tokens") {

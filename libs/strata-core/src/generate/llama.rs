@@ -201,7 +201,10 @@ impl Llama {
         }
         let rows = Rows {
             decode: chunks[..decode_chunks].iter().map(|c| c.tokens.len()).sum(),
-            prompt: chunks[decode_chunks..].iter().map(|c| c.tokens.len()).collect(),
+            prompt: chunks[decode_chunks..]
+                .iter()
+                .map(|c| c.tokens.len())
+                .collect(),
         };
         if rows.prompt.iter().any(|&n| n > PREFILL_CHUNK) {
             return Err(crate::CoreError::Schema(format!(
@@ -235,8 +238,16 @@ impl Llama {
                     .unsqueeze(0)?
                     .contiguous()?)
             };
-            let q = candle_nn::rotary_emb::rope_i(&heads(layer.wq.forward(&h, &rows)?, nh)?, &cos, &sin)?;
-            let k = candle_nn::rotary_emb::rope_i(&heads(layer.wk.forward(&h, &rows)?, nkv)?, &cos, &sin)?;
+            let q = candle_nn::rotary_emb::rope_i(
+                &heads(layer.wq.forward(&h, &rows)?, nh)?,
+                &cos,
+                &sin,
+            )?;
+            let k = candle_nn::rotary_emb::rope_i(
+                &heads(layer.wk.forward(&h, &rows)?, nkv)?,
+                &cos,
+                &sin,
+            )?;
             let v = heads(layer.wv.forward(&h, &rows)?, nkv)?;
             let mut outs = Vec::with_capacity(chunks.len());
             let mut off = 0;
@@ -249,7 +260,10 @@ impl Llama {
                 let len = start + t;
                 // Grouped-query attention without copying keys per head: the `rep` query heads
                 // of one KV head are stacked as rows against that head's keys.
-                let qs = q.narrow(2, off, t)?.contiguous()?.reshape((nkv, rep * t, hd))?;
+                let qs = q
+                    .narrow(2, off, t)?
+                    .contiguous()?
+                    .reshape((nkv, rep * t, hd))?;
                 let ks = ks.squeeze(0)?;
                 let vs = vs.squeeze(0)?;
                 let att = (qs.matmul(&ks.t()?)? * scale)?;
@@ -263,13 +277,18 @@ impl Llama {
                 };
                 let att = candle_nn::ops::softmax_last_dim(&att)?;
                 let o = att.matmul(&vs)?; // [nkv, rep * t, hd]
-                outs.push(o.reshape((nh, t, hd))?.transpose(0, 1)?.reshape((t, nh * hd))?);
+                outs.push(
+                    o.reshape((nh, t, hd))?
+                        .transpose(0, 1)?
+                        .reshape((t, nh * hd))?,
+                );
                 off += t;
             }
             let attn = Tensor::cat(&outs, 0)?;
             let x1 = (layer.wo.forward(&attn, &rows)? + &x)?;
             let h = layer.ffn_norm.forward(&x1)?;
-            let gated = (candle_nn::ops::silu(&layer.gate.forward(&h, &rows)?)? * layer.up.forward(&h, &rows)?)?;
+            let gated = (candle_nn::ops::silu(&layer.gate.forward(&h, &rows)?)?
+                * layer.up.forward(&h, &rows)?)?;
             x = (layer.down.forward(&gated, &rows)? + x1)?;
         }
         for chunk in chunks.iter_mut() {
@@ -295,7 +314,10 @@ pub enum Weights {
 }
 
 fn requantize(t: QTensor, weights: Weights) -> Result<QTensor> {
-    let slow = matches!(t.dtype(), GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
+    let slow = matches!(
+        t.dtype(),
+        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
+    );
     if weights == Weights::File || !slow {
         return Ok(t);
     }
@@ -308,7 +330,15 @@ fn requantize(t: QTensor, weights: Weights) -> Result<QTensor> {
 fn causal_mask(t: usize, start: usize, device: &Device) -> Result<Tensor> {
     let len = start + t;
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| (0..len).map(move |j| if j > start + i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..len).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
         .collect();
     Ok(Tensor::from_vec(mask, (t, len), device)?)
 }

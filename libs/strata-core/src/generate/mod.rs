@@ -28,7 +28,13 @@ use crate::{CoreError, Result};
 
 /// Control tokens that end an answer in the chat formats this loader knows, besides the file's
 /// own end-of-sequence id (llama.cpp treats the same texts as end-of-generation).
-const END_TEXTS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>"];
+const END_TEXTS: &[&str] = &[
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "</s>",
+];
 
 /// What a loaded generator reports about itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,7 +98,9 @@ impl Generator {
         let mut tensor_types = std::collections::BTreeMap::new();
         let mut parameters = 0u64;
         for t in gguf.content.tensor_infos.values() {
-            *tensor_types.entry(format!("{:?}", t.ggml_dtype)).or_insert(0) += 1;
+            *tensor_types
+                .entry(format!("{:?}", t.ggml_dtype))
+                .or_insert(0) += 1;
             parameters += t.shape.elem_count() as u64;
         }
         let info = GeneratorInfo {
@@ -154,7 +162,9 @@ impl Generator {
             CoreError::Schema("this model has no chat template; send a prompt instead".into())
         })?;
         if messages.is_empty() {
-            return Err(CoreError::Schema("a chat needs at least one message".into()));
+            return Err(CoreError::Schema(
+                "a chat needs at least one message".into(),
+            ));
         }
         template.render(messages)
     }
@@ -202,8 +212,7 @@ impl Generator {
                 prompt: true,
             }])?);
         }
-        let mut logits =
-            logits.ok_or_else(|| CoreError::Schema("the prompt is empty".into()))?;
+        let mut logits = logits.ok_or_else(|| CoreError::Schema("the prompt is empty".into()))?;
         loop {
             let row = logits.squeeze(0)?.to_vec1::<f32>()?;
             let token = decoding.pick(row)?;

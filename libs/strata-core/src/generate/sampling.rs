@@ -63,8 +63,7 @@ impl SamplingParams {
         {
             return bad(format!("top_p {p} is outside (0, 1]"));
         }
-        if !(self.repetition_penalty.is_finite()
-            && (1.0..=2.0).contains(&self.repetition_penalty))
+        if !(self.repetition_penalty.is_finite() && (1.0..=2.0).contains(&self.repetition_penalty))
         {
             return bad(format!(
                 "repetition_penalty {} is outside 1..=2",
@@ -160,7 +159,11 @@ impl Decoding {
             seen.dedup();
             for t in seen {
                 if let Some(l) = logits.get_mut(t as usize) {
-                    *l = if *l >= 0.0 { *l / penalty } else { *l * penalty };
+                    *l = if *l >= 0.0 {
+                        *l / penalty
+                    } else {
+                        *l * penalty
+                    };
                 }
             }
         }

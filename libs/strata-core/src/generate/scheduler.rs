@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::Generator;
 use super::llama::{Chunk, PREFILL_CHUNK, SeqCache};
 use super::sampling::{Decoding, FinishReason, Next, SamplingParams};
-use super::Generator;
 use crate::{CoreError, Result};
 
 /// What a caller receives about its sequence, in order: text deltas, then one `Done` or `Failed`.
@@ -157,8 +157,12 @@ impl Scheduler {
     }
 
     fn publish(&self) {
-        self.stats.active.store(self.active.len(), Ordering::Relaxed);
-        self.stats.waiting.store(self.waiting.len(), Ordering::Relaxed);
+        self.stats
+            .active
+            .store(self.active.len(), Ordering::Relaxed);
+        self.stats
+            .waiting
+            .store(self.waiting.len(), Ordering::Relaxed);
     }
 
     /// One decoder step over every active sequence. A failure of the step ends the sequences
@@ -168,7 +172,9 @@ impl Scheduler {
         self.active.retain(|s| !s.sink.closed());
         self.waiting.retain(|s| !s.sink.closed());
         let gone = before - self.active.len() - self.waiting.len();
-        self.stats.abandoned.fetch_add(gone as u64, Ordering::Relaxed);
+        self.stats
+            .abandoned
+            .fetch_add(gone as u64, Ordering::Relaxed);
         while self.active.len() < self.limits.max_sequences {
             match self.waiting.pop_front() {
                 Some(s) => self.active.push(s),
@@ -211,7 +217,9 @@ impl Scheduler {
                     let s = &mut self.active[i];
                     if n > 0 {
                         s.fed += n;
-                        self.stats.prompt_tokens.fetch_add(n as u64, Ordering::Relaxed);
+                        self.stats
+                            .prompt_tokens
+                            .fetch_add(n as u64, Ordering::Relaxed);
                         if s.fed < s.prompt.len() {
                             continue;
                         }
@@ -223,7 +231,9 @@ impl Scheduler {
                     });
                     self.stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
                     let alive = match outcome {
-                        Ok(Next::Continue(delta)) => delta.is_empty() || s.sink.send(Event::Delta(delta)),
+                        Ok(Next::Continue(delta)) => {
+                            delta.is_empty() || s.sink.send(Event::Delta(delta))
+                        }
                         Ok(Next::Finished(delta, reason)) => {
                             if !delta.is_empty() {
                                 s.sink.send(Event::Delta(delta));

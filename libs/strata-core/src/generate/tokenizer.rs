@@ -7,10 +7,10 @@
 //! in [`PRE_TYPES`] is refused: tokenizing with the wrong split would silently degrade output.
 
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
+use tokenizers::Tokenizer;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
-use tokenizers::Tokenizer;
 
 use super::gguf::Gguf;
 use crate::{CoreError, Result};

@@ -362,7 +362,8 @@ pub fn evaluate_model(
 ) -> Result<ClassificationMetrics> {
     let classes = match &model.schema().output {
         crate::schema::OutputSchema::Classes { classes } => classes.len(),
-        crate::schema::OutputSchema::Embedding { .. } | crate::schema::OutputSchema::Text { .. } => {
+        crate::schema::OutputSchema::Embedding { .. }
+        | crate::schema::OutputSchema::Text { .. } => {
             return Err(CoreError::Schema(
                 "only classifiers have class metrics".into(),
             ));

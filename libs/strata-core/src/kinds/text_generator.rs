@@ -12,7 +12,9 @@ use candle_core::Device;
 use serde_json::json;
 use strata_data::{Artifact, FileSource, ManifestInfo};
 
-use super::{InputType, KindInfo, Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, to_json};
+use super::{
+    InputType, KindInfo, Model, ModelFiles, ModelKind, TrainRequest, TrainedModel, to_json,
+};
 use crate::generate::Generator;
 use crate::generate::llama::Weights;
 use crate::schema::{InputSchema, Inputs, IoSchema, OutputSchema, Outputs};
@@ -105,7 +107,9 @@ impl ModelKind for TextGeneratorKind {
     }
 
     fn train(&self, _req: TrainRequest<'_>) -> Result<TrainedModel> {
-        Err(CoreError::Config(format!("{NAME} models are imported, not trained")))
+        Err(CoreError::Config(format!(
+            "{NAME} models are imported, not trained"
+        )))
     }
 
     fn import(&self, path: &Path) -> Result<ModelFiles> {

@@ -124,7 +124,7 @@ pub struct ChatCompletionRequest {
     pub model: String,
     #[schema(min_items = 1, max_items = 256)]
     pub messages: Vec<ChatMessage>,
-    /// Most tokens to generate (default: 256).
+    /// Most tokens to generate (default 256, or the server's limit if lower).
     #[schema(minimum = 1, maximum = 1048576)]
     pub max_tokens: Option<u32>,
     /// OpenAI's newer name for `max_tokens`.
@@ -258,8 +258,11 @@ fn check_sampling(s: &Sampling) -> Result<(), ApiError> {
     if s.n.is_some_and(|n| n != 1) {
         return bad("only `n` = 1 is supported");
     }
-    if s.presence_penalty.is_some_and(|p| p != 0.0) || s.frequency_penalty.is_some_and(|p| p != 0.0) {
-        return bad("`presence_penalty` and `frequency_penalty` are not supported (use `repetition_penalty`)");
+    if s.presence_penalty.is_some_and(|p| p != 0.0) || s.frequency_penalty.is_some_and(|p| p != 0.0)
+    {
+        return bad(
+            "`presence_penalty` and `frequency_penalty` are not supported (use `repetition_penalty`)",
+        );
     }
     if let Some(stop) = &s.stop {
         let n = match stop {
@@ -277,9 +280,10 @@ fn check_sampling(s: &Sampling) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn sampling(s: Sampling, max_tokens: Option<u32>, default_max: u32) -> pb::SamplingParameters {
+/// `max_tokens` unset leaves the ML service's default (256, or its limit if lower).
+fn sampling(s: Sampling, max_tokens: Option<u32>) -> pb::SamplingParameters {
     pb::SamplingParameters {
-        max_tokens: Some(max_tokens.unwrap_or(default_max)),
+        max_tokens,
         // OpenAI's default temperature is 1.
         temperature: Some(s.temperature.unwrap_or(1.0)),
         top_k: s.top_k,
@@ -336,7 +340,11 @@ async fn start(
     match stream.message().await? {
         Some(pb::GenerateResponse {
             event: Some(pb::generate_response::Event::Start(s)),
-        }) => Ok((format!("{name}@{}", s.model_version), s.prompt_tokens, stream)),
+        }) => Ok((
+            format!("{name}@{}", s.model_version),
+            s.prompt_tokens,
+            stream,
+        )),
         _ => Err(ApiError::Internal(
             "the ML service's stream did not start with `start`".to_owned(),
         )),
@@ -439,9 +447,7 @@ fn chunks(
             }
         })
         .flat_map(futures_util::stream::iter);
-    futures_util::stream::iter(opening)
-        .chain(body)
-        .map(Ok)
+    futures_util::stream::iter(opening).chain(body).map(Ok)
 }
 
 fn sse(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {
@@ -487,17 +493,25 @@ pub async fn chat_completions(
                         p.kind
                     )));
                 }
-                parts.into_iter().map(|p| p.text).collect::<Vec<_>>().join("")
+                parts
+                    .into_iter()
+                    .map(|p| p.text)
+                    .collect::<Vec<_>>()
+                    .join("")
             }
         };
-        let role = if m.role == "developer" { "system".to_owned() } else { m.role };
+        let role = if m.role == "developer" {
+            "system".to_owned()
+        } else {
+            m.role
+        };
         messages.push(pb::ChatMessage { role, content });
     }
     let max = body.max_completion_tokens.or(body.max_tokens);
     let req = pb::GenerateRequest {
         model: body.model,
         input: Some(pb::generate_request::Input::Chat(pb::Chat { messages })),
-        sampling: Some(sampling(body.sampling, max, 256)),
+        sampling: Some(sampling(body.sampling, max)),
     };
     let (model, _, stream) = start(&state, &ctx, req).await?;
     let id = request_id("chatcmpl");
@@ -547,12 +561,15 @@ pub async fn completions(
     caller.require(Role::Viewer)?;
     check_sampling(&body.sampling)?;
     if body.prompt.is_empty() {
-        return Err(ApiError::BadRequest("`prompt` must not be empty".to_owned()));
+        return Err(ApiError::BadRequest(
+            "`prompt` must not be empty".to_owned(),
+        ));
     }
     let req = pb::GenerateRequest {
         model: body.model,
         input: Some(pb::generate_request::Input::Prompt(body.prompt)),
-        sampling: Some(sampling(body.sampling, body.max_tokens, 16)),
+        // OpenAI's default for completions is 16 tokens.
+        sampling: Some(sampling(body.sampling, body.max_tokens.or(Some(16)))),
     };
     let (model, _, stream) = start(&state, &ctx, req).await?;
     let id = request_id("cmpl");

@@ -219,12 +219,14 @@ function KindName({ kind, name }: { kind: ModelKindInfo | undefined; name: strin
 function describeInput(input: ReturnType<typeof ioSchema>["input"]): string {
   if (input.type === "features") return `${input.dim} features`;
   if (input.type === "text") return `text, up to ${input.maxTokens} tokens`;
+  if (input.type === "prompt") return `${input.chatTemplate ? "chat or prompt" : "prompt"}, ${input.contextTokens}-token context`;
   return "unknown";
 }
 
 function describeOutput(output: ReturnType<typeof ioSchema>["output"]): string {
   if (output.type === "classes") return `${output.classes.length} classes`;
   if (output.type === "embedding") return `${output.dim}-dim embedding`;
+  if (output.type === "text") return "generated text";
   return "unknown";
 }
 
