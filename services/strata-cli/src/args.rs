@@ -340,6 +340,7 @@ impl SamplingArgs {
             repetition_penalty: self.repetition_penalty,
             seed: self.seed,
             stop: self.stop.clone(),
+            ignore_eos: false,
         }
     }
 }

@@ -51,6 +51,7 @@ fn sampling(p: Option<pb::SamplingParameters>) -> SamplingParams {
         repetition_penalty: p.repetition_penalty.unwrap_or(d.repetition_penalty),
         seed: p.seed.unwrap_or(d.seed),
         stop: p.stop,
+        ignore_eos: false,
     }
 }
 

@@ -45,7 +45,7 @@ from transformers import AutoModelForCausalLM  # noqa: E402
 
 torch.set_num_threads(threads)
 model = AutoModelForCausalLM.from_pretrained(
-    os.path.dirname(gguf), gguf_file=os.path.basename(gguf), torch_dtype=torch.float32
+    os.path.dirname(gguf), gguf_file=os.path.basename(gguf), dtype=torch.float32
 ).eval()
 with torch.no_grad():
     x = torch.tensor([prompt])

@@ -98,9 +98,11 @@ fn main() -> Result<()> {
             max_tokens: DECODE_TOKENS,
             temperature: 0.8,
             seed: i as u64,
+            // Every stream runs its full length, as llama.cpp's and transformers' fixed-length
+            // runs do: an early end token would leave fewer streams in the batch.
+            ignore_eos: true,
             ..Default::default()
         };
-        // A stop token never ends these early: ask a question that rambles and count what came.
         scheduler.submit(
             Request {
                 prompt: chat.clone(),

@@ -498,7 +498,7 @@ export interface components {
             max_completion_tokens?: number | null;
             /**
              * Format: int32
-             * @description Most tokens to generate (default: 256).
+             * @description Most tokens to generate (default 256, or the server's limit if lower).
              */
             max_tokens?: number | null;
             messages: components["schemas"]["ChatMessage"][];

@@ -33,6 +33,8 @@ pub struct SamplingParams {
     pub seed: u64,
     /// Generation ends before the first of these strings; it is not part of the answer.
     pub stop: Vec<String>,
+    /// Keep going past the model's end token until `max_tokens` (benchmarks' fixed lengths).
+    pub ignore_eos: bool,
 }
 
 impl Default for SamplingParams {
@@ -45,6 +47,7 @@ impl Default for SamplingParams {
             repetition_penalty: 1.0,
             seed: 0,
             stop: Vec::new(),
+            ignore_eos: false,
         }
     }
 }
@@ -184,7 +187,7 @@ impl Decoding {
     /// Records `token` and says what to stream; `end` is true when the model signalled the end
     /// of its answer (the token is then not part of the text).
     pub fn push(&mut self, token: u32, end: bool, tokenizer: &Tokenizer) -> Result<Next> {
-        if end {
+        if end && !self.params.ignore_eos {
             return Ok(Next::Finished(self.flush(tokenizer)?, FinishReason::Stop));
         }
         self.generated.push(token);
