@@ -1,7 +1,7 @@
 //! Decoder step cost by batch size: prefill tok/s, and the time of one decode step with 1, 2, 4
 //! and 8 sequences, for each weight layout (the profile behind tools/bench's generate-bench).
 //!
-//!   cargo run --release -p strata-core --example gen_speed -- MODEL.gguf
+//!   cargo run --release -p strata-core --example gen_speed -- MODEL.gguf [file|fast]
 
 use std::time::Instant;
 
@@ -13,7 +13,12 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("give a GGUF path"))?;
     let bytes = std::fs::read(path)?;
-    for w in [Weights::File, Weights::Fast] {
+    let layouts = match std::env::args().nth(2).as_deref() {
+        Some("file") => vec![Weights::File],
+        Some("fast") => vec![Weights::Fast],
+        _ => vec![Weights::File, Weights::Fast],
+    };
+    for w in layouts {
         let m = Generator::from_gguf(&bytes, w, &candle_core::Device::Cpu)?;
         let prompt: Vec<u32> = (0..256).map(|i| 100 + (i * 37) % 20000).collect();
         let mut cache = m.llama.new_cache();

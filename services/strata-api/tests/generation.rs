@@ -8,7 +8,6 @@ use std::time::Duration;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use strata_proto::strata::ml::v1 as pb;
 
 const FRANCE: &str = "What is the capital of France? Answer in one sentence.";
 
@@ -76,24 +75,7 @@ async fn chat_models_answer_over_rest_alone_streamed_and_sixteen_at_once() {
     let base = format!("http://{}", api.addr);
     let token = sign_in(&http, &base, ADMIN_PASSWORD).await;
 
-    let gguf = strata_testkit::assets_dir().join("smollm2");
-    assert!(
-        gguf.join("SmolLM2-135M-Instruct.Q4_1.gguf").is_file(),
-        "SmolLM2 missing at {} (run tools/assets/fetch.sh)",
-        gguf.display()
-    );
-    let mut models =
-        pb::model_service_client::ModelServiceClient::connect(format!("http://{}", ml.addr))
-            .await
-            .expect("connect");
-    models
-        .import_model(pb::ImportModelRequest {
-            name: "smollm2".into(),
-            kind: "text-generator".into(),
-            path: gguf.to_string_lossy().into_owned(),
-        })
-        .await
-        .expect("import SmolLM2");
+    import_smollm2(ml.addr, "smollm2").await;
 
     let post = |path: &str, body: Value| {
         http.post(format!("{base}{path}"))

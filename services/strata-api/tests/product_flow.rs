@@ -830,6 +830,21 @@ async fn one_trace_from_the_browser_through_both_services() {
         .unwrap_or_else(|| panic!("no upload server span:\n{}", span_tree(&upload)));
     child(&upload, server, "dataset.validate", "internal");
 
+    // A chat completion, so the generation series exist too.
+    common::import_smollm2(ml.addr, "smollm2").await;
+    let chat = http
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "model": "smollm2",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 2
+        }))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(chat.status(), 200, "{:?}", chat.text().await);
+
     // Every kind of request has run once, so every labelled series exists: the dashboard and the
     // alerts may name only what the two metrics ports now expose (issue 22: CI fails otherwise).
     let mut exposition = String::new();

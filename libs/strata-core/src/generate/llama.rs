@@ -14,9 +14,11 @@
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::kv_cache::KvCache;
+use candle_nn::rotary_emb::rope_i;
 use candle_transformers::quantized_nn::RmsNorm;
 
 use super::gguf::{Gguf, LlamaConfig};
+use super::quant::QuantMatrix;
 use crate::Result;
 
 /// A weight matrix, held once or twice: decode rows (one token per sequence, memory-bound) run
@@ -24,8 +26,30 @@ use crate::Result;
 /// is per row and fixed by the row's role, never by who else shares the step, so batching does
 /// not change any sequence's numbers.
 struct Linear {
-    decode: QMatMul,
+    decode: Quantized,
     prompt: Option<QMatMul>,
+}
+
+/// The quantized copy: Q4_1 and Q8_0 through our kernel on the CPU ([`QuantMatrix`]),
+/// anything else through candle.
+enum Quantized {
+    Candle(QMatMul),
+    Ours(QuantMatrix),
+}
+
+impl Quantized {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Quantized::Candle(m) => Ok(m.forward(x)?),
+            Quantized::Ours(m) => {
+                let rows = x.dim(0)?;
+                let xs = x.flatten_all()?.to_vec1::<f32>()?;
+                let mut out = vec![0f32; rows * m.rows()];
+                m.matmul(&xs, &mut out);
+                Ok(Tensor::from_vec(out, (rows, m.rows()), x.device())?)
+            }
+        }
+    }
 }
 
 impl Linear {
@@ -34,7 +58,7 @@ impl Linear {
     /// sequence's chunks have the same sizes whoever shares the step (see [`PREFILL_CHUNK`]).
     fn forward(&self, x: &Tensor, rows: &Rows) -> Result<Tensor> {
         let Some(prompt) = &self.prompt else {
-            return Ok(self.decode.forward(x)?);
+            return self.decode.forward(x);
         };
         let mut parts = Vec::with_capacity(rows.prompt.len() + 1);
         if rows.decode > 0 {
@@ -77,7 +101,7 @@ pub struct Llama {
     embed: Tensor,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Quantized,
     cos: Tensor,
     sin: Tensor,
     device: Device,
@@ -85,8 +109,58 @@ pub struct Llama {
 
 /// One sequence's keys and values, per layer; grows as the sequence does.
 pub struct SeqCache {
-    layers: Vec<KvCache>,
+    layers: Vec<LayerKv>,
     len: usize,
+}
+
+/// One layer's keys and values, token-major (`[tokens, kv_heads, head_dim]`). On the CPU they
+/// are plain vectors, so decode attention reads them in place; on a GPU, candle tensors.
+enum LayerKv {
+    Host { k: Vec<f32>, v: Vec<f32> },
+    Device(KvCache),
+}
+
+impl LayerKv {
+    /// Appends `[t, kv_heads, head_dim]` keys and values; returns all of them so far.
+    fn append_device(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        match self {
+            LayerKv::Device(cache) => Ok(cache.append(&k.contiguous()?, &v.contiguous()?)?),
+            LayerKv::Host { .. } => Err(crate::CoreError::Schema(
+                "a host cache takes host rows".into(),
+            )),
+        }
+    }
+
+    fn host_mut(&mut self) -> Result<(&mut Vec<f32>, &mut Vec<f32>)> {
+        match self {
+            LayerKv::Host { k, v } => Ok((k, v)),
+            LayerKv::Device(_) => Err(crate::CoreError::Schema(
+                "a device cache takes device rows".into(),
+            )),
+        }
+    }
+}
+
+/// Appends rows to a host cache, growing it by whole [`CACHE_GROWTH`] steps (never doubling:
+/// a long context would otherwise reserve up to twice its size).
+/// Values are kept at f16 precision, as llama.cpp's default f16 cache keeps them.
+fn push_rows(cache: &mut Vec<f32>, rows: &[f32], row: usize) {
+    if cache.len() + rows.len() > cache.capacity() {
+        let tokens = (cache.len() + rows.len()).div_ceil(row);
+        let want = tokens.div_ceil(CACHE_GROWTH) * CACHE_GROWTH * row;
+        cache.reserve_exact(want - cache.len());
+    }
+    cache.extend(rows.iter().map(|&x| f16_round(x)));
+}
+
+/// `x` rounded to the nearest f16.
+fn f16_round(x: f32) -> f32 {
+    half::f16::from_f32(x).to_f32()
+}
+
+/// A tensor's values rounded to f16 precision, kept as f32.
+fn f16_precision(t: &Tensor) -> Result<Tensor> {
+    Ok(t.to_dtype(DType::F16)?.to_dtype(DType::F32)?)
 }
 
 impl SeqCache {
@@ -131,13 +205,18 @@ impl Llama {
         let mat = |name: &str, rows: usize, cols: usize| -> Result<Linear> {
             let t = gguf.tensor(name, &[rows, cols], device)?;
             let prompt = match weights {
-                Weights::Fast if !device.is_cuda() => Some(QMatMul::Tensor(t.dequantize(device)?)),
+                Weights::Fast if device.is_cpu() => Some(QMatMul::Tensor(t.dequantize(device)?)),
                 _ => None,
             };
-            Ok(Linear {
-                decode: QMatMul::from_qtensor(requantize(t, weights)?)?,
-                prompt,
-            })
+            let ours = match device.is_cpu() {
+                true => QuantMatrix::from_qtensor(&t)?,
+                false => None,
+            };
+            let decode = match ours {
+                Some(m) => Quantized::Ours(m),
+                None => Quantized::Candle(QMatMul::from_qtensor(requantize(t, weights)?)?),
+            };
+            Ok(Linear { decode, prompt })
         };
         let embed_q = gguf.tensor("token_embd.weight", &[c.vocab, h], device)?;
         let embed = embed_q.dequantize(device)?;
@@ -145,7 +224,14 @@ impl Llama {
         let output = if gguf.has_tensor("output.weight") {
             mat("output.weight", c.vocab, h)?.decode
         } else {
-            QMatMul::from_qtensor(embed_q)?
+            match device.is_cpu() {
+                true => QuantMatrix::from_qtensor(&embed_q)?,
+                false => None,
+            }
+            .map_or_else(
+                || Ok::<_, crate::CoreError>(Quantized::Candle(QMatMul::from_qtensor(embed_q)?)),
+                |m| Ok(Quantized::Ours(m)),
+            )?
         };
         let mut layers = Vec::with_capacity(c.layers);
         for i in 0..c.layers {
@@ -176,12 +262,80 @@ impl Llama {
     }
 
     pub fn new_cache(&self) -> SeqCache {
+        let host = self.device.is_cpu();
         SeqCache {
             layers: (0..self.config.layers)
-                .map(|_| KvCache::new(2, CACHE_GROWTH))
+                .map(|_| {
+                    if host {
+                        LayerKv::Host {
+                            k: Vec::new(),
+                            v: Vec::new(),
+                        }
+                    } else {
+                        LayerKv::Device(KvCache::new(0, CACHE_GROWTH))
+                    }
+                })
                 .collect(),
             len: 0,
         }
+    }
+
+    /// Attention of one layer on the CPU: appends each chunk's keys and values to its cache,
+    /// runs the decode rows (one token each) in [`decode_attention`] straight from the caches,
+    /// and each prompt chunk through [`attend`]. Returns `[tokens, heads * head_dim]`.
+    fn attend_host(
+        &self,
+        li: usize,
+        chunks: &mut [Chunk<'_>],
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        decode_chunks: usize,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let (nh, nkv, hd) = (c.heads, c.kv_heads, c.head_dim);
+        let q = q.flatten_all()?.to_vec1::<f32>()?;
+        let k = k.flatten_all()?.to_vec1::<f32>()?;
+        let v = v.flatten_all()?.to_vec1::<f32>()?;
+        let (qrow, kvrow) = (nh * hd, nkv * hd);
+        let mut out = vec![0f32; q.len()];
+        let mut off = 0;
+        for chunk in chunks.iter_mut() {
+            let t = chunk.tokens.len();
+            let (ck, cv) = chunk.cache.layers[li].host_mut()?;
+            push_rows(ck, &k[off * kvrow..(off + t) * kvrow], kvrow);
+            push_rows(cv, &v[off * kvrow..(off + t) * kvrow], kvrow);
+            off += t;
+        }
+        // Decode rows come first, one per chunk.
+        let caches: Vec<(&[f32], &[f32])> = chunks[..decode_chunks]
+            .iter_mut()
+            .map(|c| -> Result<(&[f32], &[f32])> {
+                let (k, v) = c.cache.layers[li].host_mut()?;
+                Ok((k.as_slice(), v.as_slice()))
+            })
+            .collect::<Result<_>>()?;
+        decode_attention(
+            &q[..decode_chunks * qrow],
+            &caches,
+            (nh, nkv, hd),
+            &mut out[..decode_chunks * qrow],
+        );
+        let mut off = decode_chunks;
+        for chunk in chunks[decode_chunks..].iter_mut() {
+            let t = chunk.tokens.len();
+            let start = chunk.cache.len;
+            let (ck, cv) = chunk.cache.layers[li].host_mut()?;
+            let len = start + t;
+            let ks = Tensor::from_slice(&ck[..len * kvrow], (len, nkv, hd), &self.device)?;
+            let vs = Tensor::from_slice(&cv[..len * kvrow], (len, nkv, hd), &self.device)?;
+            let qs =
+                Tensor::from_slice(&q[off * qrow..(off + t) * qrow], (t, nh, hd), &self.device)?;
+            let o = attend(&qs, &ks, &vs, start, &self.device)?;
+            out[off * qrow..(off + t) * qrow].copy_from_slice(&o.flatten_all()?.to_vec1::<f32>()?);
+            off += t;
+        }
+        Ok(Tensor::from_vec(out, (off, qrow), &self.device)?)
     }
 
     /// Runs one step over `chunks` and returns the logits after each chunk's last token,
@@ -189,11 +343,15 @@ impl Llama {
     pub fn step(&self, chunks: &mut [Chunk<'_>]) -> Result<Tensor> {
         let c = &self.config;
         let (nh, nkv, hd) = (c.heads, c.kv_heads, c.head_dim);
-        let rep = nh / nkv;
         let mut ids = Vec::new();
         let mut positions = Vec::new();
         let mut last = Vec::with_capacity(chunks.len());
         let decode_chunks = chunks.iter().take_while(|c| !c.prompt).count();
+        if chunks[..decode_chunks].iter().any(|c| c.tokens.len() != 1) {
+            return Err(crate::CoreError::Schema(
+                "a decode chunk holds one token".into(),
+            ));
+        }
         if chunks[decode_chunks..].iter().any(|c| !c.prompt) {
             return Err(crate::CoreError::Schema(
                 "decode chunks come before prompt chunks in a step".into(),
@@ -225,66 +383,43 @@ impl Llama {
         let total = ids.len();
         let ids = Tensor::new(ids, &self.device)?;
         let pos = Tensor::new(positions, &self.device)?;
-        let cos = self.cos.index_select(&pos, 0)?;
-        let sin = self.sin.index_select(&pos, 0)?;
-        let scale = 1.0 / (hd as f64).sqrt();
+        // `[tokens, 1, hd / 2]`: rope_i's per-batch tables, one "batch" per token.
+        let cos = self.cos.index_select(&pos, 0)?.unsqueeze(1)?;
+        let sin = self.sin.index_select(&pos, 0)?.unsqueeze(1)?;
         let mut x = self.embed.index_select(&ids, 0)?;
         for (li, layer) in self.layers.iter().enumerate() {
             let h = layer.attn_norm.forward(&x)?;
             // [tokens, heads * hd] -> [1, heads, tokens, hd], rotated by each token's position.
-            let heads = |t: Tensor, n: usize| -> Result<Tensor> {
-                Ok(t.reshape((total, n, hd))?
-                    .transpose(0, 1)?
-                    .unsqueeze(0)?
-                    .contiguous()?)
+            // Token-major `[tokens, heads, 1, hd]`, each row rotated by its own position.
+            let q = rope_i(
+                &layer.wq.forward(&h, &rows)?.reshape((total, nh, 1, hd))?,
+                &cos,
+                &sin,
+            )?;
+            let k = rope_i(
+                &layer.wk.forward(&h, &rows)?.reshape((total, nkv, 1, hd))?,
+                &cos,
+                &sin,
+            )?;
+            let v = layer.wv.forward(&h, &rows)?;
+            let attn = if self.device.is_cpu() {
+                self.attend_host(li, chunks, &q, &k, &v, decode_chunks)?
+            } else {
+                let mut outs = Vec::with_capacity(chunks.len());
+                let mut off = 0;
+                for chunk in chunks.iter_mut() {
+                    let t = chunk.tokens.len();
+                    let start = chunk.cache.len;
+                    let (ks, vs) = chunk.cache.layers[li].append_device(
+                        &k.narrow(0, off, t)?.reshape((t, nkv, hd))?,
+                        &v.narrow(0, off, t)?.reshape((t, nkv, hd))?,
+                    )?;
+                    let qs = q.narrow(0, off, t)?.reshape((t, nh, hd))?;
+                    outs.push(attend(&qs, &ks, &vs, start, &self.device)?);
+                    off += t;
+                }
+                Tensor::cat(&outs, 0)?
             };
-            let q = candle_nn::rotary_emb::rope_i(
-                &heads(layer.wq.forward(&h, &rows)?, nh)?,
-                &cos,
-                &sin,
-            )?;
-            let k = candle_nn::rotary_emb::rope_i(
-                &heads(layer.wk.forward(&h, &rows)?, nkv)?,
-                &cos,
-                &sin,
-            )?;
-            let v = heads(layer.wv.forward(&h, &rows)?, nkv)?;
-            let mut outs = Vec::with_capacity(chunks.len());
-            let mut off = 0;
-            for chunk in chunks.iter_mut() {
-                let t = chunk.tokens.len();
-                let start = chunk.cache.len;
-                let ks = k.narrow(2, off, t)?.contiguous()?;
-                let vs = v.narrow(2, off, t)?.contiguous()?;
-                let (ks, vs) = chunk.cache.layers[li].append(&ks, &vs)?;
-                let len = start + t;
-                // Grouped-query attention without copying keys per head: the `rep` query heads
-                // of one KV head are stacked as rows against that head's keys.
-                let qs = q
-                    .narrow(2, off, t)?
-                    .contiguous()?
-                    .reshape((nkv, rep * t, hd))?;
-                let ks = ks.squeeze(0)?;
-                let vs = vs.squeeze(0)?;
-                let att = (qs.matmul(&ks.t()?)? * scale)?;
-                let att = if t > 1 {
-                    let mask = causal_mask(t, start, &self.device)?;
-                    att.reshape((nkv, rep, t, len))?
-                        .broadcast_add(&mask)?
-                        .reshape((nkv, rep * t, len))?
-                } else {
-                    att
-                };
-                let att = candle_nn::ops::softmax_last_dim(&att)?;
-                let o = att.matmul(&vs)?; // [nkv, rep * t, hd]
-                outs.push(
-                    o.reshape((nh, t, hd))?
-                        .transpose(0, 1)?
-                        .reshape((t, nh * hd))?,
-                );
-                off += t;
-            }
-            let attn = Tensor::cat(&outs, 0)?;
             let x1 = (layer.wo.forward(&attn, &rows)? + &x)?;
             let h = layer.ffn_norm.forward(&x1)?;
             let gated = (candle_nn::ops::silu(&layer.gate.forward(&h, &rows)?)?
@@ -306,9 +441,9 @@ impl Llama {
 pub enum Weights {
     /// As the file stores them, for every row: the least memory.
     File,
-    /// Decode on quantized weights, converting types candle has no fast CPU kernels for (Q4_1,
-    /// Q5_0, Q5_1) to Q8_0; prompts on a dense f32 copy (CPU only), which runs them several
-    /// times faster for about four bytes per parameter more memory.
+    /// Decode on quantized weights (Q4_1 through [`QuantMatrix`] on the CPU; Q5_0 and Q5_1, which
+    /// candle has no fast CPU kernels for, converted to Q8_0); prompts on a dense f32 copy (CPU
+    /// only), which runs them faster for about four bytes per parameter more memory.
     #[default]
     Fast,
 }
@@ -324,6 +459,125 @@ fn requantize(t: QTensor, weights: Weights) -> Result<QTensor> {
     let device = t.device();
     let dense = t.dequantize(&device)?;
     Ok(QTensor::quantize(&dense, GgmlDType::Q8_0)?)
+}
+
+/// Attention of one chunk of `t` tokens at positions `start..start + t`, on tensors: queries
+/// `[t, heads, hd]` against a cache's `[start + t, kv_heads, hd]` keys and values. Grouped-query
+/// attention without copying keys per head: the query heads that share a KV head are stacked as
+/// rows against that head's keys. Returns `[t, heads * hd]`.
+fn attend(q: &Tensor, k: &Tensor, v: &Tensor, start: usize, device: &Device) -> Result<Tensor> {
+    let (t, nh, hd) = q.dims3()?;
+    let (len, nkv, _) = k.dims3()?;
+    let rep = nh / nkv;
+    // llama.cpp (without flash attention) multiplies f16 keys by queries, and f16 values by
+    // attention weights, each rounded to f16 first; rounding the same way keeps our logits next
+    // to its own.
+    let (q, k, v) = (f16_precision(q)?, f16_precision(k)?, f16_precision(v)?);
+    let q = q
+        .reshape((t, nkv, rep, hd))?
+        .permute((1, 2, 0, 3))?
+        .contiguous()?
+        .reshape((nkv, rep * t, hd))?;
+    let k = k.transpose(0, 1)?.contiguous()?;
+    let v = v.transpose(0, 1)?.contiguous()?;
+    let att = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+    let att = if t > 1 {
+        att.reshape((nkv, rep, t, len))?
+            .broadcast_add(&causal_mask(t, start, device)?)?
+            .reshape((nkv, rep * t, len))?
+    } else {
+        att
+    };
+    let att = f16_precision(&candle_nn::ops::softmax_last_dim(&att)?)?;
+    Ok(att
+        .matmul(&v)?
+        .reshape((nkv, rep, t, hd))?
+        .permute((2, 0, 1, 3))?
+        .reshape((t, nh * hd))?)
+}
+
+/// Attention of decode rows (one new token per sequence, already in its cache) read straight
+/// from the host caches. candle's tensor ops cost a few microseconds each whatever their size, and
+/// attention through them takes about twenty per sequence per layer: at eight sequences that
+/// overhead, not arithmetic, was most of a decode step. Here a step's decode attention is one
+/// parallel loop over (sequence, KV head); each sequence's result is the same whoever shares
+/// the step. `q` and `out` are `[rows, heads * hd]`; `caches[i]` holds row i's `[len, kv_heads,
+/// hd]` keys and values.
+fn decode_attention(
+    q: &[f32],
+    caches: &[(&[f32], &[f32])],
+    (nh, nkv, hd): (usize, usize, usize),
+    out: &mut [f32],
+) {
+    let rep = nh / nkv;
+    let scale = 1.0 / (hd as f32).sqrt();
+    // One item per (row, KV head); its output (the `rep` query heads of that KV head) is one
+    // contiguous run of `rep * hd` values.
+    let items: Vec<std::sync::Mutex<&mut [f32]>> = out
+        .chunks_mut(rep * hd)
+        .map(std::sync::Mutex::new)
+        .collect();
+    let work = |item: usize| {
+        let (row, g) = (item / nkv, item % nkv);
+        let (k, v) = caches[row];
+        let len = k.len() / (nkv * hd);
+        let mut scores = vec![0f32; len];
+        let Ok(mut dst) = items[item].lock() else {
+            return;
+        };
+        for j in 0..rep {
+            let head = g * rep + j;
+            let qh: Vec<f32> = q[(row * nh + head) * hd..][..hd]
+                .iter()
+                .map(|&x| f16_round(x))
+                .collect();
+            let mut max = f32::NEG_INFINITY;
+            for (p, s) in scores.iter_mut().enumerate() {
+                *s = dot(&qh, &k[(p * nkv + g) * hd..][..hd]) * scale;
+                max = max.max(*s);
+            }
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let inv = 1.0 / sum;
+            let o = &mut dst[j * hd..(j + 1) * hd];
+            o.fill(0.0);
+            for (p, s) in scores.iter().enumerate() {
+                let w = f16_round(s * inv);
+                for (o, x) in o.iter_mut().zip(&v[(p * nkv + g) * hd..][..hd]) {
+                    *o += w * x;
+                }
+            }
+        }
+    };
+    let n = items.len();
+    let positions: usize = caches.iter().map(|(k, _)| k.len() / (nkv * hd)).sum();
+    // Short caches: the pool's wake-up would cost more than the loop.
+    if positions * nkv < 4096 {
+        (0..n).for_each(work);
+    } else {
+        candle_core::utils::barrier_pool().execute_chunked(n, |range| range.for_each(work));
+    }
+}
+
+/// A dot product in eight lanes, which the compiler keeps in vector registers.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// `[t, start + t]`: row i (position start + i) sees keys up to its own position.

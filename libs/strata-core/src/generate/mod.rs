@@ -12,6 +12,7 @@
 
 pub mod gguf;
 pub mod llama;
+pub mod quant;
 pub mod sampling;
 pub mod scheduler;
 pub mod template;

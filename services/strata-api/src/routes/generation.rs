@@ -72,21 +72,38 @@ pub struct ChatMessage {
     pub content: Content,
 }
 
+/// An optional JSON number as f32. The request bodies take [`Sampling`] flattened, which
+/// buffers their fields first; when a crate in the same build turns on serde_json's
+/// `arbitrary_precision` (starlark, in `cargo build --workspace`), a buffered number arrives as
+/// a map that a plain `f32` refuses ("invalid type: map"), while `serde_json::Number` reads it.
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    let n: Option<serde_json::Number> = Deserialize::deserialize(d)?;
+    n.map(|n| {
+        n.as_f64()
+            .map(|v| v as f32)
+            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a number")))
+    })
+    .transpose()
+}
+
 /// Sampling fields both endpoints share (OpenAI's names; `top_k` and `repetition_penalty` are
 /// strata's additions).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct Sampling {
     /// 0-2; 0 is greedy decoding (default 1, as OpenAI's).
     #[schema(minimum = 0, maximum = 2)]
+    #[serde(default, deserialize_with = "number")]
     pub temperature: Option<f32>,
     /// Nucleus sampling, (0, 1] (default 1: off).
     #[schema(exclusive_minimum = 0, maximum = 1)]
+    #[serde(default, deserialize_with = "number")]
     pub top_p: Option<f32>,
     /// Sample among the k most likely tokens; 0 is all.
     #[schema(minimum = 0, maximum = 1000000)]
     pub top_k: Option<u32>,
     /// 1-2; 1 (default) is off.
     #[schema(minimum = 1, maximum = 2)]
+    #[serde(default, deserialize_with = "number")]
     pub repetition_penalty: Option<f32>,
     /// Same seed, prompt and parameters, same text.
     #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
@@ -98,9 +115,11 @@ pub struct Sampling {
     pub n: Option<u32>,
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
+    #[serde(default, deserialize_with = "number")]
     pub presence_penalty: Option<f32>,
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
+    #[serde(default, deserialize_with = "number")]
     pub frequency_penalty: Option<f32>,
     /// Accepted for compatibility and ignored.
     pub user: Option<String>,
@@ -507,6 +526,11 @@ pub async fn chat_completions(
         };
         messages.push(pb::ChatMessage { role, content });
     }
+    if body.max_tokens == Some(0) || body.max_completion_tokens == Some(0) {
+        return Err(ApiError::BadRequest(
+            "`max_tokens` and `max_completion_tokens` must be at least 1".to_owned(),
+        ));
+    }
     let max = body.max_completion_tokens.or(body.max_tokens);
     let req = pb::GenerateRequest {
         model: body.model,
@@ -592,4 +616,21 @@ pub async fn completions(
         usage,
     })
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bodies schemathesis generated from the spec (valid by it); they must deserialize.
+    #[test]
+    fn schema_valid_bodies_deserialize() {
+        let chat = r#"{"messages": [{"content": [{"type": "text", "text": ""}], "role": "user"}], "model": "smollm2", "frequency_penalty": null, "n": null, "presence_penalty": null, "repetition_penalty": 1.0, "seed": 0, "stop": null, "temperature": 0.0, "top_k": 0, "top_p": 5e-324, "user": null, "max_completion_tokens": 1, "max_tokens": 1, "stream": false, "stream_options": null}"#;
+        let r: ChatCompletionRequest = serde_json::from_str(chat).expect("chat body");
+        assert_eq!(r.sampling.repetition_penalty, Some(1.0));
+        assert_eq!(r.sampling.temperature, Some(0.0));
+        let text = r#"{"model": "smollm2", "frequency_penalty": null, "n": null, "presence_penalty": null, "repetition_penalty": 1.0, "seed": 0, "stop": null, "temperature": 0.0, "top_k": 0, "top_p": 5e-324, "user": null, "max_tokens": 1, "prompt": "", "stream": false, "stream_options": null}"#;
+        let r: CompletionRequest = serde_json::from_str(text).expect("completion body");
+        assert_eq!(r.sampling.seed, Some(0));
+    }
 }

@@ -175,3 +175,26 @@ pub async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> Stri
         .expect("access_token")
         .to_owned()
 }
+
+/// Imports SmolLM2-135M-Instruct (from `tools/assets/fetch.sh`) into the ML service at `ml` as
+/// the text-generator `name`.
+pub async fn import_smollm2(ml: SocketAddr, name: &str) {
+    use strata_proto::strata::ml::v1 as pb;
+    let dir = strata_testkit::assets_dir().join("smollm2");
+    assert!(
+        dir.join("SmolLM2-135M-Instruct.Q4_1.gguf").is_file(),
+        "SmolLM2 missing at {} (run tools/assets/fetch.sh)",
+        dir.display()
+    );
+    let mut models = pb::model_service_client::ModelServiceClient::connect(format!("http://{ml}"))
+        .await
+        .expect("connect");
+    models
+        .import_model(pb::ImportModelRequest {
+            name: name.into(),
+            kind: "text-generator".into(),
+            path: dir.to_string_lossy().into_owned(),
+        })
+        .await
+        .expect("import SmolLM2");
+}
