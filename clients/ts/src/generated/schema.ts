@@ -970,7 +970,7 @@ export interface components {
          */
         Sampling: {
             /**
-             * Format: float
+             * Format: double
              * @description Accepted for compatibility; only 0 is supported.
              */
             frequency_penalty?: number | null;
@@ -980,12 +980,12 @@ export interface components {
              */
             n?: number | null;
             /**
-             * Format: float
+             * Format: double
              * @description Accepted for compatibility; only 0 is supported.
              */
             presence_penalty?: number | null;
             /**
-             * Format: float
+             * Format: double
              * @description 1-2; 1 (default) is off.
              */
             repetition_penalty?: number | null;
@@ -996,7 +996,7 @@ export interface components {
             seed?: number | null;
             stop?: components["schemas"]["Stop"] | null;
             /**
-             * Format: float
+             * Format: double
              * @description 0-2; 0 is greedy decoding (default 1, as OpenAI's).
              */
             temperature?: number | null;
@@ -1006,7 +1006,7 @@ export interface components {
              */
             top_k?: number | null;
             /**
-             * Format: float
+             * Format: double
              * @description Nucleus sampling, (0, 1] (default 1: off).
              */
             top_p?: number | null;

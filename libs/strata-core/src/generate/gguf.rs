@@ -155,7 +155,12 @@ impl<'a> Gguf<'a> {
             Ok(v) => v.to_vec().map(Vec::len).unwrap_or(0),
             Err(_) => 0,
         };
-        if heads == 0 || kv_heads == 0 || hidden % heads != 0 || heads % kv_heads != 0 {
+        if hidden == 0
+            || heads == 0
+            || kv_heads == 0
+            || hidden % heads != 0
+            || heads % kv_heads != 0
+        {
             return Err(bad(format!(
                 "inconsistent attention shape: hidden {hidden}, heads {heads}, kv heads {kv_heads}"
             )));

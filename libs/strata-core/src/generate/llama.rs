@@ -196,6 +196,11 @@ impl Llama {
             .get("blk.0.ffn_up.weight")
             .map(|t| t.shape.dims()[0])
             .unwrap_or(0);
+        if ff == 0 {
+            return Err(crate::CoreError::Schema(
+                "the file has no feed-forward weights (blk.0.ffn_up.weight)".into(),
+            ));
+        }
         let norm = |name: &str| -> Result<RmsNorm> {
             Ok(RmsNorm::from_qtensor(
                 gguf.tensor(name, &[h], device)?,
@@ -208,7 +213,7 @@ impl Llama {
                 Weights::Fast if device.is_cpu() => Some(QMatMul::Tensor(t.dequantize(device)?)),
                 _ => None,
             };
-            let ours = match device.is_cpu() {
+            let ours = match device.is_cpu() && QuantMatrix::fast_here() {
                 true => QuantMatrix::from_qtensor(&t)?,
                 false => None,
             };
@@ -224,7 +229,7 @@ impl Llama {
         let output = if gguf.has_tensor("output.weight") {
             mat("output.weight", c.vocab, h)?.decode
         } else {
-            match device.is_cpu() {
+            match device.is_cpu() && QuantMatrix::fast_here() {
                 true => QuantMatrix::from_qtensor(&embed_q)?,
                 false => None,
             }
@@ -389,7 +394,6 @@ impl Llama {
         let mut x = self.embed.index_select(&ids, 0)?;
         for (li, layer) in self.layers.iter().enumerate() {
             let h = layer.attn_norm.forward(&x)?;
-            // [tokens, heads * hd] -> [1, heads, tokens, hd], rotated by each token's position.
             // Token-major `[tokens, heads, 1, hd]`, each row rotated by its own position.
             let q = rope_i(
                 &layer.wq.forward(&h, &rows)?.reshape((total, nh, 1, hd))?,

@@ -87,7 +87,9 @@ impl SamplingParams {
     }
 
     fn sampling(&self) -> Option<Sampling> {
-        if self.temperature <= 0.0 {
+        // As candle's `LogitsProcessor::new`: below 1e-7 the logits divided by the temperature
+        // overflow f32 and sampling would see NaN; it is greedy decoding in all but name.
+        if self.temperature < 1e-7 {
             return None;
         }
         let temperature = self.temperature;

@@ -72,15 +72,15 @@ pub struct ChatMessage {
     pub content: Content,
 }
 
-/// An optional JSON number as f32. The request bodies take [`Sampling`] flattened, which
-/// buffers their fields first; when a crate in the same build turns on serde_json's
-/// `arbitrary_precision` (starlark, in `cargo build --workspace`), a buffered number arrives as
-/// a map that a plain `f32` refuses ("invalid type: map"), while `serde_json::Number` reads it.
-fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+/// An optional JSON number. The request bodies take [`Sampling`] flattened, which buffers their
+/// fields first; when a crate in the same build turns on serde_json's `arbitrary_precision`
+/// (starlark, in `cargo build --workspace`), a buffered number arrives as a map that a plain
+/// float refuses ("invalid type: map"), while `serde_json::Number` reads it. f64, so the bounds
+/// are checked on the value sent, not on its f32 rounding.
+fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let n: Option<serde_json::Number> = Deserialize::deserialize(d)?;
     n.map(|n| {
         n.as_f64()
-            .map(|v| v as f32)
             .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a number")))
     })
     .transpose()
@@ -93,18 +93,18 @@ pub struct Sampling {
     /// 0-2; 0 is greedy decoding (default 1, as OpenAI's).
     #[schema(minimum = 0, maximum = 2)]
     #[serde(default, deserialize_with = "number")]
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     /// Nucleus sampling, (0, 1] (default 1: off).
     #[schema(exclusive_minimum = 0, maximum = 1)]
     #[serde(default, deserialize_with = "number")]
-    pub top_p: Option<f32>,
+    pub top_p: Option<f64>,
     /// Sample among the k most likely tokens; 0 is all.
     #[schema(minimum = 0, maximum = 1000000)]
     pub top_k: Option<u32>,
     /// 1-2; 1 (default) is off.
     #[schema(minimum = 1, maximum = 2)]
     #[serde(default, deserialize_with = "number")]
-    pub repetition_penalty: Option<f32>,
+    pub repetition_penalty: Option<f64>,
     /// Same seed, prompt and parameters, same text.
     #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
     pub seed: Option<u64>,
@@ -116,11 +116,11 @@ pub struct Sampling {
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
     #[serde(default, deserialize_with = "number")]
-    pub presence_penalty: Option<f32>,
+    pub presence_penalty: Option<f64>,
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
     #[serde(default, deserialize_with = "number")]
-    pub frequency_penalty: Option<f32>,
+    pub frequency_penalty: Option<f64>,
     /// Accepted for compatibility and ignored.
     pub user: Option<String>,
 }
@@ -304,10 +304,11 @@ fn sampling(s: Sampling, max_tokens: Option<u32>) -> pb::SamplingParameters {
     pb::SamplingParameters {
         max_tokens,
         // OpenAI's default temperature is 1.
-        temperature: Some(s.temperature.unwrap_or(1.0)),
+        temperature: Some(s.temperature.unwrap_or(1.0) as f32),
         top_k: s.top_k,
-        top_p: s.top_p,
-        repetition_penalty: s.repetition_penalty,
+        // A positive top_p below f32's range stays positive (it keeps the likeliest token).
+        top_p: s.top_p.map(|p| (p as f32).max(f32::MIN_POSITIVE)),
+        repetition_penalty: s.repetition_penalty.map(|r| r as f32),
         seed: s.seed,
         stop: s.stop.map(Stop::into_vec).unwrap_or_default(),
     }
@@ -632,5 +633,8 @@ mod tests {
         let text = r#"{"model": "smollm2", "frequency_penalty": null, "n": null, "presence_penalty": null, "repetition_penalty": 1.0, "seed": 0, "stop": null, "temperature": 0.0, "top_k": 0, "top_p": 5e-324, "user": null, "max_tokens": 1, "prompt": "", "stream": false, "stream_options": null}"#;
         let r: CompletionRequest = serde_json::from_str(text).expect("completion body");
         assert_eq!(r.sampling.seed, Some(0));
+        // In the schema's range, so accepted, and sent as a positive f32.
+        assert!(check_sampling(&r.sampling).is_ok());
+        assert!(sampling(r.sampling, None).top_p.is_some_and(|p| p > 0.0));
     }
 }
