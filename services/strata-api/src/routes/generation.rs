@@ -164,6 +164,7 @@ pub struct CompletionRequest {
         example = "smollm2"
     )]
     pub model: String,
+    #[schema(min_length = 1)]
     pub prompt: String,
     /// Most tokens to generate (default 16, as OpenAI's).
     #[schema(minimum = 1, maximum = 1048576)]
@@ -256,6 +257,20 @@ impl utoipa::PartialSchema for CompletionStream {
 }
 
 impl ToSchema for CompletionStream {}
+
+/// Most tokens one request may ask for, as the schema documents; the ML service's own
+/// `--generate-max-tokens` and the model's context bound it further.
+const MAX_TOKENS: u32 = 1 << 20;
+
+/// Both of a chat request's token limits are checked, not only the one that is used.
+fn check_max_tokens(n: Option<u32>) -> Result<(), ApiError> {
+    match n {
+        Some(n) if n == 0 || n > MAX_TOKENS => Err(ApiError::BadRequest(format!(
+            "`max_tokens` and `max_completion_tokens` are 1 to {MAX_TOKENS}"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 fn check_sampling(s: &Sampling) -> Result<(), ApiError> {
     let bad = |m: &str| Err(ApiError::BadRequest(m.to_owned()));
@@ -527,11 +542,8 @@ pub async fn chat_completions(
         };
         messages.push(pb::ChatMessage { role, content });
     }
-    if body.max_tokens == Some(0) || body.max_completion_tokens == Some(0) {
-        return Err(ApiError::BadRequest(
-            "`max_tokens` and `max_completion_tokens` must be at least 1".to_owned(),
-        ));
-    }
+    check_max_tokens(body.max_tokens)?;
+    check_max_tokens(body.max_completion_tokens)?;
     let max = body.max_completion_tokens.or(body.max_tokens);
     let req = pb::GenerateRequest {
         model: body.model,
@@ -585,6 +597,7 @@ pub async fn completions(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Viewer)?;
     check_sampling(&body.sampling)?;
+    check_max_tokens(body.max_tokens)?;
     if body.prompt.is_empty() {
         return Err(ApiError::BadRequest(
             "`prompt` must not be empty".to_owned(),
@@ -636,5 +649,15 @@ mod tests {
         // In the schema's range, so accepted, and sent as a positive f32.
         assert!(check_sampling(&r.sampling).is_ok());
         assert!(sampling(r.sampling, None).top_p.is_some_and(|p| p > 0.0));
+    }
+
+    /// Each limit a chat request carries is held to the schema's range, the unused one too.
+    #[test]
+    fn token_limits_are_checked_against_the_documented_range() {
+        assert!(check_max_tokens(None).is_ok());
+        assert!(check_max_tokens(Some(1)).is_ok());
+        assert!(check_max_tokens(Some(MAX_TOKENS)).is_ok());
+        assert!(check_max_tokens(Some(0)).is_err());
+        assert!(check_max_tokens(Some(MAX_TOKENS + 1)).is_err());
     }
 }
