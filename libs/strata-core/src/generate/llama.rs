@@ -142,8 +142,8 @@ impl LayerKv {
 }
 
 /// Appends rows to a host cache, growing it by whole [`CACHE_GROWTH`] steps (never doubling:
-/// a long context would otherwise reserve up to twice its size).
-/// Values are kept at f16 precision, as llama.cpp's default f16 cache keeps them.
+/// a long context would otherwise reserve up to twice its size). Values are kept at f16
+/// precision, as llama.cpp's default f16 cache keeps them.
 fn push_rows(cache: &mut Vec<f32>, rows: &[f32], row: usize) {
     if cache.len() + rows.len() > cache.capacity() {
         let tokens = (cache.len() + rows.len()).div_ceil(row);
@@ -213,11 +213,7 @@ impl Llama {
                 Weights::Fast if device.is_cpu() => Some(QMatMul::Tensor(t.dequantize(device)?)),
                 _ => None,
             };
-            let ours = match device.is_cpu() && QuantMatrix::fast_here() {
-                true => QuantMatrix::from_qtensor(&t)?,
-                false => None,
-            };
-            let decode = match ours {
+            let decode = match ours(&t, device)? {
                 Some(m) => Quantized::Ours(m),
                 None => Quantized::Candle(QMatMul::from_qtensor(requantize(t, weights)?)?),
             };
@@ -229,14 +225,10 @@ impl Llama {
         let output = if gguf.has_tensor("output.weight") {
             mat("output.weight", c.vocab, h)?.decode
         } else {
-            match device.is_cpu() && QuantMatrix::fast_here() {
-                true => QuantMatrix::from_qtensor(&embed_q)?,
-                false => None,
+            match ours(&embed_q, device)? {
+                Some(m) => Quantized::Ours(m),
+                None => Quantized::Candle(QMatMul::from_qtensor(embed_q)?),
             }
-            .map_or_else(
-                || Ok::<_, crate::CoreError>(Quantized::Candle(QMatMul::from_qtensor(embed_q)?)),
-                |m| Ok(Quantized::Ours(m)),
-            )?
         };
         let mut layers = Vec::with_capacity(c.layers);
         for i in 0..c.layers {
@@ -450,6 +442,15 @@ pub enum Weights {
     /// only), which runs them faster for about four bytes per parameter more memory.
     #[default]
     Fast,
+}
+
+/// Our kernel's copy of a weight, where it runs (the CPU, with the vector kernel) and takes the
+/// tensor's type.
+fn ours(t: &QTensor, device: &Device) -> Result<Option<QuantMatrix>> {
+    match device.is_cpu() && QuantMatrix::fast_here() {
+        true => QuantMatrix::from_qtensor(t),
+        false => Ok(None),
+    }
 }
 
 fn requantize(t: QTensor, weights: Weights) -> Result<QTensor> {
