@@ -1,5 +1,5 @@
 """The official OpenAI Python client against strata's chat and text completions, unchanged but
-for its base URL and key: non-streaming and streaming chat, stop, max_tokens, the legacy
+for its base URL and key: non-streaming and streaming chat, stop, max_tokens, seeded sampling, the legacy
 completions endpoint, an unknown model and a bad key. Run by tools/api-fuzz/run on its seeded
 stack (SmolLM2 imported as `smollm2`); exits non-zero on the first failed check.
 
@@ -51,6 +51,15 @@ check(r.choices[0].message.content.strip() == "The capital of France is", "stop 
 
 r = client.chat.completions.create(model="smollm2", messages=question, temperature=0, max_tokens=3)
 check(r.choices[0].finish_reason == "length" and r.usage.completion_tokens == 3, "max_tokens")
+
+# Sampling with fractional parameters, as most callers send them: the same seed gives the same text.
+sampled = [
+    client.chat.completions.create(
+        model="smollm2", messages=question, temperature=0.8, top_p=0.95, seed=11, max_tokens=16,
+    ).choices[0].message.content
+    for _ in range(2)
+]
+check(len(sampled[0]) > 0 and sampled[0] == sampled[1], f"seeded sampling repeats: {sampled!r}")
 
 r = client.completions.create(model="smollm2", prompt="Once upon a time", max_tokens=5, temperature=0)
 check(r.choices[0].finish_reason == "length" and len(r.choices[0].text) > 0, "completions")
