@@ -7,15 +7,24 @@
 //! renames the directory into place and fsyncs the parent, so a crash leaves either the whole
 //! artifact or none of it. A read checks the manifest's own hash, then every file's hash, and
 //! hands out the verified bytes (never a path that could change after the check).
+//!
+//! Who owns a staging directory is decided by a lock, not a process id: replicas on several nodes
+//! share one volume, where a PID says nothing about another node's processes (and a PID of this
+//! node may be reused). Each staging directory `<id>` has a `<id>.lock` file that its writer holds
+//! with an exclusive `flock(2)` until the directory is renamed into place or removed. Opening the
+//! store removes the directories whose lock nobody holds: the kernel drops a lock when its holder
+//! dies, and on NFS Linux turns `flock` into a lock that the server arbitrates between nodes.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use sha2::{Digest, Sha256};
 
 use crate::{StoreError, sha256_bytes};
 
@@ -231,24 +240,13 @@ pub struct FsArtifactStore {
 static STAGING_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl FsArtifactStore {
-    /// Uses (and creates) `root`. Staging directories left by crashed processes are removed;
-    /// those of live processes (another CLI or service on the same root) are left alone.
+    /// Uses (and creates) `root`. Staging directories left by crashed writers are removed; those
+    /// of live ones (another CLI or service on the same root, on this node or another) stay.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         let staging = root.join(".staging");
         fs::create_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
-        for entry in fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))? {
-            let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
-            let name = entry.file_name();
-            let pid = name
-                .to_str()
-                .and_then(|n| n.split('-').next())
-                .and_then(|p| p.parse::<u32>().ok());
-            if pid.is_none_or(|pid| pid != std::process::id() && !process_alive(pid)) {
-                let path = entry.path();
-                fs::remove_dir_all(&path).map_err(|e| StoreError::io(&path, e))?;
-            }
-        }
+        remove_abandoned_stages(&staging)?;
         Ok(FsArtifactStore { root })
     }
 
@@ -263,12 +261,8 @@ impl FsArtifactStore {
             .join(&key.version)
     }
 
-    fn staging_dir(&self) -> PathBuf {
-        let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        self.root
-            .join(".staging")
-            .join(format!("{}-{nanos}-{n}", std::process::id()))
+    fn stage(&self) -> Result<Stage, StoreError> {
+        Stage::new(&self.root.join(".staging"))
     }
 
     fn read_manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError> {
@@ -336,68 +330,67 @@ impl ArtifactStore for FsArtifactStore {
         if target.exists() {
             return Err(StoreError::AlreadyExists(key.to_string()));
         }
-        let stage = self.staging_dir();
-        let result = (|| {
-            fs::create_dir_all(&stage).map_err(|e| StoreError::io(&stage, e))?;
-            let mut entries = BTreeMap::new();
-            for (name, source) in files {
-                if name == MANIFEST
-                    || name == MANIFEST_SUM
-                    || validate_name("file name", &name).is_err()
-                {
-                    return Err(StoreError::InvalidName {
-                        what: "file name",
-                        value: name,
-                    });
-                }
-                let bytes = match source {
-                    FileSource::Bytes(b) => b,
-                    FileSource::Path(p) => fs::read(&p).map_err(|e| StoreError::io(&p, e))?,
-                };
-                let entry = FileEntry {
-                    sha256: sha256_bytes(&bytes),
-                    bytes: bytes.len() as u64,
-                };
-                write_synced(&stage.join(&name), &bytes)?;
-                entries.insert(name, entry);
+        // Dropping the stage removes whatever is left of it: everything, unless the rename below
+        // moved it into place.
+        let stage = self.stage()?;
+        let dir = &stage.dir;
+        fs::create_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+        let mut entries = BTreeMap::new();
+        for (name, source) in files {
+            if name == MANIFEST
+                || name == MANIFEST_SUM
+                || validate_name("file name", &name).is_err()
+            {
+                return Err(StoreError::InvalidName {
+                    what: "file name",
+                    value: name,
+                });
             }
-            let manifest = Manifest {
-                format: FORMAT,
-                key: key.clone(),
-                created_at: Utc::now(),
-                info,
-                files: entries,
-                location: None,
-            };
-            let json =
-                serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {
-                    key: key.to_string(),
-                    reason: format!("cannot serialise: {e}"),
-                })?;
-            write_synced(&stage.join(MANIFEST), &json)?;
-            write_synced(
-                &stage.join(MANIFEST_SUM),
-                format!("{}\n", sha256_bytes(&json)).as_bytes(),
-            )?;
-            sync_dir(&stage)?;
-            let parent = target.parent().unwrap_or(&self.root);
-            fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
-            // rename(2) onto an existing non-empty directory fails, so a concurrent writer of the
-            // same key loses cleanly instead of mixing files.
-            fs::rename(&stage, &target).map_err(|e| {
-                if target.exists() {
-                    StoreError::AlreadyExists(key.to_string())
-                } else {
-                    StoreError::io(&target, e)
+            let path = dir.join(&name);
+            let entry = match source {
+                FileSource::Bytes(bytes) => {
+                    write_synced(&path, &bytes)?;
+                    FileEntry {
+                        sha256: sha256_bytes(&bytes),
+                        bytes: bytes.len() as u64,
+                    }
                 }
-            })?;
-            sync_dir(parent)?;
-            Ok(manifest)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_dir_all(&stage);
+                FileSource::Path(from) => copy_synced(&from, &path)?,
+            };
+            entries.insert(name, entry);
         }
-        result
+        let manifest = Manifest {
+            format: FORMAT,
+            key: key.clone(),
+            created_at: Utc::now(),
+            info,
+            files: entries,
+            location: None,
+        };
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::CorruptManifest {
+                key: key.to_string(),
+                reason: format!("cannot serialise: {e}"),
+            })?;
+        write_synced(&dir.join(MANIFEST), &json)?;
+        write_synced(
+            &dir.join(MANIFEST_SUM),
+            format!("{}\n", sha256_bytes(&json)).as_bytes(),
+        )?;
+        sync_dir(dir)?;
+        let parent = target.parent().unwrap_or(&self.root);
+        fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+        // rename(2) onto an existing non-empty directory fails, so a concurrent writer of the
+        // same key loses cleanly instead of mixing files.
+        fs::rename(dir, &target).map_err(|e| {
+            if target.exists() {
+                StoreError::AlreadyExists(key.to_string())
+            } else {
+                StoreError::io(&target, e)
+            }
+        })?;
+        sync_dir(parent)?;
+        Ok(manifest)
     }
 
     fn get(&self, key: &ArtifactKey) -> Result<Artifact, StoreError> {
@@ -459,23 +452,162 @@ impl ArtifactStore for FsArtifactStore {
         if !dir.is_dir() {
             return Err(StoreError::NotFound(key.to_string()));
         }
-        // Move out of sight first, so no reader ever sees a half-deleted artifact.
-        let trash = self.staging_dir();
-        fs::rename(&dir, &trash).map_err(|e| StoreError::io(&dir, e))?;
+        // Move out of sight first, so no reader ever sees a half-deleted artifact. A crash while
+        // removing it leaves an abandoned stage, which the next open removes.
+        let trash = self.stage()?;
+        fs::rename(&dir, &trash.dir).map_err(|e| StoreError::io(&dir, e))?;
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        fs::remove_dir_all(&trash).map_err(|e| StoreError::io(&trash, e))
+        fs::remove_dir_all(&trash.dir).map_err(|e| StoreError::io(&trash.dir, e))
     }
 }
 
-/// Where liveness cannot be checked, assume alive: leaking a staging dir beats breaking a writer.
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
+/// A staging directory and the lock that says its writer is alive. `dir` is not created here:
+/// `put` creates it, `delete` renames an artifact to it. Dropping the stage removes the directory
+/// (if still there), then the lock file, and only then releases the lock.
+struct Stage {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    _lock: File,
+}
+
+impl Stage {
+    fn new(staging: &Path) -> Result<Stage, StoreError> {
+        loop {
+            let n = STAGING_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            // Unique enough to rarely collide across nodes; `create_new` makes a collision a retry.
+            let id = format!("{nanos:x}-{}-{n}", std::process::id());
+            let lock_path = staging.join(format!("{id}.lock"));
+            let lock = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock_path);
+            let lock = match lock {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::io(&lock_path, e)),
+            };
+            lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+            // Between creating the file and locking it, a cleaner may have found it unlocked and
+            // removed it: then this lock guards nothing anybody can see, so start again.
+            if same_file(&lock, &lock_path) {
+                return Ok(Stage {
+                    dir: staging.join(id),
+                    lock_path,
+                    _lock: lock,
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if let Err(e) = fs::remove_dir_all(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot remove a staging directory");
+            // Keep the lock file: without it the directory would look like a lock-less leftover,
+            // and the next open removes it once this process has let go of the lock.
+            return;
+        }
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
+
+/// Removes every staging directory whose writer is gone: its lock is free (or its lock file is
+/// missing, which no writer of this version leaves behind while it writes).
+fn remove_abandoned_stages(staging: &Path) -> Result<(), StoreError> {
+    let io = |e| StoreError::io(staging, e);
+    let mut names = Vec::new();
+    for entry in fs::read_dir(staging).map_err(io)? {
+        names.push(entry.map_err(io)?.file_name());
+    }
+    for name in &names {
+        let path = staging.join(name);
+        let Some(text) = name.to_str() else { continue };
+        if let Some(id) = text.strip_suffix(".lock") {
+            let file = match OpenOptions::new().write(true).open(&path) {
+                Ok(file) => file,
+                // Its writer finished (or another cleaner was quicker) after the listing.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            };
+            match file.try_lock() {
+                Ok(()) => {
+                    remove_if_present(&staging.join(id))?;
+                    remove_if_present(&path)?;
+                }
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+            }
+        } else if fs::symlink_metadata(staging.join(format!("{text}.lock"))).is_err() {
+            // A lock-less directory, left by a version that named stages by PID (or put there by
+            // hand). A writer creates its lock file before its directory and removes it only
+            // after the directory is gone, so asking now (not trusting the listing, which may
+            // miss entries created while it runs) cannot catch a live writer without its lock.
+            remove_if_present(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
     } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the open `file` is still the one at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
         true
     }
+}
+
+/// Copies `from` to `to` in 1 MiB pieces, hashing as it goes, and fsyncs the copy: an upload of
+/// gigabytes never sits in memory.
+fn copy_synced(from: &Path, to: &Path) -> Result<FileEntry, StoreError> {
+    let mut src = File::open(from).map_err(|e| StoreError::io(from, e))?;
+    let mut dst = File::create(to).map_err(|e| StoreError::io(to, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StoreError::io(from, e)),
+        };
+        hasher.update(&buf[..n]);
+        dst.write_all(&buf[..n])
+            .map_err(|e| StoreError::io(to, e))?;
+        bytes += n as u64;
+    }
+    dst.sync_all().map_err(|e| StoreError::io(to, e))?;
+    Ok(FileEntry {
+        sha256: hex::encode(hasher.finalize()),
+        bytes,
+    })
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

@@ -151,20 +151,167 @@ fn delete_removes_whole_artifact_and_reopen_clears_staging() {
     assert!(store.names(ArtifactClass::Model).unwrap().is_empty());
 
     // A crash mid-write leaves a staging dir; the next open removes it and the key stays free.
-    let debris = dir.path().join(".staging/4000000000-crashed");
+    // Debris is a stage whose lock nobody holds, or a directory with no lock file at all (a
+    // version that named stages by PID left those).
+    let staging = dir.path().join(".staging");
+    let debris = staging.join("18f2-4000000000-0");
     fs::create_dir_all(&debris).unwrap();
     fs::write(debris.join("weights.safetensors"), b"partial").unwrap();
-    let live = dir
-        .path()
-        .join(format!(".staging/{}-writing", std::process::id()));
+    fs::write(staging.join("18f2-4000000000-0.lock"), b"").unwrap();
+    let lockless = staging.join("4000000001-7");
+    fs::create_dir_all(&lockless).unwrap();
+    // A writer whose PID means nothing here (another node's, or one long gone on this one) but
+    // which holds its lock: it is alive, and its stage stays.
+    let live = staging.join("18f3-4000000002-0");
     fs::create_dir_all(&live).unwrap();
+    let held = fs::File::create(staging.join("18f3-4000000002-0.lock")).unwrap();
+    held.lock().unwrap();
     let store = FsArtifactStore::open(dir.path()).unwrap();
-    assert!(!debris.exists());
+    assert!(!debris.exists() && !staging.join("18f2-4000000000-0.lock").exists());
+    assert!(!lockless.exists());
     assert!(
         live.exists(),
         "a live writer's staging dir must survive another open"
     );
     put_model(&store, "v1");
+    drop(held);
+    FsArtifactStore::open(dir.path()).unwrap();
+    assert_eq!(staging_entries(dir.path()), Vec::<String>::new());
+}
+
+fn staging_entries(root: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root.join(".staging"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs [`stage_writer_child`] in a new process of this test binary, writing under `root`.
+fn spawn_writer(root: &std::path::Path, job: &str) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "stage_writer_child", "--ignored", "--nocapture"])
+        .env("STRATA_STAGE_CHILD_ROOT", root)
+        .env("STRATA_STAGE_CHILD_JOB", job)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The other process of the race tests. `fifo:PATH` puts `models/race/fifo` with one file read
+/// from the FIFO at PATH (so the write waits inside its stage until the parent feeds it);
+/// `many:N` puts `models/race/v1` … `vN` as fast as it can.
+#[test]
+#[ignore = "a child process of the staging race tests, started by them"]
+fn stage_writer_child() {
+    let root = std::env::var("STRATA_STAGE_CHILD_ROOT").unwrap();
+    let job = std::env::var("STRATA_STAGE_CHILD_JOB").unwrap();
+    let store = FsArtifactStore::open(&root).unwrap();
+    if let Some(fifo) = job.strip_prefix("fifo:") {
+        let key = ArtifactKey::new(ArtifactClass::Model, "race", "fifo");
+        let files = vec![("weights.bin".into(), FileSource::Path(fifo.into()))];
+        store.put(&key, files, info()).unwrap();
+    } else if let Some(n) = job.strip_prefix("many:") {
+        for v in 1..=n.parse::<u32>().unwrap() {
+            let key = ArtifactKey::new(ArtifactClass::Model, "race", format!("v{v}"));
+            let files = vec![("weights.bin".into(), FileSource::Bytes(vec![v as u8; 4096]))];
+            store.put(&key, files, info()).unwrap();
+        }
+    }
+}
+
+fn wait_for_stage(root: &std::path::Path) -> std::path::PathBuf {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let dirs: Vec<_> = fs::read_dir(root.join(".staging"))
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        if let [one] = dirs.as_slice() {
+            return one.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no stage appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let fifo = dir.path().join("weights.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key = ArtifactKey::new(ArtifactClass::Model, "race", "fifo");
+
+    // A writer in another process waits inside its stage; opening the store from here (as a
+    // replica on another node would) leaves it alone, and the write then completes whole.
+    let mut writer = spawn_writer(&root, &format!("fifo:{}", fifo.display()));
+    let stage = wait_for_stage(&root);
+    for _ in 0..3 {
+        FsArtifactStore::open(&root).unwrap();
+        assert!(stage.is_dir(), "a live writer's stage was removed");
+    }
+    fs::write(&fifo, vec![7u8; 100_000]).unwrap();
+    assert!(writer.wait().unwrap().success());
+    let store = FsArtifactStore::open(&root).unwrap();
+    assert_eq!(
+        store.get(&key).unwrap().file("weights.bin").unwrap(),
+        vec![7u8; 100_000].as_slice()
+    );
+    store.delete(&key).unwrap();
+    assert_eq!(staging_entries(&root), Vec::<String>::new());
+
+    // Killed inside its stage: the lock goes with the process, and the next open clears it.
+    let mut writer = spawn_writer(&root, &format!("fifo:{}", fifo.display()));
+    let stage = wait_for_stage(&root);
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert!(stage.is_dir());
+    let store = FsArtifactStore::open(&root).unwrap();
+    assert!(!stage.exists());
+    assert_eq!(staging_entries(&root), Vec::<String>::new());
+    assert!(matches!(store.get(&key), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn opening_the_store_while_another_process_writes_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    FsArtifactStore::open(&root).unwrap();
+    const N: u32 = 150;
+    let mut writer = spawn_writer(&root, &format!("many:{N}"));
+    let mut opens = 0;
+    while writer.try_wait().unwrap().is_none() {
+        FsArtifactStore::open(&root).unwrap();
+        opens += 1;
+    }
+    assert!(
+        writer.wait().unwrap().success(),
+        "the writer failed after {opens} opens beside it"
+    );
+    let store = FsArtifactStore::open(&root).unwrap();
+    assert_eq!(
+        store.versions(ArtifactClass::Model, "race").unwrap().len(),
+        N as usize
+    );
+    for v in 1..=N {
+        let key = ArtifactKey::new(ArtifactClass::Model, "race", format!("v{v}"));
+        assert_eq!(
+            store.get(&key).unwrap().file("weights.bin").unwrap(),
+            vec![v as u8; 4096]
+        );
+    }
+    assert_eq!(staging_entries(&root), Vec::<String>::new());
+    assert!(opens > 0);
 }
 
 #[test]
