@@ -22,6 +22,8 @@ const RUNNING: i64 = JobStatus::Running as i64;
 /// `sqlite:PATH` (created if missing; WAL, `synchronous=FULL`) or
 /// `postgres://USER:PASSWORD@HOST:PORT/DB` (options such as `sslmode=require` in the query).
 /// Several replicas may start at once: migrations run under the database's own lock.
+/// On PostgreSQL, a schema that is already current is left alone, so a role that may not change
+/// it (the ML service's `strata_ml`, migration 0003) can connect once the owner has migrated.
 pub async fn connect(url: &str) -> Result<SqlMetadataStore, MetaError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::from_url(url)?;
@@ -47,9 +49,34 @@ pub async fn connect(url: &str) -> Result<SqlMetadataStore, MetaError> {
         });
     }
     let pool = options.connect(&url).await?;
-    migrator(backend).run(&pool).await?;
+    let migrator = migrator(backend);
+    // A role that may not change the schema (the ML service's own on PostgreSQL) starts only
+    // once its owner has migrated it: sqlx's `run` first creates its bookkeeping table, which
+    // needs CREATE on the schema even when the table exists.
+    if backend == Backend::Sqlite || !schema_is_current(&pool, &migrator).await {
+        migrator.run(&pool).await?;
+    }
     tracing::info!(backend = backend.name(), "metadata store ready");
     Ok(SqlMetadataStore { pool, backend })
+}
+
+/// Whether the database has exactly this build's migrations applied, checksums included, and
+/// none of a newer build (which `run` refuses too). False when that cannot be read.
+async fn schema_is_current(pool: &AnyPool, migrator: &Migrator) -> bool {
+    let applied: Vec<(i64, Vec<u8>, bool)> =
+        match sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(_) => return false,
+        };
+    applied.len() == migrator.iter().count()
+        && migrator.iter().all(|m| {
+            applied.iter().any(|(version, checksum, success)| {
+                *version == m.version && *success && checksum[..] == m.checksum[..]
+            })
+        })
 }
 
 /// Creates the directory an `sqlite:` URL's file goes in, as SQLite creates only the file.
@@ -107,6 +134,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "users, api keys",
                 include_str!("../migrations/postgres/0002_principals.sql"),
+            ),
+            (
+                3,
+                "the ml service's role",
+                include_str!("../migrations/postgres/0003_ml_service_role.sql"),
             ),
         ],
     };
