@@ -25,6 +25,12 @@ pub struct Config {
     )]
     pub metrics_listen: SocketAddr,
 
+    /// Address of a plaintext gRPC server answering `grpc.health.v1` only, with the statuses of
+    /// `--listen` (NOT_SERVING from the start of shutdown), for probes that cannot speak TLS or
+    /// present a client certificate, such as the kubelet's gRPC probe. Off unless set.
+    #[arg(long, env = "STRATA_ML_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
+
     /// Directory holding datasets, models and job state (a shared volume in Kubernetes).
     #[arg(long, env = "STRATA_DATA_DIR", default_value = ".strata/data")]
     pub data_dir: PathBuf,

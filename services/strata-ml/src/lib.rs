@@ -78,6 +78,11 @@ pub enum ServeError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("health endpoint {addr}: {source}")]
+    Health {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("metrics endpoint failed: {0}")]
     Metrics(#[from] std::io::Error),
 }
@@ -180,6 +185,25 @@ pub async fn serve(
             .set_service_status(service, tonic_health::ServingStatus::Serving)
             .await;
     }
+    // The same statuses in plaintext for probes that cannot do (mutual) TLS; it outlives the
+    // drain of the main server, so probes see NOT_SERVING rather than a refused connection.
+    let (stop_health, health_stopped) = tokio::sync::oneshot::channel::<()>();
+    let health_server = match config.health_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Health { addr, source })?;
+            tracing::info!(%addr, "strata-ml serving grpc.health.v1 in plaintext");
+            Some(tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(health_service.clone())
+                    .serve_with_incoming_shutdown(incoming(listener), async {
+                        let _ = health_stopped.await;
+                    }),
+            ))
+        }
+        None => None,
+    };
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -265,6 +289,14 @@ pub async fn serve(
         .await;
     // Also when the transport failed: running jobs must still checkpoint.
     jobs.shutdown().await;
+    let _ = stop_health.send(());
+    if let Some(health) = health_server {
+        match health.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "health endpoint failed"),
+            Err(e) => tracing::warn!(error = %e, "health endpoint task failed"),
+        }
+    }
     let metrics_result = metrics_server.stop().await;
     served?;
     metrics_result?;
