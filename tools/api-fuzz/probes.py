@@ -207,6 +207,7 @@ class Group:
     def refused_http(self, what, r, statuses, detail_has=None):
         """A probe that must be refused with one of `statuses`, as problem+json."""
         self.tried += 1
+        verbose(self, what, r)
         if r.status is None:
             self.fail(f"{what}: no answer ({r.body.decode(errors='replace')})")
         elif r.status >= 500:
@@ -237,12 +238,30 @@ class Group:
     def control(self, what, r, statuses):
         """A request that must succeed (or end as `statuses` say): what the refusals are against."""
         self.tried += 1
+        verbose(self, f"control {what}", r)
         if r.status is not None and r.status >= 500:
             self.fivexx += 1
         if r.status in statuses:
             self.passed_controls += 1
             return True
         self.fail(f"control {what}: {r!r}, expected {sorted(statuses)}")
+        return False
+
+    def refused_grpc(self, what, outcome, codes):
+        """A gRPC probe that must end with one of `codes`."""
+        code, details = outcome
+        self.tried += 1
+        verbose(self, what, f"{code.name} {details[:160]}")
+        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS):
+            self.fivexx += 1
+            self.fail(f"{what}: {code.name} {details}")
+        elif code == grpc.StatusCode.OK:
+            self.fail(f"{what}: ACCEPTED, must be refused with {[c.name for c in codes]}")
+        elif code not in codes:
+            self.fail(f"{what}: {code.name} {details!r}, expected {[c.name for c in codes]}")
+        else:
+            self.refused += 1
+            return True
         return False
 
     def check(self, ok, what):
@@ -252,6 +271,14 @@ class Group:
 
 
 crashed = []
+
+
+def verbose(group, what, outcome):
+    """With STRATA_PROBE_VERBOSE=1, every probe and what it got (status and problem detail)."""
+    if ENV.get("STRATA_PROBE_VERBOSE") == "1":
+        if isinstance(outcome, Resp):
+            outcome = f"{outcome.status} {str((outcome.json() or {}).get('detail', '') if outcome.body[:1] == b'{' else '')[:160]}"
+        print(f"probes:     {group.name}: {what} -> {ascii(outcome)[1:-1]}")
 
 
 def alive(group):
@@ -368,7 +395,7 @@ class Seeded:
         self.model = "digits"
 
 
-def concrete(spec, method, path, op, seeded, real):
+def concrete(spec, method, path, op, seeded, real, override=None):
     """(path, headers, body) of a schema-valid request. With `real`, path parameters name the
     seeded objects (reads answer 200); otherwise objects that do not exist, so an allowed call
     changes nothing that is there."""
@@ -387,7 +414,8 @@ def concrete(spec, method, path, op, seeded, real):
             values[name] = "v1" if real else "v999"
         else:
             values[name] = "probe"
-    url = re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe="@"), path)
+    values.update(override or {})
+    url = re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe="@" if not override else ""), path)
     body_spec = op.get("requestBody", {}).get("content", {})
     if "application/json" in body_spec:
         body = instance(spec, body_spec["application/json"]["schema"])
@@ -523,7 +551,7 @@ def forged_tokens(g, spec, ctx):
     g.control("an escalated role re-signed is the stored role", me, {200})
     g.check((me.json() or {}).get("role") == "viewer", f"escalated token acts as {me!r}")
     for method, path, op in ops:
-        if required_role(op) == "admin" and "{name}/password" not in path:
+        if required_role(op) in ("trainer", "admin") and "{name}/password" not in path:
             url, headers, body = concrete(spec, method, path, op, ctx["seeded"], real=False)
             r = request(method, API, url, bearer(token) + headers, body)
             g.refused_http(f"{method} {path} with an escalated role re-signed", r, {403})
@@ -531,15 +559,17 @@ def forged_tokens(g, spec, ctx):
 
 def role_matrix(g, spec, ctx):
     rank = {r: i for i, r in enumerate(ROLES)}
+    principals = [(role, ctx[role]) for role in ROLES] + [(f"{role} API key", ctx[f"key-{role}"]) for role in ROLES]
     for method, path, op in operations(spec):
         needed = required_role(op)
         if needed is None:
             continue
         documented = {int(s) for s in op["responses"]}
-        for role in ROLES:
+        for who, token in principals:
+            role = who.split()[0]
             url, headers, body = concrete(spec, method, path, op, ctx["seeded"], real=needed == "viewer")
-            r = request(method, API, url, bearer(ctx[role]) + headers, body, timeout=120)
-            what = f"{method} {path} as {role} (needs {needed})"
+            r = request(method, API, url, bearer(token) + headers, body, timeout=120)
+            what = f"{method} {path} as {who} (needs {needed})"
             if rank[role] < rank[needed]:
                 g.refused_http(what, r, {403})
             else:
@@ -628,6 +658,31 @@ def ownership(g, spec, ctx):
     for who, name in ((b, "trainer B"), (viewer, "viewer")):
         r = request("POST", API, "/v1/models/probe-a@production:predict", bearer(who) + JSON, jbody({"features": [[0.0] * 64]}))
         g.control(f"{name} predicts with A's model", r, {200})
+
+
+HOSTILE_IDS = [
+    "..", "../../../../etc/passwd", "..\\..\\windows", "%2e%2e%2f", "/etc/passwd", "a/b", ".hidden",
+    "' OR '1'='1", "1; DROP TABLE users; --", "x\x00y", "\r\nX-Injected: 1", "$(id)", "`id`", "{{7*7}}",
+    "<script>alert(1)</script>", "\u202egnp.exe", "é" * 40, "x" * 129, "x" * 8000, " ", "",
+]
+
+
+def hostile_ids(g, spec, ctx):
+    """Every path parameter of every operation with a hostile value, as an admin: a 4xx problem,
+    never a 2xx (nothing matches) or a 5xx. The value is percent-encoded whole, so it reaches the
+    route as one segment."""
+    for method, path, op in operations(spec):
+        params = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+        if not params:
+            continue
+        auth = bearer(ctx["admin"]) if op.get("security") else []
+        for param in params:
+            for value in HOSTILE_IDS:
+                url, headers, body = concrete(spec, method, path, op, ctx["seeded"], real=False, override={param: value})
+                r = request(method, API, url, auth + headers, body, timeout=30)
+                g.check("x-injected" not in r.headers, f"{method} {path}: a header was injected")
+                g.refused_http(f"{method} {path} with {param}={value[:40]!r}", r,
+                               {400, 404, 405, 409, 413, 414, 422})
 
 
 def oversize(g, spec, ctx):
@@ -858,25 +913,26 @@ def ml_grpc(g, spec, ctx):
     ]
     methods = proto_methods()
     g.check(len(methods) >= 15, f"only {len(methods)} RPCs found in proto/")
+    # Garbage and oversize messages without credentials: the gate answers before any decoding.
+    for path, cs, ss in methods:
+        for what, payload in (("garbage bytes", secrets.token_bytes(64)), ("a 6 MiB message", b"\x0a" + b"\xff" * (6 << 20))):
+            codes = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+            g.refused_grpc(f"{path} with {what} and no credentials", grpc_call(path, payload, None, (cs, ss)), codes)
     methods += [("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", True, True),
                 ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", True, True)]
-    refused = {grpc.StatusCode.UNAUTHENTICATED}
     for path, cs, ss in methods:
+        # Reflection is off unless asked for: refused at the gate, or not there at all.
+        codes = {grpc.StatusCode.UNAUTHENTICATED}
+        if "reflection" in path:
+            codes.add(grpc.StatusCode.UNIMPLEMENTED)
         for what, token in forged:
-            g.tried += 1
-            code, details = grpc_call(path, b"", token, (cs, ss))
-            if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS):
-                g.fivexx += 1
-                g.fail(f"{path} with {what}: {code} {details}")
-            elif code in refused or ("reflection" in path and code == grpc.StatusCode.UNIMPLEMENTED):
-                g.refused += 1
-            else:
-                g.fail(f"{path} with {what}: {code} {details!r}, expected UNAUTHENTICATED")
+            g.refused_grpc(f"{path} with {what}", grpc_call(path, b"", token, (cs, ss)), codes)
         # The real key passes the gate: whatever the empty request gets, it is not UNAUTHENTICATED.
         if "reflection" in path or path.endswith("/UploadDataset"):
             continue
         g.tried += 1
         code, details = grpc_call(path, b"", valid, (cs, ss), timeout=5)
+        verbose(g, f"control {path} with a valid caller token", f"{code.name} {details[:160]}")
         if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
             g.fail(f"control {path} with a valid caller token: {code} {details}")
         else:
@@ -886,23 +942,13 @@ def ml_grpc(g, spec, ctx):
     for path in ("/strata.ml.v1.ModelService/ImportModel", "/strata.ml.v1.DatasetService/DeleteDataset",
                  "/strata.ml.v1.ModelService/DeleteModelVersion", "/strata.ml.v1.ModelService/SetAlias",
                  "/strata.ml.v1.TrainingService/CreateTrainingJob"):
-        g.tried += 1
-        code, details = grpc_call(path, b"", viewer)
-        if code == grpc.StatusCode.PERMISSION_DENIED:
-            g.refused += 1
-        else:
-            g.fail(f"{path} as a viewer: {code} {details}")
+        g.refused_grpc(f"{path} as a viewer", grpc_call(path, b"", viewer), {grpc.StatusCode.PERMISSION_DENIED})
     for where in ("/", "/etc", "/proc/self", "../../../../etc", "..", "/tmp", ROOT, os.path.join(ROOT, ".cache/assets/all-MiniLM-L6-v2")):
-        g.tried += 1
         payload = pb_string(1, "probe-import") + pb_string(2, "text-encoder") + pb_string(3, where)
-        code, details = grpc_call("/strata.ml.v1.ModelService/ImportModel", payload, valid)
-        if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
-                    grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
-            g.refused += 1
-        else:
-            if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
-                g.fivexx += 1
-            g.fail(f"ImportModel of {where}: {code} {details}")
+        outcome = grpc_call("/strata.ml.v1.ModelService/ImportModel", payload, valid)
+        g.refused_grpc(f"ImportModel of {where} as an admin", outcome,
+                       {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
+                        grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION})
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -995,6 +1041,12 @@ def sign_in_flood(g, spec, ctx):
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         for i, r in enumerate(pool.map(one, range(12))):
             g.refused_http(f"burst sign-in #{i}", r, {401})
+    # Huge credentials: refused by the body limit or as wrong, without tying up the hashing pool.
+    for size in (64 * 1024, 1 << 20, 3 << 20):
+        t = time.time()
+        r = attempt("flood-bystander", "p" * size, f"127.0.0.{60 + size % 7}")
+        g.refused_http(f"a {size}-byte password", r, {400, 401, 413})
+        g.check(time.time() - t < 10, f"a {size}-byte password took {time.time() - t:.1f}s")
     # After the wait the right password works and clears the account.
     time.sleep(min(wait, 10) + 0.5)
     g.control("the victim's right password after the wait", attempt("flood-victim", victim, "127.0.0.35"), {200})
@@ -1016,13 +1068,20 @@ def main():
         ctx[name] = sign_in(API, name, create_user(API, ctx["admin-root"], name, role))
     ctx.update(viewer=ctx["probe-viewer"], trainer=ctx["probe-trainer-a"], admin=ctx["probe-admin"])
     ctx["trainer-b"] = ctx["probe-trainer-b"]
+    for role in ROLES:  # the same roles held by API keys, exchanged for tokens
+        r = request("POST", API, "/v1/auth/api-keys", bearer(ctx["admin-root"]) + JSON,
+                    jbody({"name": f"probe-key-{role}", "role": role}))
+        assert r.status == 201, r
+        r = request("POST", API, "/v1/auth/token", JSON, jbody({"api_key": r.json()["api_key"]}))
+        assert r.status == 200, r
+        ctx[f"key-{role}"] = r.json()["access_token"]
     ctx["limits-admin"] = sign_in(LIMITS_API, "admin", password)
     ctx["seeded"] = Seeded(ctx["admin"], ctx["digits"])
     spec = load_spec()
 
     groups = [
         ("forged-tokens", forged_tokens), ("role-matrix", role_matrix), ("ownership", ownership),
-        ("oversize", oversize), ("parquet-bombs", parquet_bombs), ("ml-grpc", ml_grpc),
+        ("hostile-ids", hostile_ids), ("oversize", oversize), ("parquet-bombs", parquet_bombs), ("ml-grpc", ml_grpc),
         ("rate-limit", rate_limit), ("sign-in-flood", sign_in_flood),
     ]
     done = []
