@@ -106,7 +106,9 @@ impl Datasets {
         let tmp = path.with_extension("partial");
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| ServiceError::Internal(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| {
+                ServiceError::write_failed(&format!("cannot write {}", path.display()), &e)
+            })
     }
 
     fn message(&self, m: &Manifest) -> ServiceResult<pb::Dataset> {
@@ -335,7 +337,7 @@ impl DatasetApi {
         );
         let mut file = tokio::fs::File::create(&temp.0)
             .await
-            .map_err(|e| ServiceError::Internal(format!("cannot create upload file: {e}")))?;
+            .map_err(|e| ServiceError::write_failed("cannot create upload file", &e))?;
         let mut total: u64 = 0;
         while let Some(msg) = stream.message().await.map_err(status)? {
             let chunk = match msg.part {
@@ -355,11 +357,11 @@ impl DatasetApi {
             }
             file.write_all(&chunk)
                 .await
-                .map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
+                .map_err(|e| ServiceError::write_failed("cannot write upload", &e))?;
         }
         file.flush()
             .await
-            .map_err(|e| ServiceError::Internal(format!("cannot write upload: {e}")))?;
+            .map_err(|e| ServiceError::write_failed("cannot write upload", &e))?;
         drop(file);
         if total == 0 {
             return Err(ServiceError::InvalidArgument(

@@ -47,7 +47,28 @@ pub enum ServiceError {
 pub const INTERNAL_MESSAGE: &str =
     "internal error in the ML service; its log has the details under this request's trace";
 
+/// What a caller is told when a write does not fit: the disk (or its quota) is full. It names no
+/// path; the operator reads the details in the log.
+pub const STORAGE_FULL: &str = "the ML service's storage is full: nothing was stored; free space on its volume, or give it a larger one";
+
+/// Whether an I/O failure means the storage is full (as opposed to broken).
+pub fn storage_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), StorageFull | QuotaExceeded | FileTooLarge)
+}
+
 impl ServiceError {
+    /// A failed write of the server's own files: [`STORAGE_FULL`] (RESOURCE_EXHAUSTED) when the
+    /// disk is full, an internal error naming `what` otherwise.
+    pub fn write_failed(what: &str, e: &std::io::Error) -> Self {
+        if storage_full(e) {
+            tracing::warn!(error = %e, "{what}: storage full");
+            ServiceError::ResourceExhausted(STORAGE_FULL.to_owned())
+        } else {
+            ServiceError::Internal(format!("{what}: {e}"))
+        }
+    }
+
     /// Whether the text is about the server (its disk, store, database, a bug) rather than about
     /// the request: such text is logged, and callers get [`INTERNAL_MESSAGE`].
     pub fn is_internal(&self) -> bool {
@@ -99,6 +120,10 @@ impl From<StoreError> for ServiceError {
             StoreError::CorruptManifest { .. }
             | StoreError::CorruptFile { .. }
             | StoreError::MissingFile { .. } => ServiceError::DataLoss(msg),
+            StoreError::Io { ref source, .. } if storage_full(source) => {
+                tracing::warn!(error = %msg, "storage full");
+                ServiceError::ResourceExhausted(STORAGE_FULL.to_owned())
+            }
             StoreError::Io { .. } | StoreError::InvalidUrl(_) => ServiceError::Internal(msg),
             // The object store may be back in a moment.
             StoreError::Remote(_) => ServiceError::Unavailable(msg),

@@ -207,7 +207,7 @@ impl JobManager {
         limits: JobLimits,
     ) -> ServiceResult<Self> {
         std::fs::create_dir_all(&work_dir).map_err(|e| {
-            ServiceError::Internal(format!("cannot create {}: {e}", work_dir.display()))
+            ServiceError::write_failed(&format!("cannot create {}", work_dir.display()), &e)
         })?;
         let manager = JobManager {
             inner: Arc::new(Inner {

@@ -1,0 +1,352 @@
+//! Fault injection against stored state: every artifact kind the service writes (a dataset, a
+//! checkpoint, models of three kinds) is damaged on disk file by file, one flipped bit and one
+//! truncation at a time, and each damage is refused with a clear error, never served; and the
+//! real binary on a full file system (a small tmpfs in a private mount namespace) answers uploads
+//! and checkpoints that do not fit with a clear error and keeps what it had.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use strata_data::{ArtifactClass, ArtifactKey, ArtifactStore, FsArtifactStore, StoreError};
+use strata_proto::strata::ml::v1 as pb;
+use strata_proto::strata::ml::v1::training_event::Event;
+use tonic::Code;
+
+/// Every file of every stored artifact under `root`, with the artifact it belongs to.
+fn artifact_files(root: &Path) -> Vec<(ArtifactKey, PathBuf)> {
+    let mut out = Vec::new();
+    for (class, dir) in [
+        (ArtifactClass::Dataset, "datasets"),
+        (ArtifactClass::Model, "models"),
+        (ArtifactClass::Checkpoint, "checkpoints"),
+    ] {
+        for name in std::fs::read_dir(root.join(dir)).into_iter().flatten() {
+            let name = name.expect("entry").path();
+            for version in std::fs::read_dir(&name).expect("versions") {
+                let version = version.expect("entry").path();
+                let key = ArtifactKey::new(
+                    class,
+                    name.file_name().expect("name").to_string_lossy(),
+                    version.file_name().expect("version").to_string_lossy(),
+                );
+                for file in std::fs::read_dir(&version).expect("files") {
+                    out.push((key.clone(), file.expect("entry").path()));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+async fn watch_until_checkpoint(c: &mut Clients, id: &str) {
+    let mut watch = c
+        .training
+        .watch_training_job(pb::WatchTrainingJobRequest {
+            id: id.into(),
+            after_sequence: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    loop {
+        let e = watch
+            .message()
+            .await
+            .expect("stream")
+            .expect("job still running");
+        if let Some(Event::CheckpointStep(_)) = e.event {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_bit_or_a_truncation_in_any_stored_file_is_refused_never_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), &[]).await;
+    let mut c = server.clients().await;
+    let ds = upload_digits(&mut c).await;
+    let job = c
+        .training
+        .create_training_job(mlp_job("digits", &ds.id, 2))
+        .await
+        .expect("create")
+        .into_inner();
+    let events = watch_to_end(&mut c, &job.id, 0).await;
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded)
+    );
+    // A job stopped with the service keeps its checkpoint for the restart.
+    let mut long = mlp_job("long", &ds.id, 500);
+    long.hyperparameters
+        .as_mut()
+        .expect("hp")
+        .checkpoint_every_steps = Some(10);
+    let long = c
+        .training
+        .create_training_job(long)
+        .await
+        .expect("create")
+        .into_inner();
+    watch_until_checkpoint(&mut c, &long.id).await;
+    let minilm = minilm_dir().expect("all-MiniLM-L6-v2 (tools/setup fetches it)");
+    for (name, kind, path) in [
+        ("minilm", "text-encoder", minilm),
+        ("smollm2", "text-generator", assets_dir().join("smollm2")),
+    ] {
+        c.models
+            .import_model(pb::ImportModelRequest {
+                name: name.into(),
+                kind: kind.into(),
+                path: path.to_str().expect("utf-8 path").into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("import {name}: {e:?}"));
+    }
+    server.stop().await;
+
+    let root = dir.path().join("artifacts");
+    let files = artifact_files(&root);
+    let classes: std::collections::BTreeSet<_> = files.iter().map(|(k, _)| k.class).collect();
+    assert_eq!(
+        classes.len(),
+        3,
+        "a dataset, models and a checkpoint: {files:?}"
+    );
+    let store = FsArtifactStore::open(&root).expect("store");
+    let mut refused = 0;
+    for (key, path) in &files {
+        let good = std::fs::read(path).expect("read");
+        assert!(!good.is_empty(), "{}", path.display());
+        let mut flipped = good.clone();
+        flipped[good.len() / 2] ^= 0x10;
+        let damages = [
+            ("a flipped bit", flipped),
+            ("a truncation", good[..good.len() / 2].to_vec()),
+        ];
+        for (damage, bytes) in damages {
+            std::fs::write(path, &bytes).expect("damage");
+            match store.get(key) {
+                Err(
+                    e @ (StoreError::CorruptFile { .. }
+                    | StoreError::CorruptManifest { .. }
+                    | StoreError::MissingFile { .. }),
+                ) => {
+                    assert!(e.to_string().contains(&key.to_string()), "{e} names {key}");
+                    refused += 1;
+                }
+                other => panic!(
+                    "{damage} in {} was not refused: {:?}",
+                    path.display(),
+                    other.map(|a| a.manifest.key)
+                ),
+            }
+            std::fs::write(path, &good).expect("restore");
+        }
+        store.get(key).expect("restored artifact verifies");
+    }
+    assert_eq!(refused, 2 * files.len());
+    eprintln!(
+        "{} files in {} artifacts, {refused} damages refused",
+        files.len(),
+        {
+            let keys: std::collections::BTreeSet<_> = files.iter().map(|(k, _)| k).collect();
+            keys.len()
+        }
+    );
+
+    // Through the service: a damaged model is DATA_LOSS for whoever asks for it, the others
+    // still answer, and nothing of the damage reaches the caller but a stable message.
+    let weights = files
+        .iter()
+        .find(|(k, p)| {
+            k.name == "digits"
+                && k.class == ArtifactClass::Model
+                && p.extension().is_some_and(|e| e == "safetensors")
+        })
+        .map(|(_, p)| p.clone())
+        .expect("the digits model's weights");
+    let good = std::fs::read(&weights).expect("read");
+    let mut bad = good.clone();
+    bad[good.len() / 3] ^= 1;
+    std::fs::write(&weights, &bad).expect("damage");
+    let server = start(dir.path(), &[]).await;
+    let mut c = server.clients().await;
+    let (rows, _) = digits_rows();
+    let predict = |model: &str| pb::PredictRequest {
+        model: model.into(),
+        features: vec![pb::FeatureVector {
+            values: rows[0].clone(),
+        }],
+        texts: vec![],
+    };
+    let status = c
+        .inference
+        .predict(predict("digits@v1"))
+        .await
+        .expect_err("damaged model");
+    assert_eq!(status.code(), Code::DataLoss, "{status:?}");
+    assert!(
+        !status
+            .message()
+            .contains(dir.path().to_str().expect("utf-8")),
+        "{status:?}"
+    );
+    let embedded = c
+        .inference
+        .embed(pb::EmbedRequest {
+            model: "minilm".into(),
+            texts: vec!["still served".into()],
+        })
+        .await
+        .expect("an undamaged model still answers");
+    assert_eq!(embedded.into_inner().embeddings.len(), 1);
+    std::fs::write(&weights, &good).expect("restore");
+    server.stop().await;
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The real binary with its data directory on a tmpfs of `size` in a mount namespace of its own
+/// (an unprivileged user namespace maps us to root there, which may mount a tmpfs).
+fn spawn_on_tmpfs(data_dir: &Path, size: &str, port: u16) -> Process {
+    let script = r#"mount -t tmpfs -o size="$1" strata-full "$2" && shift 2 && exec "$@""#;
+    let child = Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            size,
+        ])
+        .arg(data_dir)
+        .arg(env!("CARGO_BIN_EXE_strata-ml"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("unshare (util-linux) starts strata-ml in its own mount namespace");
+    Process(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_a_clear_error_for_uploads_and_checkpoints_and_keeps_what_was_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let _server = spawn_on_tmpfs(dir.path(), "6m", port);
+    let mut c = Clients::connect(format!("127.0.0.1:{port}").parse().expect("addr")).await;
+    let ds = upload_digits(&mut c).await;
+
+    // An upload bigger than the space left: a clear RESOURCE_EXHAUSTED, and no trace of it.
+    let schema = pb::DatasetSchema {
+        label_column: "label".into(),
+        ..Default::default()
+    };
+    let big = vec![0u8; 8 << 20];
+    let status = upload(&mut c, "too-big", schema.clone(), big)
+        .await
+        .expect_err("does not fit");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("storage is full"), "{status:?}");
+    let listed = c
+        .datasets
+        .list_datasets(pb::ListDatasetsRequest::default())
+        .await
+        .expect("listing still works")
+        .into_inner();
+    assert_eq!(
+        listed
+            .datasets
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>(),
+        ["digits"]
+    );
+
+    // A checkpoint that does not fit (a wide model's weights and optimizer state): the job fails
+    // with the same clear message, and the service goes on.
+    let mut wide = mlp_job("wide", &ds.id, 3);
+    wide.parameters =
+        strata_runtime::structs::to_struct(&serde_json::json!({ "hidden": [2048, 512] }));
+    wide.hyperparameters
+        .as_mut()
+        .expect("hp")
+        .checkpoint_every_steps = Some(5);
+    let wide = c
+        .training
+        .create_training_job(wide)
+        .await
+        .expect("create")
+        .into_inner();
+    let events = watch_to_end(&mut c, &wide.id, 0).await;
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Failed),
+        "{:?}",
+        events.last()
+    );
+    let failed = c
+        .training
+        .get_training_job(pb::GetTrainingJobRequest {
+            id: wide.id.clone(),
+        })
+        .await
+        .expect("job")
+        .into_inner();
+    assert!(failed.error.contains("storage is full"), "{failed:?}");
+
+    // What was stored before is intact, and the freed space takes a small model.
+    let again = c
+        .datasets
+        .get_dataset(pb::GetDatasetRequest { id: ds.id.clone() })
+        .await
+        .expect("dataset verifies")
+        .into_inner();
+    assert_eq!(again.sha256, ds.sha256);
+    let small = c
+        .training
+        .create_training_job(mlp_job("small", &ds.id, 1))
+        .await
+        .expect("create")
+        .into_inner();
+    let events = watch_to_end(&mut c, &small.id, 0).await;
+    assert_eq!(
+        events.last().and_then(final_state),
+        Some(pb::JobState::Succeeded),
+        "{:?}",
+        events.last()
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
