@@ -4,59 +4,19 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
 use strata_proto::strata::ml::v1 as pb;
 use strata_proto::strata::ml::v1::training_event::Event;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The real `strata-ml` binary serving `data_dir` on `port`, for the caller to add to.
-fn command(data_dir: &std::path::Path, port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_strata-ml"));
-    command
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    command
-}
-
-fn spawn(data_dir: &std::path::Path, port: u16) -> Process {
-    let child = command(data_dir, port).spawn().expect("start strata-ml");
-    Process(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let mut server = spawn(dir.path(), port);
+    let mut server = spawn_binary(dir.path(), port);
     let mut c = Clients::connect(addr).await;
 
     let ds = upload_digits(&mut c).await;
@@ -117,7 +77,7 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     server.0.wait().expect("reaped");
     drop(watch);
 
-    let _server = spawn(dir.path(), port);
+    let _server = spawn_binary(dir.path(), port);
     let mut c = Clients::connect(addr).await;
     let rest = watch_to_end(&mut c, &job.id, last_seq).await;
     assert_eq!(
@@ -228,7 +188,7 @@ async fn the_binary_exports_its_spans_over_otlp_and_flushes_them_when_stopped() 
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = command(dir.path(), port)
+    let child = binary_command(dir.path(), port)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
         .env_remove("OTEL_SERVICE_NAME")

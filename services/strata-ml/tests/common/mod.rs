@@ -287,3 +287,53 @@ pub async fn get_metric(metrics_addr: SocketAddr, name: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// A free loopback port, for the real binary to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process, killed (SIGKILL) and reaped when dropped.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real `strata-ml` binary (Cargo's, or the one Bazel names in the same variable) serving
+/// `data_dir` on `port`, for the caller to add to and spawn.
+pub fn binary_command(data_dir: &Path, port: u16) -> std::process::Command {
+    // Only the test targets that start the binary are built with it (Bazel sets the variable for
+    // those alone), so the others must still compile.
+    let Some(bin) = option_env!("CARGO_BIN_EXE_strata-ml") else {
+        panic!("this test target is built without the strata-ml binary (CARGO_BIN_EXE_strata-ml)")
+    };
+    let mut command = std::process::Command::new(bin);
+    command
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    command
+}
+
+pub fn spawn_binary(data_dir: &Path, port: u16) -> Process {
+    Process(
+        binary_command(data_dir, port)
+            .spawn()
+            .expect("start strata-ml"),
+    )
+}
