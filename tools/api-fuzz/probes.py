@@ -9,6 +9,9 @@ pass so the refusals around it mean something. Groups:
   role-matrix     every secured operation as viewer, trainer and admin (users made through the
                   admin API): below the role the spec documents -> 403, else a documented status
   ownership       trainer A vs trainer B on jobs, models and aliases; `production` only admins
+  hostile-ids     every path parameter with traversal, injection, NUL, CRLF and oversize values
+  malformed-http  broken framing, smuggling (CL.TE, TE.TE), oversize headers and URLs, cut-off
+                  requests: a bare 4xx or no answer from the HTTP layer, never a 2xx or a 5xx
   oversize        JSON bodies and multipart parts beyond the limits -> 413
   parquet-bombs   hostile Parquet uploads (huge label, millions of RLE rows, deep nesting, long
                   strings, many columns, lying footers) -> 400 naming the limit's flag
@@ -273,7 +276,7 @@ class Group:
             self.fail(what)
 
 
-crashed = []
+crashed = {}  # what died or stopped answering -> the group after which it was first seen
 
 
 def verbose(group, what, outcome):
@@ -290,16 +293,16 @@ def alive(group):
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            crashed.append(f"pid {pid} after {group.name}")
+            crashed.setdefault(f"pid {pid}", group.name)
             group.fail(f"process {pid} died")
     for base, path in [(API, "/healthz"), (API, "/readyz"), (LIMITS_API, "/healthz")]:
         r = request("GET", base, path, timeout=30)
         if r.status != 200:
-            crashed.append(f"{base}{path} after {group.name}")
+            crashed.setdefault(f"{base}{path}", group.name)
             group.fail(f"{base}{path} answers {r!r}")
     code, _ = grpc_call("/grpc.health.v1.Health/Check", b"", None)
     if code != grpc.StatusCode.OK:
-        crashed.append(f"ML health after {group.name}")
+        crashed.setdefault("the ML health check", group.name)
         group.fail(f"ML health check: {code}")
 
 
@@ -686,6 +689,79 @@ def hostile_ids(g, spec, ctx):
                 g.check("x-injected" not in r.headers, f"{method} {path}: a header was injected")
                 g.refused_http(f"{method} {path} with {param}={value[:40]!r}", r,
                                {400, 404, 405, 409, 413, 414, 422})
+
+
+def raw_exchange(base, data, timeout=15):
+    """Sends raw bytes on one connection, keeping it open (hyper drops a request whose client
+    half-closes); the status codes of every response read back, once the server closes or has
+    been quiet for a moment after answering (or for 3 s without)."""
+    import socket
+    u = urllib.parse.urlsplit(base)
+    statuses = []
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # answered and closed before taking it all
+        received, waited = b"", 0.0
+        sock.settimeout(0.5)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                waited += 0.5
+                if received or waited >= 3:
+                    break
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    for m in re.finditer(rb"HTTP/1\.[01] (\d{3})", received):
+        statuses.append(int(m.group(1)))
+    return statuses
+
+
+def malformed_http(g, spec, ctx):
+    """Requests broken at the HTTP layer (hyper answers them before the app, so a bare 4xx or a
+    closed connection is the refusal): never a 2xx for a secured route, never a 5xx, nobody dies.
+    Smuggling attempts hide a second request for an admin-only route after the first."""
+    host = b"Host: 127.0.0.1\r\n"
+    hidden = b"GET /v1/auth/principals HTTP/1.1\r\n" + host + b"\r\n"
+    cases = [
+        ("NUL in a header value", b"GET /v1/auth/me HTTP/1.1\r\n" + host + b"Authorization: Bearer a\x00b\r\n\r\n"),
+        ("a 1 MiB header", b"GET /healthz HTTP/1.1\r\n" + host + b"X-Junk: " + b"a" * (1 << 20) + b"\r\n\r\n"),
+        ("5000 headers", b"GET /healthz HTTP/1.1\r\n" + host + b"".join(b"X-H%d: v\r\n" % i for i in range(5000)) + b"\r\n"),
+        ("a 100 KiB URL", b"GET /v1/datasets/" + b"a" * (100 << 10) + b" HTTP/1.1\r\n" + host + b"\r\n"),
+        ("a bad method", b"G\x01T /healthz HTTP/1.1\r\n" + host + b"\r\n"),
+        ("HTTP/9.9", b"GET /healthz HTTP/9.9\r\n" + host + b"\r\n"),
+        ("a Content-Length past u64", b"POST /v1/auth/token HTTP/1.1\r\n" + host + b"Content-Length: 99999999999999999999999\r\n\r\n{}"),
+        ("a negative Content-Length", b"POST /v1/auth/token HTTP/1.1\r\n" + host + b"Content-Length: -1\r\n\r\n{}"),
+        ("two Content-Lengths", b"POST /v1/auth/token HTTP/1.1\r\n" + host + b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}" + hidden),
+        ("Content-Length and chunked (CL.TE)", b"POST /v1/auth/token HTTP/1.1\r\n" + host +
+         b"Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden),
+        ("chunked, obfuscated (TE.TE)", b"POST /v1/auth/token HTTP/1.1\r\n" + host +
+         b"Content-Type: application/json\r\nTransfer-Encoding: xchunked\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + hidden),
+        ("a bad chunk size", b"POST /v1/auth/token HTTP/1.1\r\n" + host + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
+        ("a raw dot-dot path", b"GET /v1/../../../etc/passwd HTTP/1.1\r\n" + host + b"\r\n"),
+        ("a header without a colon", b"GET /healthz HTTP/1.1\r\n" + host + b"NoColonHere\r\n\r\n"),
+        ("a request cut off in its headers", b"GET /v1/auth/me HTTP/1.1\r\n" + host + b"Authorization: Bea"),
+        ("a body cut off", b"POST /v1/auth/token HTTP/1.1\r\n" + host + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\":"),
+    ]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda case: (case[0], case[1], raw_exchange(API, case[1])), cases * 2))
+    for what, data, statuses in answers:
+        if True:
+            g.tried += 1
+            verbose(g, what, statuses or "no answer")
+            if any(s >= 500 for s in statuses):
+                g.fivexx += 1
+                g.fail(f"{what}: got {statuses}")
+            elif any(200 <= s < 300 for s in statuses):
+                g.fail(f"{what}: ACCEPTED ({statuses})")
+            else:
+                g.refused += 1
 
 
 def oversize(g, spec, ctx):
@@ -1089,7 +1165,7 @@ def main():
 
     groups = [
         ("forged-tokens", forged_tokens), ("role-matrix", role_matrix), ("ownership", ownership),
-        ("hostile-ids", hostile_ids), ("oversize", oversize), ("parquet-bombs", parquet_bombs), ("ml-grpc", ml_grpc),
+        ("hostile-ids", hostile_ids), ("malformed-http", malformed_http), ("oversize", oversize), ("parquet-bombs", parquet_bombs), ("ml-grpc", ml_grpc),
         ("rate-limit", rate_limit), ("sign-in-flood", sign_in_flood),
     ]
     done = []
@@ -1111,7 +1187,9 @@ def main():
     fivexx = sum(g.fivexx for g in done)
     failed = [g for g in done if g.failures]
     print(f"probes: {tried} tried, {refused} refused, {fivexx} got a 5xx, "
-          f"{len(set(crashed))} crashed a process")
+          f"{len({k for k in crashed if k.startswith('pid ')})} crashed a process")
+    for what, group in crashed.items():
+        print(f"probes: {what} gone after {group}")
     print(f"api-probes: {len(done) - len(failed)} passed, {len(failed)} failed in {time.time() - started:.1f}s")
     return 1 if failed or fivexx or crashed else 0
 
