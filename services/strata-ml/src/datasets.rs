@@ -35,6 +35,9 @@ struct DatasetExtra {
     num_rows: u64,
     columns: Vec<ColumnRecord>,
     class_counts: Vec<u64>,
+    /// Who uploaded it (see [`crate::callers::owner_of`]); absent before owners were recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    owner: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +154,7 @@ impl Datasets {
                 m.created_at.timestamp_subsec_nanos(),
             ),
             class_counts: extra.class_counts,
+            owner: extra.owner,
         })
     }
 
@@ -181,7 +185,12 @@ impl Datasets {
     }
 
     /// Validates an uploaded file and stores it as a new dataset.
-    fn ingest(&self, file: &Path, meta: &pb::DatasetUploadMetadata) -> ServiceResult<pb::Dataset> {
+    fn ingest(
+        &self,
+        file: &Path,
+        meta: &pb::DatasetUploadMetadata,
+        owner: &str,
+    ) -> ServiceResult<pb::Dataset> {
         let declared = meta.schema.clone().unwrap_or_default();
         let info = ParquetDataset::info_limited(file, &self.limits)?;
         let label = (!declared.label_column.is_empty()).then(|| declared.label_column.clone());
@@ -252,6 +261,7 @@ impl Datasets {
             num_rows: rows as u64,
             columns,
             class_counts,
+            owner: owner.to_owned(),
         };
         check_description_size(&extra, ds.classes())?;
         let sha = ds.sha256()?;
@@ -315,6 +325,7 @@ impl DatasetApi {
     async fn upload(
         &self,
         mut stream: Streaming<pb::UploadDatasetRequest>,
+        owner: String,
     ) -> ServiceResult<pb::Dataset> {
         let status = |s: Status| {
             ServiceError::InvalidArgument(format!("upload stream failed: {}", s.message()))
@@ -374,7 +385,7 @@ impl DatasetApi {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let result = datasets
-                .ingest(&temp.0, &meta)
+                .ingest(&temp.0, &meta, &owner)
                 .map_err(|e| e.hide_path(&temp.0, "the uploaded file"));
             drop(temp);
             result
@@ -389,7 +400,10 @@ impl DatasetService for DatasetApi {
         &self,
         request: Request<Streaming<pb::UploadDatasetRequest>>,
     ) -> Result<Response<pb::Dataset>, Status> {
-        Ok(Response::new(self.upload(request.into_inner()).await?))
+        let owner = crate::callers::owner_of(crate::callers::caller_of(&request).as_ref());
+        Ok(Response::new(
+            self.upload(request.into_inner(), owner).await?,
+        ))
     }
 
     async fn list_datasets(

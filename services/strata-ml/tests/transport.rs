@@ -351,7 +351,7 @@ impl tonic::service::Interceptor for Bearer {
 /// cancel the job, train under the name or move the aliases; protected aliases are admins' only;
 /// admins may do all of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_models_and_aliases_belong_to_their_owner() {
+async fn datasets_jobs_models_and_aliases_belong_to_their_owner() {
     use strata_proto::strata::ml::v1::dataset_service_client::DatasetServiceClient;
     use strata_proto::strata::ml::v1::model_service_client::ModelServiceClient;
     use strata_proto::strata::ml::v1::training_service_client::TrainingServiceClient;
@@ -399,6 +399,15 @@ async fn jobs_models_and_aliases_belong_to_their_owner() {
         .await
         .expect("tom uploads")
         .into_inner();
+    assert_eq!(dataset.owner, "tom", "the uploader owns the dataset");
+    let listed = DatasetServiceClient::with_interceptor(channel.clone(), ann.clone())
+        .get_dataset(pb::GetDatasetRequest {
+            id: dataset.id.clone(),
+        })
+        .await
+        .expect("ann reads it")
+        .into_inner();
+    assert_eq!(listed.owner, "tom");
 
     // Tom's first job makes the model `toms`; a second one stays queued behind it.
     let first = training(&tom)
