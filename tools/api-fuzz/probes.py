@@ -396,9 +396,12 @@ class Seeded:
             headers, body = upload_form({"name": "probe-seed", "schema": {"label_column": "label"}}, digits)
             datasets = [request("POST", API, "/v1/datasets", bearer(admin) + headers, body).json()]
         self.dataset = datasets[0]["id"]
-        r = request("GET", API, "/v1/training-jobs", bearer(admin))
-        self.job = r.json()["jobs"][-1]["id"]
+        # A finished job, so its event stream ends after its events.
+        r = request("GET", API, "/v1/training-jobs?state=succeeded", bearer(admin))
+        self.job = r.json()["jobs"][0]["id"]
         self.model = "digits"
+        if request("GET", API, "/v1/models/digits", bearer(admin)).status != 200:
+            self.model = request("GET", API, "/v1/models", bearer(admin)).json()["models"][0]["name"]
 
 
 def concrete(spec, method, path, op, seeded, real, override=None):
