@@ -133,6 +133,16 @@ def web_pages(root: Path) -> set[str]:
     return pages
 
 
+def migration_grants(migrations: Path) -> dict[str, set[str]]:
+    """Role -> tables that the PostgreSQL migrations GRANT it privileges on."""
+    grants: dict[str, set[str]] = {}
+    for f in sorted(migrations.glob("*.sql")):
+        sql = re.sub(r"--[^\n]*", "", f.read_text())
+        for tables, role in re.findall(r"\bGRANT\s+[\w\s,]+?\s+ON\s+(?:TABLE\s+)?([\w\s,]+?)\s+TO\s+(\w+)", sql, re.I):
+            grants.setdefault(role, set()).update(t.strip() for t in tables.split(","))
+    return grants
+
+
 def rust_binaries(root: Path) -> dict[str, str]:
     """binary_name -> package dir, from the rust_binary targets under services/."""
     return {binary: label.removeprefix("//services/").split(":")[0]
@@ -231,6 +241,8 @@ class Facts:
     binaries: dict[str, str]
     images: dict[str, Image]
     ml_serves_grpc_health: bool
+    # PostgreSQL role -> tables the migrations of libs/strata-meta grant it (the ML service's role)
+    db_grants: dict[str, set[str]] = field(default_factory=dict)
     pending: dict[str, list[str]] = field(default_factory=dict)
     env_defaults: dict[str, dict[str, str]] = field(default_factory=dict)  # service -> env -> clap default
 
@@ -248,6 +260,7 @@ def load_facts(root: Path = ROOT, k8s: Path = K8S) -> Facts:
         binaries=rust_binaries(root),
         images=bazel_images(root),
         ml_serves_grpc_health="tonic_health" in ml_src,
+        db_grants=migration_grants(root / "libs" / "strata-meta" / "migrations" / "postgres"),
         pending={k: list(v or []) for k, v in pending.items()},
         env_defaults={d.name: clap_env_defaults(d) for d in services.iterdir() if (d / "Cargo.toml").exists()},
     )
@@ -514,8 +527,20 @@ def check_probes(docs, facts: Facts) -> list[str]:
                 if "grpc" in probe:
                     if svc != ML or not facts.ml_serves_grpc_health:
                         problems.append(f"{where}: {kind} is a gRPC probe but {svc} serves no grpc.health.v1")
-                    if probe["grpc"]["port"] != port_named(c, "grpc"):
-                        problems.append(f"{where}: {kind} gRPC port {probe['grpc']['port']} != containerPort grpc")
+                    env = resolved_env(c, docs)
+                    # The kubelet's gRPC probe speaks plaintext without a client certificate: the
+                    # gRPC port only while it has no TLS, else the plaintext health listener.
+                    answering = set()
+                    if not env.get("STRATA_ML_TLS_CERT"):
+                        answering.add(port_named(c, "grpc"))
+                    health = env.get("STRATA_ML_HEALTH_LISTEN")
+                    if health and _listen_port(health)[0] in ("0.0.0.0", "[::]") \
+                            and _listen_port(health)[1] == port_named(c, "health"):
+                        answering.add(port_named(c, "health"))
+                    if probe["grpc"]["port"] not in answering - {None}:
+                        problems.append(f"{where}: {kind} gRPC port {probe['grpc']['port']} does not answer a plaintext "
+                                        f"probe (containerPort grpc while it has no TLS, else containerPort health "
+                                        f"serving STRATA_ML_HEALTH_LISTEN={health})")
             if svc == API and c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
                 problems.append(f"{where}: readiness must be /readyz (it checks the ML service)")
             if svc == ML and "grpc" not in c.get("readinessProbe", {}):
@@ -607,12 +632,27 @@ def _on_claim(where, what, path, vol, claims) -> list[str]:
 def check_data_volume(docs, facts: Facts) -> list[str]:
     """What a program keeps on the filesystem is on a claim; its scratch space is on some volume."""
     problems = []
-    claims = set()
-    for pvc in by_kind(docs, "PersistentVolumeClaim"):
-        claims.add(pvc["metadata"]["name"])
-        if pvc["spec"].get("accessModes") != ["ReadWriteMany"]:
-            problems.append(f"PersistentVolumeClaim/{pvc['metadata']['name']}: must be ReadWriteMany (shared by "
-                            f"ML replicas and training Jobs on different nodes)")
+    modes = {pvc["metadata"]["name"]: pvc["spec"].get("accessModes") for pvc in by_kind(docs, "PersistentVolumeClaim")}
+    claims = set(modes)
+    for d in docs:
+        if d.get("kind") not in WORKLOAD_KINDS:
+            continue
+        where, pod = f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"]
+        programs = {program_of(c, facts) for c in pod["containers"]}
+        for v in pod.get("volumes", []):
+            claim = v.get("persistentVolumeClaim", {}).get("claimName")
+            if claim not in modes:
+                continue
+            if programs & {ML, "strata-cli"} or d["kind"] == "Job":
+                if modes[claim] != ["ReadWriteMany"]:
+                    problems.append(f"PersistentVolumeClaim/{claim}: must be ReadWriteMany (shared by ML replicas and "
+                                    f"training Jobs on different nodes)")
+            elif modes[claim] != ["ReadWriteMany"]:
+                # One node at a time: one pod, and the old one gone before the new one starts.
+                if d["kind"] == "Deployment" and (d["spec"].get("replicas", 1) != 1
+                                                  or d["spec"].get("strategy", {}).get("type") != "Recreate"):
+                    problems.append(f"{where}: mounts the ReadWriteOnce claim {claim}, so it needs one replica and "
+                                    f"strategy Recreate (a rolling update's new pod on another node waits forever)")
     for where, pod, _ in workloads(docs):
         for c in pod["containers"]:
             program, env = program_of(c, facts), resolved_env(c, docs)
@@ -712,16 +752,17 @@ def check_prod(docs, facts: Facts) -> list[str]:
     for pvc in by_kind(docs, "PersistentVolumeClaim"):
         problems.append(f"PersistentVolumeClaim/{pvc['metadata']['name']}: prod keeps no state on volumes (metadata "
                         f"in the database, artifacts in the bucket); the shared volume is optional")
-    wanted = {API: ["STRATA_METADATA_URL"], ML: ["STRATA_METADATA_URL", "STRATA_ARTIFACT_URL"]}
+    wanted = {API: [("STRATA_METADATA_URL", API_SCALE_OUT_SECRET)],
+              ML: [("STRATA_METADATA_URL", SCALE_OUT_SECRET), ("STRATA_ARTIFACT_URL", SCALE_OUT_SECRET)]}
     for name, variables in wanted.items():
         if name not in deployments:
             continue
         container = _container_of(deployments[name], name)
-        for var in variables:
+        for var, secret in variables:
             key = var.removeprefix("STRATA_").lower().replace("_", "-")
             src = env_source(container, docs, var)
-            if src is None or src.secret != (SCALE_OUT_SECRET, key):
-                problems.append(f"Deployment/{name}: {var} does not come from Secret {SCALE_OUT_SECRET} key {key}")
+            if src is None or src.secret != (secret, key):
+                problems.append(f"Deployment/{name}: {var} does not come from Secret {secret} key {key}")
     services = {s["metadata"]["name"]: s for s in by_kind(docs, "Service")}
     ingresses = by_kind(docs, "Ingress")
     if not ingresses:
@@ -738,8 +779,10 @@ def check_prod(docs, facts: Facts) -> list[str]:
     return problems
 
 
-# The Secret naming prod's managed database and bucket (components/scale-out).
+# The Secrets naming prod's managed database and bucket (components/scale-out): the ML service's
+# (its own database role, the bucket) and the web API's (the database's owner).
 SCALE_OUT_SECRET = "strata-ml-scale-out"
+API_SCALE_OUT_SECRET = "strata-api-scale-out"
 
 
 def _container_of(workload: dict, service: str) -> dict:
@@ -825,32 +868,61 @@ def check_metadata(docs, facts: Facts) -> list[str]:
         if scheme == "sqlite":
             path = _sqlite_path(url)
             # (The ML service's file must be on a claim; check_data_volume says so.)
-            if name == API and volume_at(c, pod, path) is None:
-                problems.append(f"{where}: STRATA_METADATA_URL={url} is not on a mounted volume (the root filesystem "
-                                f"is read-only)")
+            if name == API:
+                # Users and API keys: on an emptyDir every restart loses them and makes a new admin.
+                problems += _on_claim(where, "STRATA_METADATA_URL (users, API keys)", path, volume_at(c, pod, path),
+                                      {p["metadata"]["name"] for p in by_kind(docs, "PersistentVolumeClaim")})
             if name in scaled:
                 problems.append(f"{where}: several replicas would each keep their own SQLite file ({url}); take "
                                 f"STRATA_METADATA_URL from a shared database (components/scale-out)")
         elif scheme in ("postgres", "postgresql"):
-            problems += _check_database(where, url, docs, deployments[name])
+            problems += _check_database(where, url, docs, deployments[name], facts)
         else:
             problems.append(f"{where}: STRATA_METADATA_URL={url}: unsupported scheme {scheme} (sqlite or postgres)")
-    # One database for users and for jobs once either leaves its pod's own SQLite file.
+    # One database for users and for jobs once either leaves its pod's own SQLite file, each
+    # service with credentials of its own: the ML pod must hold none that reach users or API keys.
     if API in sources and ML in sources:
         shared = [s for s in sources.values() if s and (s.secret or not (s.value or "").startswith("sqlite:"))]
         api, ml = sources[API], sources[ML]
-        if shared and (api is None or ml is None or (api.secret, api.value) != (ml.secret, ml.value)):
-            def show(s):
-                if s is None:
-                    return "its default"
-                return f"Secret {s.secret[0]} key {s.secret[1]}" if s.secret else s.value
+
+        def show(s):
+            if s is None:
+                return "its default"
+            return f"Secret {s.secret[0]} key {s.secret[1]}" if s.secret else s.value
+
+        def database(url):
+            parts = urlsplit(url)
+            return parts.hostname, parts.port or POSTGRES_PORT, parts.path
+
+        if shared and (api is None or ml is None or (api.value is None) != (ml.value is None)
+                       or (api.value and database(api.value) != database(ml.value))):
             problems.append(f"{API} and {ML} read different metadata databases: {show(api)} and {show(ml)}")
-    return list(dict.fromkeys(problems))  # a database's own problems, once (not once per client)
+        elif shared:
+            ml_pod = deployments[ML]["spec"]["template"]["spec"]
+            if api.secret and api.secret[0] in _secrets_of(ml_pod):
+                problems.append(f"Deployment/{ML} can read Secret {api.secret[0]}, which holds {API}'s database "
+                                f"credentials (users and API keys); give {ML} a Secret of its own")
+            if api.value and ml.value and urlsplit(api.value).username == urlsplit(ml.value).username:
+                problems.append(f"{API} and {ML} connect as the same database role "
+                                f"{urlsplit(ml.value).username}; {ML} needs its own (components/scale-out)")
+    return list(dict.fromkeys(problems))
 
 
-def _check_database(where: str, url: str, docs, client: dict) -> list[str]:
-    """A PostgreSQL URL naming a Service of the render: its port, the database's user, name and
-    password, and the NetworkPolicies around it."""
+def _secrets_of(pod) -> set[str]:
+    """Every Secret a pod's containers can read: env, envFrom and volumes."""
+    names = {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    for c in pod.get("containers", []) + pod.get("initContainers", []):
+        names |= {s["secretRef"]["name"] for s in c.get("envFrom", []) if "secretRef" in s}
+        names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in c.get("env", [])
+                  if "secretKeyRef" in e.get("valueFrom", {})}
+    return names  # a database's own problems, once (not once per client)
+
+
+def _check_database(where: str, url: str, docs, client: dict, facts: Facts) -> list[str]:
+    """A PostgreSQL URL naming a Service of the render: its port, the database's user (the owner
+    for the web API, which migrates; for the ML service a role of its own that the initdb scripts
+    create and the migrations grant only its tables), name and password, and the NetworkPolicies
+    around it."""
     parts = urlsplit(url)
     port = parts.port or POSTGRES_PORT
     problems = []
@@ -870,15 +942,19 @@ def _check_database(where: str, url: str, docs, client: dict) -> list[str]:
         env = {n: env_source(c, docs, n) for n in ("POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD")}
         user = env["POSTGRES_USER"].value if env["POSTGRES_USER"] else "postgres"
         database = env["POSTGRES_DB"].value if env["POSTGRES_DB"] else user
-        if unquote(parts.username or "") != user:
-            problems.append(f"{where}: STRATA_METADATA_URL user {parts.username} is not POSTGRES_USER {user} "
-                            f"of {server}")
+        url_user = unquote(parts.username or "")
+        if client["metadata"]["name"] == ML:
+            problems += _check_ml_role(where, url_user, unquote(parts.password or ""), user, server, pod, docs, facts)
+        else:
+            if url_user != user:
+                problems.append(f"{where}: STRATA_METADATA_URL user {parts.username} is not POSTGRES_USER {user} "
+                                f"of {server} (the owner, who runs the migrations)")
+            password = env["POSTGRES_PASSWORD"]
+            if password is None or password.value is None or unquote(parts.password or "") != password.value:
+                problems.append(f"{where}: the password in STRATA_METADATA_URL is not POSTGRES_PASSWORD of {server}")
         if unquote(parts.path.lstrip("/")) != database:
             problems.append(f"{where}: STRATA_METADATA_URL database {parts.path.lstrip('/')} is not POSTGRES_DB "
                             f"{database} of {server}")
-        password = env["POSTGRES_PASSWORD"]
-        if password is None or password.value is None or unquote(parts.password or "") != password.value:
-            problems.append(f"{where}: the password in STRATA_METADATA_URL is not POSTGRES_PASSWORD of {server}")
         target = svc_port.get("targetPort", port)
         number = port_named(c, target) if isinstance(target, str) else target
         if number is None:
@@ -887,6 +963,162 @@ def _check_database(where: str, url: str, docs, client: dict) -> list[str]:
         if peers != {API, ML}:
             problems.append(f"{server}: NetworkPolicies let {_peers(peers)} reach the database; only {API} and {ML}")
     return problems
+
+
+# Tables only the web API may touch; the ML service's role must have no privilege on them.
+API_ONLY_TABLES = {"users", "api_keys"}
+INITDB_DIR = "/docker-entrypoint-initdb.d"
+
+
+def _initdb_sql(pod, docs) -> str:
+    """The SQL the official image's entrypoint runs at initialisation: *.sql files of the Secrets
+    and ConfigMaps mounted at /docker-entrypoint-initdb.d."""
+    secrets = secrets_in(docs)
+    maps = {c["metadata"]["name"]: c.get("data", {}) for c in by_kind(docs, "ConfigMap")}
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    sql = []
+    for c in pod["containers"]:
+        for m in c.get("volumeMounts", []):
+            if m["mountPath"].rstrip("/") != INITDB_DIR:
+                continue
+            v = vols.get(m["name"], {})
+            files = secrets.get(v["secret"]["secretName"], {}) if "secret" in v else \
+                maps.get(v["configMap"]["name"], {}) if "configMap" in v else {}
+            sql += [text for name, text in sorted(files.items()) if name.endswith(".sql")]
+    return re.sub(r"--[^\n]*", "", "\n".join(sql))
+
+
+def _check_ml_role(where, user, password, owner, server, pod, docs, facts: Facts) -> list[str]:
+    """The ML service's database role: not the owner, one the migrations grant tables to (none
+    of the API's), created at initialisation with the URL's password and no other powers."""
+    if user == owner:
+        return [f"{where}: connects as {owner}, the owner of {server}'s database, which can read and write users "
+                f"and API keys; connect as the ML service's own role ({', '.join(sorted(facts.db_grants)) or 'none'})"]
+    problems = []
+    granted = facts.db_grants.get(user)
+    if not granted:
+        problems.append(f"{where}: role {user} is granted no table by the migrations of libs/strata-meta")
+    elif granted & API_ONLY_TABLES or any(re.search(r"ALL\s+TABLES", t, re.I) for t in granted):
+        problems.append(f"{where}: the migrations grant role {user} "
+                        f"{sorted(t for t in granted if t in API_ONLY_TABLES or 'ALL' in t.upper())}")
+    sql = _initdb_sql(pod, docs)
+    created = re.search(rf"CREATE\s+(?:ROLE|USER)\s+\"?{re.escape(user)}\"?\s+([^;]*);", sql, re.I)
+    if created is None:
+        return problems + [f"{server}: no initdb script creates role {user} (mount one at {INITDB_DIR})"]
+    options = created.group(1)
+    logs_in = re.search(r"\bLOGIN\b", options, re.I) or re.match(r"CREATE\s+USER", created.group(0), re.I)
+    if not logs_in or re.search(r"\bNOLOGIN\b", options, re.I):
+        problems.append(f"{server}: role {user} cannot log in")
+    powers = re.findall(r"\b(SUPERUSER|CREATEDB|CREATEROLE|REPLICATION|BYPASSRLS)\b", options, re.I)
+    if powers:
+        problems.append(f"{server}: role {user} is created with {sorted(p.upper() for p in powers)}")
+    pw = re.search(r"PASSWORD\s+'((?:[^']|'')*)'", options, re.I)
+    if pw is None or pw.group(1).replace("''", "'") != password:
+        problems.append(f"{where}: the password in STRATA_METADATA_URL is not the one the initdb script gives {user}")
+    for privileges, tables in re.findall(rf"\bGRANT\s+([^;]*?)\s+ON\s+([^;]*?)\s+TO\s+[^;]*\b{re.escape(user)}\b",
+                                         sql, re.I):
+        if re.search(r"ALL\s+TABLES|SCHEMA", tables, re.I) or {t.strip().lower() for t in tables.split(",")} & API_ONLY_TABLES:
+            problems.append(f"{server}: the initdb script grants {user} {privileges} ON {tables}")
+    if re.search(rf"\bGRANT\s+\w+\s+TO\s+{re.escape(user)}\b", sql, re.I):
+        problems.append(f"{server}: the initdb script makes {user} a member of another role")
+    return problems
+
+
+# The files of mutual TLS between the web API and the ML service, by service: the ML service's
+# certificate, key and the CA of its clients; the API's client certificate, key and the CA of the
+# ML service's certificate.
+ML_TLS = {ML: ("STRATA_ML_TLS_CERT", "STRATA_ML_TLS_KEY", "STRATA_ML_TLS_CLIENT_CA"),
+          API: ("STRATA_ML_CLIENT_CERT", "STRATA_ML_CLIENT_KEY", "STRATA_ML_CA")}
+# Certificates in git (the dev overlay's) must last at least this long.
+CERT_MIN_DAYS = 365
+
+
+def _secret_file(container, pod, path: str) -> tuple[str, str] | None:
+    """(Secret, key) of the file at `path` when a Secret volume of the pod holds it, else None."""
+    mounts = sorted(container.get("volumeMounts", []), key=lambda m: -len(m["mountPath"]))
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    for m in mounts:
+        root = m["mountPath"].rstrip("/")
+        if not path.startswith(root + "/"):
+            continue
+        secret = vols.get(m["name"], {}).get("secret")
+        if secret is None:
+            return None
+        rel = path[len(root) + 1:]
+        items = {i["path"]: i["key"] for i in secret.get("items", [])}
+        key = items.get(rel) if items else rel
+        return (secret["secretName"], key) if key else None
+    return None
+
+
+def _openssl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True)
+
+
+def _check_certificates(pems: dict[str, str], host: str) -> list[str]:
+    """The dev overlay's certificates work together: the ML service's verifies for the URL's host
+    and carries every DNS name of its Service, the API's is a client certificate its CA signed,
+    each key matches its certificate, and none expires within CERT_MIN_DAYS."""
+    import tempfile
+
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for var, pem in pems.items():
+            files[var] = Path(tmp) / var
+            files[var].write_text(pem)
+        f = {k: str(v) for k, v in files.items()}
+        out = _openssl("verify", "-CAfile", f["STRATA_ML_CA"], "-purpose", "sslserver", "-verify_hostname", host,
+                       f["STRATA_ML_TLS_CERT"])
+        if out.returncode != 0:
+            problems.append(f"the ML service's certificate does not verify for {host} against the API's "
+                            f"STRATA_ML_CA: {(out.stdout + out.stderr).strip().splitlines()[-1:]}")
+        names = _openssl("x509", "-in", f["STRATA_ML_TLS_CERT"], "-noout", "-ext", "subjectAltName").stdout
+        wanted = {host, f"{host}.{NAMESPACE}", f"{host}.{NAMESPACE}.svc", f"{host}.{NAMESPACE}.svc.cluster.local"}
+        missing = sorted(n for n in wanted if f"DNS:{n}" not in re.findall(r"DNS:[^,\s]+", names))
+        if missing:
+            problems.append(f"the ML service's certificate lacks the Service's DNS names {missing}")
+        out = _openssl("verify", "-CAfile", f["STRATA_ML_TLS_CLIENT_CA"], "-purpose", "sslclient",
+                       f["STRATA_ML_CLIENT_CERT"])
+        if out.returncode != 0:
+            problems.append(f"the API's client certificate does not verify against the ML service's "
+                            f"STRATA_ML_TLS_CLIENT_CA: {(out.stdout + out.stderr).strip().splitlines()[-1:]}")
+        for cert, key in (("STRATA_ML_TLS_CERT", "STRATA_ML_TLS_KEY"), ("STRATA_ML_CLIENT_CERT", "STRATA_ML_CLIENT_KEY")):
+            public = _openssl("x509", "-in", f[cert], "-noout", "-pubkey").stdout
+            if not public or public != _openssl("pkey", "-in", f[key], "-pubout").stdout:
+                problems.append(f"{key} is not the key of {cert}")
+            if _openssl("x509", "-in", f[cert], "-noout", "-checkend", str(CERT_MIN_DAYS * 86400)).returncode != 0:
+                problems.append(f"{cert} expires within {CERT_MIN_DAYS} days: renew it with infra/k8s/ml-tls.sh")
+    return problems
+
+
+def check_ml_tls(docs, facts: Facts) -> list[str]:
+    """Mutual TLS between the web API and the ML service: the ML service serves TLS and requires
+    a client certificate, the API dials https with its own and checks the ML service's against a
+    CA, every file from a mounted Secret; where the render holds the Secrets (dev), they work."""
+    deployments = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
+    if ML not in deployments or API not in deployments:
+        return []
+    problems, files = [], {}
+    for name, variables in ML_TLS.items():
+        c, pod = _container_of(deployments[name], name), deployments[name]["spec"]["template"]["spec"]
+        env = resolved_env(c, docs)
+        for var in variables:
+            path = env.get(var)
+            if not path:
+                problems.append(f"Deployment/{name}: {var} is not set (mutual TLS between {API} and {ML} is off)")
+            elif (src := _secret_file(c, pod, path)) is None:
+                problems.append(f"Deployment/{name}: {var}={path} is not a file of a mounted Secret")
+            else:
+                files[var] = src
+    url = resolved_env(_container_of(deployments[API], API), docs).get("STRATA_ML_URL", "")
+    if urlsplit(url).scheme != "https":
+        problems.append(f"Deployment/{API}: STRATA_ML_URL={url} is not https (the ML service requires TLS)")
+    secrets = secrets_in(docs)
+    pems = {var: secrets.get(name, {}).get(key) for var, (name, key) in files.items()}
+    if problems or not all(pems.values()):
+        return problems  # Secrets created outside git (ml-tls.sh) cannot be checked here.
+    return [f"Deployment/{ML}, Deployment/{API}: {p}" for p in _check_certificates(pems, urlsplit(url).hostname)]
 
 
 def check_namespace(docs, facts: Facts) -> list[str]:
@@ -1018,6 +1250,7 @@ def all_problems(renders: dict[str, list[dict]], facts: Facts, dashboard: dict) 
             check_security(docs, facts),
             check_data_volume(docs, facts),
             check_metadata(docs, facts),
+            check_ml_tls(docs, facts),
             check_namespace(docs, facts),
             check_gpu(docs, facts, gpu),
             check_monitoring(docs, facts, dashboard),

@@ -85,10 +85,11 @@ def test_prod_keeps_no_state_on_volumes(renders):
     assert m.by_kind(docs, "PersistentVolumeClaim") == []
     ml = next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == m.ML)
     assert {v["name"]: set(v) - {"name"} for v in ml["spec"]["template"]["spec"]["volumes"]}["data"] == {"emptyDir"}
-    # Both services on the managed database the Secret names, which the render cannot see.
-    for name in (m.API, m.ML):
+    # Both services on the managed database the Secrets name, which the render cannot see, each
+    # with credentials of its own.
+    for name, secret in ((m.API, m.API_SCALE_OUT_SECRET), (m.ML, m.SCALE_OUT_SECRET)):
         src = m.env_source(_container(docs, name), docs, "STRATA_METADATA_URL")
-        assert src == m.EnvSource(None, (m.SCALE_OUT_SECRET, "metadata-url")), name
+        assert src == m.EnvSource(None, (secret, "metadata-url")), name
 
 
 def test_dev_postgres_points_both_services_at_the_in_cluster_database(renders):
@@ -107,7 +108,7 @@ def test_dev_keeps_sqlite_and_the_filesystem_on_the_shared_volume(renders):
     assert m.env_source(ml, docs, "STRATA_METADATA_URL") is None
     assert m.env_source(ml, docs, "STRATA_ARTIFACT_URL") is None
     claims = {c["metadata"]["name"] for c in m.by_kind(docs, "PersistentVolumeClaim")}
-    assert claims == {"strata-data"}
+    assert claims == {"strata-data", "strata-api-state"}
     assert m.env_source(_container(docs, m.API), docs, "STRATA_METADATA_URL").value.startswith("sqlite:/")
 
 
@@ -150,3 +151,89 @@ def test_every_overlay_lets_only_the_api_reach_the_ml_service(renders):
         labels = ml["spec"]["template"]["metadata"]["labels"]
         port = m.port_named(_container(docs, m.ML), "grpc")
         assert m.ingress_peers(docs, labels, "grpc", port) == {m.API}, name
+
+
+def _deployment(docs, name):
+    return next(d for d in m.by_kind(docs, "Deployment") if d["metadata"]["name"] == name)
+
+
+def test_users_survive_a_restart_in_every_overlay(renders, facts):
+    # Users and API keys (and so the bootstrap admin) on a claim or in PostgreSQL, never on an
+    # emptyDir, where every restart would lose them and make a new admin.
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        docs = renders[name]
+        api = _deployment(docs, m.API)
+        c = _container(docs, m.API)
+        src = m.env_source(c, docs, "STRATA_METADATA_URL")
+        url = src.value if src else facts.env_defaults[m.API]["STRATA_METADATA_URL"]
+        if url is None or url.startswith("postgres"):
+            continue
+        vol = m.volume_at(c, api["spec"]["template"]["spec"], m._sqlite_path(url))
+        claim = (vol or {}).get("persistentVolumeClaim", {}).get("claimName")
+        assert claim in {p["metadata"]["name"] for p in m.by_kind(docs, "PersistentVolumeClaim")}, (name, vol)
+        assert api["spec"]["strategy"]["type"] == "Recreate", name
+
+
+def test_every_overlay_speaks_mutual_tls_between_the_api_and_the_ml_service(renders):
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        docs = renders[name]
+        assert m.check_ml_tls(docs, None) == [], name
+        ml, api = (m.resolved_env(_container(docs, n), docs) for n in (m.ML, m.API))
+        assert api["STRATA_ML_URL"].startswith("https://"), name
+        assert ml["STRATA_ML_TLS_CLIENT_CA"] and api["STRATA_ML_CLIENT_CERT"], name
+        # The dev overlays carry development-only certificates; the others read the Secrets that
+        # infra/k8s/ml-tls.sh makes, so their certificates are not in the render.
+        secrets = m.secrets_in(docs)
+        assert ({"strata-ml-tls", "strata-api-ml-tls"} <= set(secrets)) == name.startswith("overlays/dev"), name
+
+
+def test_the_dev_certificates_are_checked_and_a_wrong_one_is_caught(renders):
+    # Not vacuous: the dev render's certificates go through openssl, and a client certificate
+    # given to the ML service as its server certificate fails (wrong names, wrong purpose).
+    docs = renders["overlays/dev"]
+    secrets = m.secrets_in(docs)
+    pems = {var: secrets[s][k] for var, (s, k) in {
+        "STRATA_ML_TLS_CERT": ("strata-ml-tls", "tls.crt"), "STRATA_ML_TLS_KEY": ("strata-ml-tls", "tls.key"),
+        "STRATA_ML_TLS_CLIENT_CA": ("strata-ml-tls", "ca.crt"), "STRATA_ML_CLIENT_CERT": ("strata-api-ml-tls", "tls.crt"),
+        "STRATA_ML_CLIENT_KEY": ("strata-api-ml-tls", "tls.key"), "STRATA_ML_CA": ("strata-api-ml-tls", "ca.crt")}.items()}
+    assert m._check_certificates(pems, "strata-ml") == []
+    assert m._check_certificates(pems, "strata-ml-other") != []
+    swapped = {**pems, "STRATA_ML_TLS_CERT": pems["STRATA_ML_CLIENT_CERT"], "STRATA_ML_TLS_KEY": pems["STRATA_ML_CLIENT_KEY"]}
+    assert any("does not verify" in p for p in m._check_certificates(swapped, "strata-ml"))
+
+
+def test_ml_tls_sh_makes_certificates_that_work(tmp_path):
+    # The script the overlays without certificates in git depend on.
+    script = m.K8S / "ml-tls.sh"
+    out = m.subprocess.run([str(script), "--namespace", m.NAMESPACE, "--days", "730", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    read = lambda rel: (tmp_path / rel).read_text()
+    pems = {"STRATA_ML_TLS_CERT": read("ml/tls.crt"), "STRATA_ML_TLS_KEY": read("ml/tls.key"),
+            "STRATA_ML_TLS_CLIENT_CA": read("ml/ca.crt"), "STRATA_ML_CLIENT_CERT": read("api/tls.crt"),
+            "STRATA_ML_CLIENT_KEY": read("api/tls.key"), "STRATA_ML_CA": read("api/ca.crt")}
+    assert m._check_certificates(pems, "strata-ml") == []
+
+
+def test_ml_probes_use_the_plaintext_health_port(renders):
+    for name in ("overlays/dev", "overlays/dev-postgres", "overlays/gpu", "overlays/prod"):
+        c = _container(renders[name], m.ML)
+        health = m.port_named(c, "health")
+        assert health and health != m.port_named(c, "grpc"), name
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert c[probe]["grpc"]["port"] == health, (name, probe)
+
+
+def test_the_ml_database_role_is_granted_no_user_tables(facts):
+    # The migrations grant one role, the ML service's, the tables it uses and never the API's.
+    assert set(facts.db_grants) == {"strata_ml"}
+    assert {"jobs", "job_events", "model_aliases"} <= facts.db_grants["strata_ml"]
+    assert not facts.db_grants["strata_ml"] & m.API_ONLY_TABLES
+
+
+def test_dev_postgres_gives_each_service_its_own_database_role(renders):
+    docs = renders["overlays/dev-postgres"]
+    users = {n: urlsplit(m.env_source(_container(docs, n), docs, "STRATA_METADATA_URL").value).username
+             for n in (m.API, m.ML)}
+    assert users == {m.API: "strata", m.ML: "strata_ml"}
+    ml_pod = _deployment(docs, m.ML)["spec"]["template"]["spec"]
+    assert "strata-api-scale-out" not in m._secrets_of(ml_pod)

@@ -44,7 +44,7 @@ MUTATIONS = {
         "components/monitoring/alerts.yaml", "strata_inference_queue_capacity)", "strata_inference_queue_limit)",
         "PrometheusRule/strata: metric strata_inference_queue_limit is exported by no service"),
     "API points at a wrong ML port": (
-        "base/kustomization.yaml", "STRATA_ML_URL=http://strata-ml:50051", "STRATA_ML_URL=http://strata-ml:5051",
+        "base/kustomization.yaml", "STRATA_ML_URL=https://strata-ml:50051", "STRATA_ML_URL=https://strata-ml:5051",
         "has no port 5051"),
     "web points at a missing Service": (
         "base/kustomization.yaml", "STRATA_API_URL=http://strata-api:8080", "STRATA_API_URL=http://api:8080",
@@ -54,9 +54,32 @@ MUTATIONS = {
     "web PORT disagrees with its port": ("base/kustomization.yaml", "PORT=3000", "PORT=3001", "PORT=3001"),
     "readiness path that is no route": (
         "base/api.yaml", "path: /readyz", "path: /ready", "readinessProbe path /ready is not a route"),
-    "gRPC probe on the wrong port": (
-        "base/ml.yaml", "grpc:\n              port: 50051\n            periodSeconds: 10",
-        "grpc:\n              port: 50052\n            periodSeconds: 10", "gRPC port 50052 != containerPort"),
+    "gRPC probe on the TLS port (the kubelet's probe cannot do mutual TLS)": (
+        "base/ml.yaml", "grpc:\n              port: 50052\n            periodSeconds: 10",
+        "grpc:\n              port: 50051\n            periodSeconds: 10",
+        "readinessProbe gRPC port 50051 does not answer a plaintext probe"),
+    "plaintext health listener on loopback": (
+        "base/kustomization.yaml", "STRATA_ML_HEALTH_LISTEN=0.0.0.0:50052", "STRATA_ML_HEALTH_LISTEN=127.0.0.1:50052",
+        "livenessProbe gRPC port 50052 does not answer a plaintext probe"),
+    "ML service does not require client certificates": (
+        "base/kustomization.yaml", "      - STRATA_ML_TLS_CLIENT_CA=/etc/strata-ml/tls/ca.crt\n", "",
+        "overlays/prod: Deployment/strata-ml: STRATA_ML_TLS_CLIENT_CA is not set"),
+    "API dials the ML service in plaintext": (
+        "base/kustomization.yaml", "STRATA_ML_URL=https://strata-ml:50051", "STRATA_ML_URL=http://strata-ml:50051",
+        "overlays/gpu: Deployment/strata-api: STRATA_ML_URL=http://strata-ml:50051 is not https"),
+    "API presents no client certificate": (
+        "base/kustomization.yaml", "      - STRATA_ML_CLIENT_CERT=/etc/strata-api/ml-tls/tls.crt\n", "",
+        "overlays/prod: Deployment/strata-api: STRATA_ML_CLIENT_CERT is not set"),
+    "API's certificates are not where the Secret is mounted": (
+        "base/api.yaml", "mountPath: /etc/strata-api/ml-tls", "mountPath: /etc/strata-api/tls",
+        "STRATA_ML_CA=/etc/strata-api/ml-tls/ca.crt is not a file of a mounted Secret"),
+    "dev serves the API's client certificate as the ML service's": (
+        "overlays/dev/kustomization.yaml", "- tls.crt=ml-tls/ml/tls.crt\n      - tls.key=ml-tls/ml/tls.key",
+        "- tls.crt=ml-tls/api/tls.crt\n      - tls.key=ml-tls/api/tls.key",
+        "overlays/dev: Deployment/strata-ml, Deployment/strata-api: the ML service's certificate does not verify"),
+    "dev's ML key is not its certificate's": (
+        "overlays/dev/kustomization.yaml", "- tls.key=ml-tls/ml/tls.key", "- tls.key=ml-tls/api/tls.key",
+        "STRATA_ML_TLS_KEY is not the key of STRATA_ML_TLS_CERT"),
     "image name that Bazel does not build": (
         "base/api.yaml", "image: strata-api", "image: strata-gateway", "image strata-gateway is no Bazel image"),
     "dev tag that oci_load does not produce": (
@@ -86,10 +109,19 @@ MUTATIONS = {
         "the artifact store at /tmp/a is not on a PersistentVolumeClaim"),
     "API's SQLite file off its volume": (
         "base/kustomization.yaml", "STRATA_METADATA_URL=sqlite:/var/lib/strata-api/meta.db",
-        "STRATA_METADATA_URL=sqlite:/srv/meta.db", "STRATA_METADATA_URL=sqlite:/srv/meta.db is not on a mounted volume"),
+        "STRATA_METADATA_URL=sqlite:/srv/meta.db",
+        "STRATA_METADATA_URL (users, API keys) at /srv/meta.db is not on a mounted volume"),
     "API on its default SQLite file (relative to a read-only root)": (
         "base/kustomization.yaml", "      - STRATA_METADATA_URL=sqlite:/var/lib/strata-api/meta.db\n", "",
-        "Deployment/strata-api: STRATA_METADATA_URL=sqlite:.strata/api/meta.db is not on a mounted volume"),
+        "Deployment/strata-api: STRATA_METADATA_URL (users, API keys) at .strata/api/meta.db is not on a mounted"),
+    "dev keeps users on the API pod's scratch space": (
+        "base/kustomization.yaml", "STRATA_METADATA_URL=sqlite:/var/lib/strata-api/meta.db",
+        "STRATA_METADATA_URL=sqlite:/var/spool/strata-api/meta.db",
+        "overlays/dev: Deployment/strata-api: STRATA_METADATA_URL (users, API keys) at "
+        "/var/spool/strata-api/meta.db is not on a PersistentVolumeClaim (emptyDir"),
+    "a ReadWriteOnce claim with rolling updates": (
+        "components/api-state/api-volume.yaml", "type: Recreate", "type: RollingUpdate",
+        "Deployment/strata-api: mounts the ReadWriteOnce claim strata-api-state, so it needs one replica and strategy"),
     "prod renders the shared volume": (
         "overlays/prod/kustomization.yaml", "  - ../../components/scale-out\n",
         "  - ../../components/scale-out\n  - ../../components/shared-volume\n",
@@ -104,6 +136,27 @@ MUTATIONS = {
         "components/scale-out/ml.yaml", "name: strata-ml-scale-out\n                  key: metadata-url",
         "name: strata-ml-db\n                  key: metadata-url",
         "Deployment/strata-ml: STRATA_METADATA_URL does not come from Secret strata-ml-scale-out key metadata-url"),
+    "ML service reads the API's database Secret": (
+        "components/scale-out/ml.yaml", "name: strata-ml-scale-out\n                  key: metadata-url",
+        "name: strata-api-scale-out\n                  key: metadata-url",
+        "overlays/prod: Deployment/strata-ml can read Secret strata-api-scale-out"),
+    "ML service connects as the database's owner": (
+        "components/postgres/kustomization.yaml", "metadata-url=postgres://strata_ml:strata-ml-dev-only@",
+        "metadata-url=postgres://strata:strata-dev-only@",
+        "Deployment/strata-ml: connects as strata, the owner of StatefulSet/strata-postgres's database"),
+    "ML role's password differs from its URL's": (
+        "components/postgres/initdb/ml-role.sql", "PASSWORD 'strata-ml-dev-only'", "PASSWORD 'other'",
+        "the password in STRATA_METADATA_URL is not the one the initdb script gives strata_ml"),
+    "no initdb script creates the ML role": (
+        "components/postgres/postgres.yaml", "mountPath: /docker-entrypoint-initdb.d", "mountPath: /initdb",
+        "StatefulSet/strata-postgres: no initdb script creates role strata_ml"),
+    "ML role created as a superuser": (
+        "components/postgres/initdb/ml-role.sql", "LOGIN PASSWORD", "LOGIN SUPERUSER PASSWORD",
+        "StatefulSet/strata-postgres: role strata_ml is created with ['SUPERUSER']"),
+    "initdb grants the ML role the users table": (
+        "components/postgres/initdb/ml-role.sql", "LOGIN PASSWORD 'strata-ml-dev-only';",
+        "LOGIN PASSWORD 'strata-ml-dev-only';\nGRANT SELECT ON users TO strata_ml;",
+        "the initdb script grants strata_ml SELECT ON users"),
     "database URL names a missing Service": (
         "components/postgres/kustomization.yaml", "@strata-postgres:5432", "@postgres:5432",
         "STRATA_METADATA_URL host postgres names no Service"),
@@ -201,6 +254,16 @@ def test_a_route_removed_from_the_api_breaks_the_probes(renders, facts, dashboar
     changed.routes.discard("/healthz")
     problems = m.all_problems(renders, changed, dashboard)
     assert any("livenessProbe path /healthz is not a route" in p for p in problems)
+
+
+def test_a_migration_granting_the_ml_role_users_breaks_the_manifests(renders, facts, dashboard):
+    # The other direction for the database role: a migration of libs/strata-meta grants the ML
+    # service's role a table of the API's.
+    changed = m.clone_facts(facts)
+    changed.db_grants["strata_ml"].add("users")
+    problems = m.all_problems({"overlays/dev-postgres": renders["overlays/dev-postgres"]}, changed, dashboard)
+    assert any("the migrations grant role strata_ml ['users']" in p for p in problems), problems
+    assert m.migration_grants(m.ROOT / "libs" / "strata-meta" / "migrations" / "postgres") == facts.db_grants
 
 
 def test_a_pending_name_the_services_now_provide_must_leave_the_list(renders, facts, dashboard):
