@@ -78,6 +78,21 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
+    /// Event streams (a training job's live events) open at once on this replica; beyond it a
+    /// new one gets 429.
+    #[arg(long, env = "STRATA_API_MAX_EVENT_STREAMS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_event_streams: u32,
+
+    /// Event streams one caller (user or API key) may hold open at once; beyond it 429.
+    #[arg(long, env = "STRATA_API_MAX_EVENT_STREAMS_PER_CALLER", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_event_streams_per_caller: u32,
+
+    /// Seconds between checks of an open event stream's token: once it is refused (user or API
+    /// key removed, password changed, token expired) the stream sends a 401 `error` event and
+    /// ends.
+    #[arg(long, env = "STRATA_API_EVENT_STREAM_RECHECK_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub event_stream_recheck_secs: u64,
+
     /// Sustained requests per second allowed per caller (the principal of a valid bearer token,
     /// else the client address).
     #[arg(long, env = "STRATA_API_RATE_LIMIT_PER_SECOND", default_value_t = 50)]

@@ -57,6 +57,9 @@ pub enum ApiError {
     /// The request body exceeds its limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A cap on what a caller may hold open at once (event streams) is reached.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The path exists, but not for this method; `allow` lists the methods it has.
     #[error("{detail}")]
     MethodNotAllowed { allow: &'static str, detail: String },
@@ -99,6 +102,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store-unavailable",
                 "Metadata store unavailable",
+            ),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
             ),
             ApiError::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

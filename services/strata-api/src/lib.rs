@@ -15,6 +15,7 @@ pub mod error;
 pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod streams;
 pub mod telemetry;
 
 use std::future::Future;
@@ -494,7 +495,12 @@ pub async fn serve_with_metrics(
     let state = match &config.upload_spool_dir {
         Some(dir) => state.with_spool_dir(dir.clone()),
         None => state,
-    };
+    }
+    .with_event_streams(streams::EventStreams::new(
+        config.max_event_streams as usize,
+        config.max_event_streams_per_caller as usize,
+        std::time::Duration::from_secs(config.event_stream_recheck_secs),
+    ));
     let addr = listener.local_addr()?;
     if config.demo {
         spawn_demo(config, addr, &state);

@@ -26,6 +26,8 @@ pub struct AppState {
     pub sign_in: Arc<SignInBackoff>,
     /// Where an upload's `file` part waits for its `metadata` part.
     pub spool_dir: Arc<std::path::PathBuf>,
+    /// The caps on open event streams and how often their tokens are checked again.
+    pub event_streams: Arc<crate::streams::EventStreams>,
 }
 
 impl AppState {
@@ -35,7 +37,17 @@ impl AppState {
             auth: Arc::new(auth),
             sign_in: Arc::new(sign_in),
             spool_dir: Arc::new(std::env::temp_dir()),
+            event_streams: Arc::new(crate::streams::EventStreams::new(
+                1024,
+                16,
+                Duration::from_secs(30),
+            )),
         }
+    }
+
+    pub fn with_event_streams(mut self, streams: crate::streams::EventStreams) -> Self {
+        self.event_streams = Arc::new(streams);
+        self
     }
 
     pub fn with_spool_dir(mut self, dir: std::path::PathBuf) -> Self {

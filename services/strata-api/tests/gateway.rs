@@ -5,6 +5,7 @@ mod common;
 
 use common::{dead_addr, start_api, start_api_at, start_ml, start_ml_with, temp_dir, test_pki};
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test]
 async fn system_info_travels_http_to_grpc_and_back() {
@@ -714,4 +715,179 @@ async fn accepted_connections_have_tcp_nodelay() {
     let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (accepted, _) = listener.accept().await;
     assert!(accepted.nodelay().expect("getsockopt TCP_NODELAY"));
+}
+
+/// Reads an event stream until it ends (or `limit` passes) and returns its `event:` names with
+/// their data.
+async fn read_events(response: reqwest::Response, limit: Duration) -> Vec<(String, String)> {
+    let body = tokio::time::timeout(limit, response.text())
+        .await
+        .expect("the stream ends in time")
+        .expect("stream body");
+    let mut events = Vec::new();
+    for block in body.split("\n\n") {
+        let name = block
+            .lines()
+            .find_map(|l| l.strip_prefix("event: ").or(l.strip_prefix("event:")));
+        let data = block
+            .lines()
+            .find_map(|l| l.strip_prefix("data: ").or(l.strip_prefix("data:")));
+        if let (Some(name), Some(data)) = (name, data) {
+            events.push((name.trim().to_owned(), data.to_owned()));
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_capped_per_caller_and_end_when_their_credentials_are_revoked() {
+    let (ml_dir, api_dir) = (common::temp_dir(), common::temp_dir());
+    let ml = common::start_ml(ml_dir.path()).await;
+    let api = common::start_api_with(
+        ml.addr,
+        api_dir.path(),
+        &[
+            "--dev",
+            "--max-event-streams-per-caller",
+            "2",
+            "--event-stream-recheck-secs",
+            "1",
+        ],
+    )
+    .await;
+    let http = common::http();
+    let base = format!("http://{}", api.addr);
+    let admin = common::sign_in(&http, &base, common::ADMIN_PASSWORD).await;
+    let digits = std::fs::read(strata_testkit::repo_path(
+        "libs/strata-data/samples/digits.parquet",
+    ))
+    .expect("digits sample");
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "metadata",
+            r#"{"name": "digits", "schema": {"label_column": "label"}}"#,
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(digits).file_name("digits.parquet"),
+        );
+    let dataset: Value = http
+        .post(format!("{base}/v1/datasets"))
+        .bearer_auth(&admin)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("dataset");
+    // A job that runs for the whole test: its event stream stays open until something ends it.
+    let job: Value = http
+        .post(format!("{base}/v1/training-jobs"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "model_name": "long",
+            "kind": "mlp-classifier",
+            "dataset_id": dataset["id"],
+            "hyperparameters": {"epochs": 100000, "early_stopping_patience": 0},
+        }))
+        .send()
+        .await
+        .expect("create job")
+        .json()
+        .await
+        .expect("job");
+    let events_url = format!(
+        "{base}/v1/training-jobs/{}/events",
+        job["id"].as_str().expect("id")
+    );
+
+    let key: Value = http
+        .post(format!("{base}/v1/auth/api-keys"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "watcher", "role": "viewer"}))
+        .send()
+        .await
+        .expect("create key")
+        .json()
+        .await
+        .expect("key");
+    let token: Value = http
+        .post(format!("{base}/v1/auth/token"))
+        .json(&serde_json::json!({"api_key": key["api_key"]}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    let watcher = token["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let open = |token: &str| http.get(&events_url).bearer_auth(token).send();
+
+    // Two streams per caller; the third is 429 problem+json naming the flag, another caller's
+    // is fine, and a closed stream gives its place back.
+    let first = open(&watcher).await.expect("first stream");
+    let second = open(&watcher).await.expect("second stream");
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(&watcher).await.expect("third stream");
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["content-type"], "application/problem+json");
+    let problem: Value = third.json().await.expect("problem");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--max-event-streams-per-caller"),
+        "{problem}"
+    );
+    let admins = open(&admin).await.expect("another caller's stream");
+    assert_eq!(admins.status(), 200);
+    drop(second);
+    let mut again = None;
+    for _ in 0..50 {
+        let response = open(&watcher).await.expect("stream");
+        if response.status() == 200 {
+            again = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = again.expect("the dropped stream's place comes back");
+
+    // Removing the key ends both of its streams within a re-check: a 401 `error` event, then the
+    // end of the stream. The admin's stream goes on.
+    let removed = http
+        .delete(format!("{base}/v1/auth/api-keys/watcher"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("delete key");
+    assert_eq!(removed.status(), 204);
+    for stream in [first, again] {
+        let events = read_events(stream, Duration::from_secs(10)).await;
+        let (name, data) = events.last().expect("events").clone();
+        assert_eq!(name, "error", "{events:?}");
+        let problem: Value = serde_json::from_str(&data).expect("problem JSON");
+        assert_eq!(problem["status"], 401, "{problem}");
+    }
+    let mut admins = admins;
+    let chunk = tokio::time::timeout(Duration::from_secs(5), admins.chunk())
+        .await
+        .expect("the admin's stream still delivers")
+        .expect("chunk");
+    assert!(chunk.is_some());
+
+    http.post(format!("{}:cancel", events_url.trim_end_matches("/events")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("cancel");
+    api.stop().await;
+    ml.stop().await;
 }

@@ -2830,7 +2830,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            429: components["responses"]["RateLimited"];
+            /** @description Too many event streams open, for this caller or on this server */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             502: components["responses"]["MlError"];
             503: components["responses"]["MlUnavailable"];
             504: components["responses"]["MlTimeout"];

@@ -560,6 +560,7 @@ fn error_event(error: &ApiError) -> Event {
         (status = 400, description = "Last-Event-ID is not a sequence number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many event streams open, for this caller or on this server", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn events(
@@ -570,6 +571,7 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require(Role::Viewer)?;
+    let slot = state.event_streams.admit(&caller.principal_id())?;
     let after_sequence = match headers.get("last-event-id") {
         None => 0,
         Some(v) => v
@@ -587,12 +589,22 @@ pub async fn events(
         .watch_training_job(ctx.grpc(pb::WatchTrainingJobRequest { id, after_sequence }))
         .await?
         .into_inner();
-    let events = stream.map(|item| {
-        Ok(match item {
-            Ok(event) => sse_event(event),
-            Err(status) => error_event(&ApiError::Ml(status)),
-        })
+    let events = stream.map(|item| match item {
+        Ok(event) => sse_event(event),
+        Err(status) => error_event(&ApiError::Ml(status)),
     });
+    // The Caller extractor has accepted this header; the stream checks it again while it runs.
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let events = state
+        .event_streams
+        .guard(slot, state.auth.clone(), token, events, error_event)
+        .map(Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
