@@ -754,17 +754,16 @@ def malformed_http(g, spec, ctx):
     ]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda case: (case[0], case[1], raw_exchange(API, case[1])), cases * 2))
-    for what, data, statuses in answers:
-        if True:
-            g.tried += 1
-            verbose(g, what, statuses or "no answer")
-            if any(s >= 500 for s in statuses):
-                g.fivexx += 1
-                g.fail(f"{what}: got {statuses}")
-            elif any(200 <= s < 300 for s in statuses):
-                g.fail(f"{what}: ACCEPTED ({statuses})")
-            else:
-                g.refused += 1
+    for what, _, statuses in answers:
+        g.tried += 1
+        verbose(g, what, statuses or "no answer")
+        if any(s >= 500 for s in statuses):
+            g.fivexx += 1
+            g.fail(f"{what}: got {statuses}")
+        elif any(200 <= s < 300 for s in statuses):
+            g.fail(f"{what}: ACCEPTED ({statuses})")
+        else:
+            g.refused += 1
 
 
 def oversize(g, spec, ctx):
