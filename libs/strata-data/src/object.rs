@@ -502,6 +502,68 @@ impl ArtifactStore for ObjectArtifactStore {
         Ok(Artifact::new(manifest, files))
     }
 
+    fn export_file(
+        &self,
+        key: &ArtifactKey,
+        name: &str,
+        dest: &std::path::Path,
+    ) -> Result<(), StoreError> {
+        let manifest = self.manifest(key)?;
+        validate_name("file name", name)?;
+        let entry = manifest
+            .files
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchFile {
+                key: key.to_string(),
+                file: name.into(),
+            })?;
+        let path = self.file_location(&manifest, name);
+        let store = self.store.clone();
+        let partial = crate::store::partial_path(dest);
+        let (key_name, file) = (key.to_string(), name.to_owned());
+        let written = partial.clone();
+        // Streamed: the file goes to disk piece by piece while its hash is computed.
+        let result = self.run(async move {
+            let response = match store.get(&path).await {
+                Ok(r) => r,
+                Err(e) if not_found(&e) => {
+                    return Err(StoreError::MissingFile {
+                        key: key_name,
+                        file,
+                    });
+                }
+                Err(e) => return Err(remote(&path, e)),
+            };
+            let mut out =
+                std::fs::File::create(&written).map_err(|e| StoreError::io(&written, e))?;
+            let mut hasher = Sha256::new();
+            let mut pieces = response.into_stream();
+            while let Some(piece) = pieces.try_next().await.map_err(|e| remote(&path, e))? {
+                hasher.update(&piece);
+                std::io::Write::write_all(&mut out, &piece)
+                    .map_err(|e| StoreError::io(&written, e))?;
+            }
+            out.sync_all().map_err(|e| StoreError::io(&written, e))?;
+            let actual = hex::encode(hasher.finalize());
+            if actual != entry.sha256 {
+                return Err(StoreError::CorruptFile {
+                    key: key_name,
+                    file,
+                    expected: entry.sha256,
+                    actual,
+                });
+            }
+            Ok(())
+        });
+        let result = result
+            .and_then(|()| std::fs::rename(&partial, dest).map_err(|e| StoreError::io(dest, e)));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result
+    }
+
     fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError> {
         validate_name("name", name)?;
         self.visible_children(self.class_dir(class).join(name), 2)

@@ -201,6 +201,16 @@ pub trait ArtifactStore: Send + Sync {
     /// Reads and verifies the manifest only (file hashes are checked by `get`).
     fn manifest(&self, key: &ArtifactKey) -> Result<Manifest, StoreError>;
 
+    /// Copies file `name` of `key` to the local path `dest`, verified: the copy appears at `dest`
+    /// only once its sha256 matched the manifest. Stores that can stream do (a dataset of
+    /// gigabytes never sits in memory); this default reads the artifact whole.
+    fn export_file(&self, key: &ArtifactKey, name: &str, dest: &Path) -> Result<(), StoreError> {
+        let bytes = self.get(key)?.take_file(name)?;
+        let partial = partial_path(dest);
+        write_synced(&partial, &bytes)?;
+        fs::rename(&partial, dest).map_err(|e| StoreError::io(dest, e))
+    }
+
     /// Versions of `name` in `class`, sorted by version (natural order: `v2` before `v10`).
     fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError>;
 
@@ -428,6 +438,43 @@ impl ArtifactStore for FsArtifactStore {
         self.read_manifest(key)
     }
 
+    fn export_file(&self, key: &ArtifactKey, name: &str, dest: &Path) -> Result<(), StoreError> {
+        let manifest = self.read_manifest(key)?;
+        let entry = manifest
+            .files
+            .get(name)
+            .ok_or_else(|| StoreError::NoSuchFile {
+                key: key.to_string(),
+                file: name.into(),
+            })?;
+        validate_name("file name", name)?;
+        let source = self.dir(key).join(name);
+        if !source.is_file() {
+            return Err(StoreError::MissingFile {
+                key: key.to_string(),
+                file: name.into(),
+            });
+        }
+        let partial = partial_path(dest);
+        let copied = copy_synced(&source, &partial);
+        let result = copied.and_then(|copy| {
+            if copy.sha256 == entry.sha256 {
+                fs::rename(&partial, dest).map_err(|e| StoreError::io(dest, e))
+            } else {
+                Err(StoreError::CorruptFile {
+                    key: key.to_string(),
+                    file: name.into(),
+                    expected: entry.sha256.clone(),
+                    actual: copy.sha256,
+                })
+            }
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&partial);
+        }
+        result
+    }
+
     fn versions(&self, class: ArtifactClass, name: &str) -> Result<Vec<String>, StoreError> {
         validate_name("name", name)?;
         self.list_dir(&self.root.join(class.dir()).join(name))
@@ -585,7 +632,7 @@ fn same_file(file: &File, path: &Path) -> bool {
 
 /// Copies `from` to `to` in 1 MiB pieces, hashing as it goes, and fsyncs the copy: an upload of
 /// gigabytes never sits in memory.
-fn copy_synced(from: &Path, to: &Path) -> Result<FileEntry, StoreError> {
+pub(crate) fn copy_synced(from: &Path, to: &Path) -> Result<FileEntry, StoreError> {
     let mut src = File::open(from).map_err(|e| StoreError::io(from, e))?;
     let mut dst = File::create(to).map_err(|e| StoreError::io(to, e))?;
     let mut hasher = Sha256::new();
@@ -610,7 +657,14 @@ fn copy_synced(from: &Path, to: &Path) -> Result<FileEntry, StoreError> {
     })
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Where an export is written before it is verified and renamed to `dest`.
+pub(crate) fn partial_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    dest.with_file_name(name)
+}
+
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let mut file = File::create(path).map_err(|e| StoreError::io(path, e))?;
     file.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
     file.sync_all().map_err(|e| StoreError::io(path, e))

@@ -163,6 +163,14 @@ fn large_files_stream_from_disk(store: &dyn ArtifactStore) {
     assert_eq!(m.files["data.bin"].sha256, sha256_bytes(&bytes));
     let got = store.get(&key).expect("get");
     assert!(got.file("data.bin").expect("file") == bytes.as_slice());
+    // Exported to a local file, verified on the way (streamed where the store can).
+    let out = dir.path().join("exported.bin");
+    store.export_file(&key, "data.bin", &out).expect("export");
+    assert!(std::fs::read(&out).expect("exported") == bytes);
+    assert!(matches!(
+        store.export_file(&key, "nope.bin", &dir.path().join("nope")),
+        Err(StoreError::NoSuchFile { .. })
+    ));
 }
 
 /// Writes around the store (as a crashed or hostile writer would) through its object store.
@@ -224,6 +232,14 @@ fn damaged_objects_are_refused(store: &ObjectArtifactStore) {
         store.get(&model("v1")),
         Err(StoreError::CorruptFile { .. })
     ));
+    // An export of the damaged file fails and leaves nothing at its destination.
+    let out = tempfile::tempdir().expect("temp dir");
+    let dest = out.path().join("weights");
+    assert!(matches!(
+        store.export_file(&model("v1"), "weights.safetensors", &dest),
+        Err(StoreError::CorruptFile { .. })
+    ));
+    assert_eq!(std::fs::read_dir(out.path()).expect("dir").count(), 0);
     rt.block_on(objects.delete(&weights)).expect("raw delete");
     assert!(matches!(
         store.get(&model("v1")),

@@ -98,9 +98,21 @@ fn corrupted_weights_are_refused() {
         "{err}"
     );
     assert!(err.to_string().contains("corrupted"), "{err}");
+    // A streamed export of it fails too, and leaves nothing where it was going.
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("weights");
+    assert!(matches!(
+        store.export_file(&key, "weights.safetensors", &dest),
+        Err(StoreError::CorruptFile { .. })
+    ));
+    assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
     fs::remove_file(&weights).unwrap();
     assert!(matches!(
         store.get(&key),
+        Err(StoreError::MissingFile { .. })
+    ));
+    assert!(matches!(
+        store.export_file(&key, "weights.safetensors", &dest),
         Err(StoreError::MissingFile { .. })
     ));
 }

@@ -102,16 +102,10 @@ impl Datasets {
         })
     }
 
-    /// Writes the verified bytes of a dataset to `path` (for the core, which reads Parquet files).
+    /// Writes the verified bytes of a dataset to `path` (for the core, which reads Parquet files),
+    /// streamed where the store can.
     pub fn materialize(&self, id: &str, path: &Path) -> ServiceResult<()> {
-        let mut artifact = self.store.get(&key(id))?;
-        let bytes = artifact.take_file(FILE)?;
-        let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, bytes)
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                ServiceError::write_failed(&format!("cannot write {}", path.display()), &e)
-            })
+        Ok(self.store.export_file(&key(id), FILE, path)?)
     }
 
     fn message(&self, m: &Manifest) -> ServiceResult<pb::Dataset> {
