@@ -86,6 +86,69 @@ async fn serves_grpc_over_tls_to_clients_that_trust_its_ca_only() {
     server.stop().await;
 }
 
+/// With TLS on the main port, `--health-listen` answers the kubelet's plaintext gRPC probe on a
+/// port of its own, with the same statuses, and serves nothing but health there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plaintext_health_port_answers_probes_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pki = test_pki(&dir.path().join("pki"));
+    let health_port = free_port();
+    let health_addr = format!("127.0.0.1:{health_port}");
+    let server = start(
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            pki.cert.to_str().expect("utf-8"),
+            "--tls-key",
+            pki.key.to_str().expect("utf-8"),
+            "--health-listen",
+            &health_addr,
+        ],
+    )
+    .await;
+    let plain = Channel::from_shared(format!("http://{health_addr}"))
+        .expect("url")
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let mut health = HealthClient::new(plain.clone());
+    let mut answered = None;
+    for _ in 0..100 {
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        };
+        match health.check(request).await {
+            Ok(r) => {
+                answered = Some(r.into_inner().status);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    assert_eq!(
+        answered,
+        Some(serving),
+        "the health port answers in plaintext"
+    );
+    for service in SERVICES {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: (*service).into(),
+            })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(status, serving, "{service}");
+    }
+    // Only health is served there: the product's RPCs are not.
+    let refused = system_info(plain)
+        .await
+        .expect_err("no SystemService on the health port");
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreadable_or_mismatched_tls_files_stop_start_up() {
     let dir = tempfile::tempdir().expect("temp dir");
