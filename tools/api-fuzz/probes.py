@@ -192,12 +192,7 @@ def key(spec):
 # probe's name, the status it gets, why). They are counted as refused and listed at the end, so
 # the rest of the suite stays a gate; one that starts getting the expected status fails the run
 # until its line here is removed, so the list only shrinks.
-KNOWN = [
-    (r" with \d+ bytes chunked$", 400,
-     "a JSON body over --max-body-bytes sent chunked (no Content-Length) is 400 `Failed to buffer the "
-     "request body: length limit exceeded`, not 413: `From<JsonRejection> for ApiError` "
-     "(services/strata-api/src/error.rs) makes every JSON rejection a 400"),
-]
+KNOWN = []
 
 
 class Group:

@@ -70,7 +70,13 @@ pub enum ApiError {
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        ApiError::BadRequest(rejection.body_text())
+        // A body over the limit is 413 however it arrives: with a Content-Length the limit layer
+        // answers before the handler, but a chunked body only fails while Json buffers it.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(rejection.body_text())
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
     }
 }
 

@@ -891,3 +891,59 @@ async fn event_streams_are_capped_per_caller_and_end_when_their_credentials_are_
     api.stop().await;
     ml.stop().await;
 }
+
+/// A JSON body over `--max-body-bytes` is 413 however it is framed: with a Content-Length the
+/// limit layer answers, and chunked (no length known up front) it fails while it is buffered.
+#[tokio::test]
+async fn an_oversize_json_body_is_413_also_when_sent_chunked() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = temp_dir();
+    let api = common::start_api_with(
+        dead_addr().await,
+        dir.path(),
+        &["--dev", "--max-body-bytes", "1000"],
+    )
+    .await;
+    let http = common::http();
+    let base = format!("http://{}", api.addr);
+    let token = common::sign_in(&http, &base, common::ADMIN_PASSWORD).await;
+    let body = format!(
+        r#"{{"name": "{}", "password": "x", "role": "viewer"}}"#,
+        "n".repeat(5000)
+    );
+    let sized = http
+        .post(format!("{base}/v1/auth/users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("sized request");
+    assert_eq!(sized.status(), 413);
+    let mut socket = tokio::net::TcpStream::connect(api.addr)
+        .await
+        .expect("connect");
+    let mut request = format!(
+        "POST /v1/auth/users HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        api.addr
+    );
+    for piece in body.as_bytes().chunks(700) {
+        request.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            piece.len(),
+            std::str::from_utf8(piece).expect("ascii")
+        ));
+    }
+    request.push_str("0\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    let _ = socket.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    api.stop().await;
+}

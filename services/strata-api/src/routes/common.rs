@@ -30,6 +30,43 @@ pub struct PageParams {
     pub page_token: Option<String>,
 }
 
+/// An optional JSON number. The request bodies take [`Sampling`] flattened, which buffers their
+/// fields first; when a crate in the same build turns on serde_json's `arbitrary_precision`
+/// (starlark, in `cargo build --workspace`), a buffered number arrives as a map that a plain
+/// float refuses ("invalid type: map"), while `serde_json::Number` reads it. f64, so the bounds
+/// are checked on the value sent, not on its f32 rounding.
+pub fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let n: Option<serde_json::Number> = Deserialize::deserialize(d)?;
+    n.map(|n| {
+        n.as_f64()
+            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a number")))
+    })
+    .transpose()
+}
+
+/// An optional JSON integer as JSON Schema counts them: `5` and `5.0` alike (property-based
+/// testers and some clients send the latter). A fraction, a negative number or one beyond `T` is
+/// refused. Read through `serde_json::Number` for the reason [`number`] gives.
+pub fn whole<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let n: Option<serde_json::Number> = Deserialize::deserialize(d)?;
+    n.map(|n| {
+        let value = n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+                .map(|f| f as u64)
+        });
+        let value = value
+            .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number of at least 0")))?;
+        T::try_from(value).map_err(|_| D::Error::custom(format!("{n} is too large")))
+    })
+    .transpose()
+}
+
 /// Largest `page_size` of a listing.
 pub const MAX_PAGE_SIZE: u32 = 500;
 

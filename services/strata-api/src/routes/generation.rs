@@ -72,54 +72,43 @@ pub struct ChatMessage {
     pub content: Content,
 }
 
-/// An optional JSON number. The request bodies take [`Sampling`] flattened, which buffers their
-/// fields first; when a crate in the same build turns on serde_json's `arbitrary_precision`
-/// (starlark, in `cargo build --workspace`), a buffered number arrives as a map that a plain
-/// float refuses ("invalid type: map"), while `serde_json::Number` reads it. f64, so the bounds
-/// are checked on the value sent, not on its f32 rounding.
-fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let n: Option<serde_json::Number> = Deserialize::deserialize(d)?;
-    n.map(|n| {
-        n.as_f64()
-            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a number")))
-    })
-    .transpose()
-}
-
 /// Sampling fields both endpoints share (OpenAI's names; `top_k` and `repetition_penalty` are
 /// strata's additions).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct Sampling {
     /// 0-2; 0 is greedy decoding (default 1, as OpenAI's).
     #[schema(minimum = 0, maximum = 2)]
-    #[serde(default, deserialize_with = "number")]
+    #[serde(default, deserialize_with = "super::common::number")]
     pub temperature: Option<f64>,
     /// Nucleus sampling, (0, 1] (default 1: off).
     #[schema(exclusive_minimum = 0, maximum = 1)]
-    #[serde(default, deserialize_with = "number")]
+    #[serde(default, deserialize_with = "super::common::number")]
     pub top_p: Option<f64>,
     /// Sample among the k most likely tokens; 0 is all.
     #[schema(minimum = 0, maximum = 1000000)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub top_k: Option<u32>,
     /// 1-2; 1 (default) is off.
     #[schema(minimum = 1, maximum = 2)]
-    #[serde(default, deserialize_with = "number")]
+    #[serde(default, deserialize_with = "super::common::number")]
     pub repetition_penalty: Option<f64>,
     /// Same seed, prompt and parameters, same text.
     #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub seed: Option<u64>,
     /// Up to 4 strings that end the answer; they are not part of it.
     pub stop: Option<Stop>,
     /// Only 1 is supported.
     #[schema(minimum = 1, maximum = 1)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub n: Option<u32>,
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
-    #[serde(default, deserialize_with = "number")]
+    #[serde(default, deserialize_with = "super::common::number")]
     pub presence_penalty: Option<f64>,
     /// Accepted for compatibility; only 0 is supported.
     #[schema(minimum = 0, maximum = 0)]
-    #[serde(default, deserialize_with = "number")]
+    #[serde(default, deserialize_with = "super::common::number")]
     pub frequency_penalty: Option<f64>,
     /// Accepted for compatibility and ignored.
     pub user: Option<String>,
@@ -145,9 +134,11 @@ pub struct ChatCompletionRequest {
     pub messages: Vec<ChatMessage>,
     /// Most tokens to generate (default 256, or the server's limit if lower).
     #[schema(minimum = 1, maximum = 1048576)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub max_tokens: Option<u32>,
     /// OpenAI's newer name for `max_tokens`.
     #[schema(minimum = 1, maximum = 1048576)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub max_completion_tokens: Option<u32>,
     #[serde(default)]
     pub stream: bool,
@@ -168,6 +159,7 @@ pub struct CompletionRequest {
     pub prompt: String,
     /// Most tokens to generate (default 16, as OpenAI's).
     #[schema(minimum = 1, maximum = 1048576)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     pub max_tokens: Option<u32>,
     #[serde(default)]
     pub stream: bool,
@@ -649,6 +641,31 @@ mod tests {
         // In the schema's range, so accepted, and sent as a positive f32.
         assert!(check_sampling(&r.sampling).is_ok());
         assert!(sampling(r.sampling, None).top_p.is_some_and(|p| p > 0.0));
+    }
+
+    /// JSON Schema's integers include `50754.0`; a fraction, a negative or an overflow is refused.
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let body = |extra: &str| format!(r#"{{"model": "smollm2", "prompt": "p", {extra}}}"#);
+        let r: CompletionRequest =
+            serde_json::from_str(&body(r#""max_tokens": 50754.0, "top_k": 3.0, "seed": 7.0"#))
+                .expect("integral floats");
+        assert_eq!(
+            (r.max_tokens, r.sampling.top_k, r.sampling.seed),
+            (Some(50754), Some(3), Some(7))
+        );
+        for bad in [
+            r#""max_tokens": 1.5"#,
+            r#""max_tokens": -1"#,
+            r#""max_tokens": 5e9"#,
+            r#""max_tokens": "5""#,
+            r#""seed": 1e300"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CompletionRequest>(&body(bad)).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     /// Each limit a chat request carries is held to the schema's range, the unused one too.

@@ -71,7 +71,7 @@ pub struct EmbeddingsRequest {
     #[serde(default)]
     pub encoding_format: EncodingFormat,
     /// Accepted for compatibility; must equal the model's dimension if given.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::whole")]
     #[schema(minimum = 1, maximum = 18446744073709551615_u64)]
     pub dimensions: Option<usize>,
     /// Accepted for compatibility and ignored.

@@ -30,26 +30,32 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields, default)]
 pub struct Hyperparameters {
     #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub epochs: Option<u32>,
     #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub batch_size: Option<u32>,
     #[schema(exclusive_minimum = 0)]
     pub learning_rate: Option<f64>,
     #[schema(minimum = 0)]
     pub weight_decay: Option<f64>,
     #[schema(maximum = 18446744073709551615_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub warmup_steps: Option<u64>,
     /// Global gradient-norm clip; 0 turns clipping off.
     #[schema(minimum = 0)]
     pub max_grad_norm: Option<f64>,
     /// Stop after this many epochs without a better validation loss; 0 turns it off.
     #[schema(maximum = 4294967295_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub early_stopping_patience: Option<u32>,
     /// Checkpoint every this many steps (default: once per epoch).
     #[schema(minimum = 1, maximum = 18446744073709551615_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub checkpoint_every_steps: Option<u64>,
     /// Equal seeds give equal metrics.
     #[schema(maximum = 18446744073709551615_u64)]
+    #[serde(deserialize_with = "super::common::whole")]
     pub seed: Option<u64>,
     /// Fraction held out for validation; with `test_fraction` below 1.
     #[schema(minimum = 0, exclusive_maximum = 1)]
