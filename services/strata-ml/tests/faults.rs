@@ -46,15 +46,7 @@ fn artifact_files(root: &Path) -> Vec<(ArtifactKey, PathBuf)> {
 }
 
 async fn watch_until_checkpoint(c: &mut Clients, id: &str) {
-    let mut watch = c
-        .training
-        .watch_training_job(pb::WatchTrainingJobRequest {
-            id: id.into(),
-            after_sequence: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut watch = watch_job(c, id).await;
     loop {
         let e = watch
             .message()
@@ -73,29 +65,15 @@ async fn a_flipped_bit_or_a_truncation_in_any_stored_file_is_refused_never_serve
     let server = start(dir.path(), &[]).await;
     let mut c = server.clients().await;
     let ds = upload_digits(&mut c).await;
-    let job = c
-        .training
-        .create_training_job(mlp_job("digits", &ds.id, 2))
-        .await
-        .expect("create")
-        .into_inner();
+    let job = create_job(&mut c, mlp_job("digits", &ds.id, 2)).await;
     let events = watch_to_end(&mut c, &job.id, 0).await;
     assert_eq!(
         events.last().and_then(final_state),
         Some(pb::JobState::Succeeded)
     );
     // A job stopped with the service keeps its checkpoint for the restart.
-    let mut long = mlp_job("long", &ds.id, 500);
-    long.hyperparameters
-        .as_mut()
-        .expect("hp")
-        .checkpoint_every_steps = Some(10);
-    let long = c
-        .training
-        .create_training_job(long)
-        .await
-        .expect("create")
-        .into_inner();
+    let long = checkpointing(mlp_job("long", &ds.id, 500), 10);
+    let long = create_job(&mut c, long).await;
     watch_until_checkpoint(&mut c, &long.id).await;
     let minilm = minilm_dir().expect("all-MiniLM-L6-v2 (tools/setup fetches it)");
     for (name, kind, path) in [
@@ -284,16 +262,8 @@ async fn a_full_disk_is_a_clear_error_for_uploads_and_checkpoints_and_keeps_what
     let mut wide = mlp_job("wide", &ds.id, 3);
     wide.parameters =
         strata_runtime::structs::to_struct(&serde_json::json!({ "hidden": [2048, 512] }));
-    wide.hyperparameters
-        .as_mut()
-        .expect("hp")
-        .checkpoint_every_steps = Some(5);
-    let wide = c
-        .training
-        .create_training_job(wide)
-        .await
-        .expect("create")
-        .into_inner();
+    let wide = checkpointing(wide, 5);
+    let wide = create_job(&mut c, wide).await;
     let events = watch_to_end(&mut c, &wide.id, 0).await;
     assert_eq!(
         events.last().and_then(final_state),
@@ -319,12 +289,7 @@ async fn a_full_disk_is_a_clear_error_for_uploads_and_checkpoints_and_keeps_what
         .expect("dataset verifies")
         .into_inner();
     assert_eq!(again.sha256, ds.sha256);
-    let small = c
-        .training
-        .create_training_job(mlp_job("small", &ds.id, 1))
-        .await
-        .expect("create")
-        .into_inner();
+    let small = create_job(&mut c, mlp_job("small", &ds.id, 1)).await;
     let events = watch_to_end(&mut c, &small.id, 0).await;
     assert_eq!(
         events.last().and_then(final_state),
@@ -499,12 +464,7 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
     let mut c = Clients::connect(addr).await;
     let ds = upload_digits(&mut c).await;
     for _ in 0..2 {
-        let job = c
-            .training
-            .create_training_job(mlp_job("aliased", &ds.id, 1))
-            .await
-            .expect("create")
-            .into_inner();
+        let job = create_job(&mut c, mlp_job("aliased", &ds.id, 1)).await;
         let events = watch_to_end(&mut c, &job.id, 0).await;
         assert_eq!(
             events.last().and_then(final_state),
@@ -561,21 +521,8 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
                 let _ = call.await;
             }
             KillPoint::TrainingProgress { n } => {
-                let job = c
-                    .training
-                    .create_training_job(mlp_job(&format!("p{i}"), &ds.id, 40))
-                    .await
-                    .expect("create")
-                    .into_inner();
-                let mut watch = c
-                    .training
-                    .watch_training_job(pb::WatchTrainingJobRequest {
-                        id: job.id.clone(),
-                        after_sequence: 0,
-                    })
-                    .await
-                    .expect("watch")
-                    .into_inner();
+                let job = create_job(&mut c, mlp_job(&format!("p{i}"), &ds.id, 40)).await;
+                let mut watch = watch_job(&mut c, &job.id).await;
                 let mut seen = 0;
                 while seen < n {
                     let e = watch.message().await.expect("stream").expect("running");
@@ -586,17 +533,8 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
                 kill(&mut server);
             }
             KillPoint::AfterCheckpoint { ms } => {
-                let mut req = mlp_job(&format!("c{i}"), &ds.id, 40);
-                req.hyperparameters
-                    .as_mut()
-                    .expect("hp")
-                    .checkpoint_every_steps = Some(10);
-                let job = c
-                    .training
-                    .create_training_job(req)
-                    .await
-                    .expect("create")
-                    .into_inner();
+                let req = checkpointing(mlp_job(&format!("c{i}"), &ds.id, 40), 10);
+                let job = create_job(&mut c, req).await;
                 watch_until_checkpoint(&mut c, &job.id).await;
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 kill(&mut server);

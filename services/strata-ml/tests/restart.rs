@@ -20,12 +20,7 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
     let mut c = Clients::connect(addr).await;
 
     let ds = upload_digits(&mut c).await;
-    let done = c
-        .training
-        .create_training_job(mlp_job("finished", &ds.id, 2))
-        .await
-        .expect("create")
-        .into_inner();
+    let done = create_job(&mut c, mlp_job("finished", &ds.id, 2)).await;
     let events = watch_to_end(&mut c, &done.id, 0).await;
     assert_eq!(
         events.last().and_then(final_state),
@@ -40,26 +35,9 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
         .expect("model")
         .into_inner();
 
-    let mut req = mlp_job("resumed", &ds.id, 40);
-    req.hyperparameters
-        .as_mut()
-        .expect("hp")
-        .checkpoint_every_steps = Some(15);
-    let job = c
-        .training
-        .create_training_job(req)
-        .await
-        .expect("create")
-        .into_inner();
-    let mut watch = c
-        .training
-        .watch_training_job(pb::WatchTrainingJobRequest {
-            id: job.id.clone(),
-            after_sequence: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let req = checkpointing(mlp_job("resumed", &ds.id, 40), 15);
+    let job = create_job(&mut c, req).await;
+    let mut watch = watch_job(&mut c, &job.id).await;
     let mut checkpoint = 0;
     let mut last_seq = 0;
     while checkpoint == 0 {
@@ -165,12 +143,7 @@ async fn a_job_killed_mid_training_resumes_after_restart_and_nothing_is_corrupte
         assert_eq!(out.predictions.len(), 1);
     }
     // A second job trains from the dataset again: its bytes still match their hash.
-    let again = c
-        .training
-        .create_training_job(mlp_job("again", &ds.id, 1))
-        .await
-        .expect("create")
-        .into_inner();
+    let again = create_job(&mut c, mlp_job("again", &ds.id, 1)).await;
     let events = watch_to_end(&mut c, &again.id, 0).await;
     assert_eq!(
         events.last().and_then(final_state),

@@ -337,3 +337,35 @@ pub fn spawn_binary(data_dir: &Path, port: u16) -> Process {
             .expect("start strata-ml"),
     )
 }
+
+/// Creates a training job and returns it as created.
+pub async fn create_job(c: &mut Clients, req: pb::CreateTrainingJobRequest) -> pb::TrainingJob {
+    c.training
+        .create_training_job(req)
+        .await
+        .expect("create training job")
+        .into_inner()
+}
+
+/// `req` with a checkpoint every `steps` steps.
+pub fn checkpointing(
+    mut req: pb::CreateTrainingJobRequest,
+    steps: u64,
+) -> pb::CreateTrainingJobRequest {
+    req.hyperparameters
+        .get_or_insert_with(Default::default)
+        .checkpoint_every_steps = Some(steps);
+    req
+}
+
+/// Job `id`'s events from the first.
+pub async fn watch_job(c: &mut Clients, id: &str) -> tonic::Streaming<pb::TrainingEvent> {
+    c.training
+        .watch_training_job(pb::WatchTrainingJobRequest {
+            id: id.into(),
+            after_sequence: 0,
+        })
+        .await
+        .expect("watch training job")
+        .into_inner()
+}
