@@ -14,6 +14,10 @@
 //! with an exclusive `flock(2)` until the directory is renamed into place or removed. Opening the
 //! store removes the directories whose lock nobody holds: the kernel drops a lock when its holder
 //! dies, and on NFS Linux turns `flock` into a lock that the server arbitrates between nodes.
+//! Two requirements follow. The volume must support locks: one mounted with `nolock` or
+//! `local_lock=flock` is safe on one node only, and one that refuses locks (ENOLCK) fails every
+//! write. And a process opens one store per root: NFS's emulated `flock` locks belong to the
+//! process, so a second store in the same process could take its own writer's lock.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};

@@ -9,6 +9,13 @@
 
 pub mod caller;
 pub mod metrics;
+
+/// gRPC response metadata that says why a call failed where the status code alone is ambiguous
+/// (RESOURCE_EXHAUSTED means a full disk as well as a full queue or a too-large upload), so the
+/// web API can answer with the HTTP status that fits.
+pub const REASON_METADATA: &str = "strata-reason";
+/// [`REASON_METADATA`] of a write that did not fit: the ML service's storage is full.
+pub const REASON_STORAGE_FULL: &str = "storage-full";
 pub mod structs;
 pub mod telemetry;
 

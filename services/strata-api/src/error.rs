@@ -90,6 +90,15 @@ impl From<strata_meta::MetaError> for ApiError {
     }
 }
 
+/// Whether the ML service refused a write because its storage is full (it says so in the
+/// status's metadata, as RESOURCE_EXHAUSTED alone also means a full queue or a large upload).
+pub fn storage_full(status: &tonic::Status) -> bool {
+    status
+        .metadata()
+        .get(strata_runtime::REASON_METADATA)
+        .is_some_and(|v| v == strata_runtime::REASON_STORAGE_FULL)
+}
+
 impl ApiError {
     /// The HTTP status, problem slug and title for this error.
     fn classify(&self) -> (StatusCode, &'static str, &'static str) {
@@ -146,6 +155,12 @@ impl ApiError {
                 // The ML service refused the API's own credentials (caller keys that do not
                 // match): not the client's token, and nothing the client can fix.
                 Code::Unauthenticated => (StatusCode::BAD_GATEWAY, "ml-error", "ML service error"),
+                // A full disk is the server's condition, not the client's rate: 507.
+                Code::ResourceExhausted if storage_full(status) => (
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage-full",
+                    "ML service storage full",
+                ),
                 Code::ResourceExhausted => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "resource-exhausted",
@@ -187,8 +202,11 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.classify();
         let detail = match self {
+            // A timeout and a full disk say nothing about the server's insides; they stay.
             ApiError::Ml(_)
-                if status.is_server_error() && status != StatusCode::GATEWAY_TIMEOUT =>
+                if status.is_server_error()
+                    && status != StatusCode::GATEWAY_TIMEOUT
+                    && status != StatusCode::INSUFFICIENT_STORAGE =>
             {
                 ML_FAILURE_DETAIL.to_owned()
             }
@@ -305,6 +323,19 @@ mod tests {
 
     fn status_of(code: tonic::Code) -> u16 {
         ApiError::Ml(tonic::Status::new(code, "x")).problem().status
+    }
+
+    #[test]
+    fn a_full_ml_disk_is_507_and_other_exhaustion_429() {
+        let mut full = tonic::Status::resource_exhausted("storage is full");
+        full.metadata_mut().insert(
+            strata_runtime::REASON_METADATA,
+            tonic::metadata::MetadataValue::from_static(strata_runtime::REASON_STORAGE_FULL),
+        );
+        let problem = ApiError::Ml(full).problem();
+        assert_eq!(problem.status, 507);
+        assert_eq!(problem.detail.as_deref(), Some("ML service: storage is full"));
+        assert_eq!(status_of(tonic::Code::ResourceExhausted), 429);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub enum ServiceError {
     /// A limit was hit (queue full, upload too large); retry later or send less.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// A write did not fit on the service's storage ([`STORAGE_FULL`]).
+    #[error("{STORAGE_FULL}")]
+    StorageFull,
     #[error("{0}")]
     DeadlineExceeded(String),
     /// Stored bytes no longer match their recorded hashes.
@@ -63,7 +66,7 @@ impl ServiceError {
     pub fn write_failed(what: &str, e: &std::io::Error) -> Self {
         if storage_full(e) {
             tracing::warn!(error = %e, "{what}: storage full");
-            ServiceError::ResourceExhausted(STORAGE_FULL.to_owned())
+            ServiceError::StorageFull
         } else {
             ServiceError::Internal(format!("{what}: {e}"))
         }
@@ -100,6 +103,7 @@ impl ServiceError {
             FailedPrecondition(m) => FailedPrecondition(hide(m)),
             AlreadyExists(m) => AlreadyExists(hide(m)),
             ResourceExhausted(m) => ResourceExhausted(hide(m)),
+            StorageFull => StorageFull,
             DeadlineExceeded(m) => DeadlineExceeded(hide(m)),
             DataLoss(m) => DataLoss(hide(m)),
             Unavailable(m) => Unavailable(hide(m)),
@@ -122,7 +126,7 @@ impl From<StoreError> for ServiceError {
             | StoreError::MissingFile { .. } => ServiceError::DataLoss(msg),
             StoreError::Io { ref source, .. } if storage_full(source) => {
                 tracing::warn!(error = %msg, "storage full");
-                ServiceError::ResourceExhausted(STORAGE_FULL.to_owned())
+                ServiceError::StorageFull
             }
             StoreError::Io { .. } | StoreError::InvalidUrl(_) => ServiceError::Internal(msg),
             // The object store may be back in a moment.
@@ -190,7 +194,9 @@ impl From<ServiceError> for Status {
             ServiceError::PermissionDenied(_) => Code::PermissionDenied,
             ServiceError::FailedPrecondition(_) => Code::FailedPrecondition,
             ServiceError::AlreadyExists(_) => Code::AlreadyExists,
-            ServiceError::ResourceExhausted(_) => Code::ResourceExhausted,
+            ServiceError::ResourceExhausted(_) | ServiceError::StorageFull => {
+                Code::ResourceExhausted
+            }
             ServiceError::DeadlineExceeded(_) => Code::DeadlineExceeded,
             ServiceError::DataLoss(_) => Code::DataLoss,
             ServiceError::Unavailable(_) => Code::Unavailable,
@@ -199,7 +205,14 @@ impl From<ServiceError> for Status {
         if e.is_internal() {
             tracing::error!(error = %e, ?code, "request failed");
         }
-        Status::new(code, e.public_message())
+        let mut status = Status::new(code, e.public_message());
+        if matches!(e, ServiceError::StorageFull) {
+            status.metadata_mut().insert(
+                strata_runtime::REASON_METADATA,
+                tonic::metadata::MetadataValue::from_static(strata_runtime::REASON_STORAGE_FULL),
+            );
+        }
+        status
     }
 }
 

@@ -242,6 +242,14 @@ async fn a_full_disk_is_a_clear_error_for_uploads_and_checkpoints_and_keeps_what
         .expect_err("does not fit");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().contains("storage is full"), "{status:?}");
+    assert_eq!(
+        status
+            .metadata()
+            .get(strata_runtime::REASON_METADATA)
+            .map(|v| v.to_str().unwrap_or("")),
+        Some(strata_runtime::REASON_STORAGE_FULL),
+        "the web API tells a full disk (507) from a too-large upload (413) by this"
+    );
     let listed = c
         .datasets
         .list_datasets(pb::ListDatasetsRequest::default())
@@ -478,6 +486,10 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
     };
     let mut survived = 0;
     let mut jobs_ended = 0;
+    let mut confirmed_datasets: Vec<String> = Vec::new();
+    let mut alias_move: Option<(&str, bool)> = None;
+    let mut production: Option<String> = None;
+    let mut confirmed_moves = 0;
     for (i, point) in KILL_POINTS.iter().enumerate() {
         match *point {
             KillPoint::UploadOpen { chunks } => {
@@ -518,7 +530,10 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
                     tokio::spawn(async move { upload(&mut uploads, &name, schema, bytes).await });
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 kill(&mut server);
-                let _ = call.await;
+                // Answered before the kill: the dataset must be there after the restart.
+                if let Ok(Ok(dataset)) = call.await {
+                    confirmed_datasets.push(dataset.id);
+                }
             }
             KillPoint::TrainingProgress { n } => {
                 let job = create_job(&mut c, mlp_job(&format!("p{i}"), &ds.id, 40)).await;
@@ -558,12 +573,46 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
                 let call = tokio::spawn(async move { models.set_alias(req).await });
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 kill(&mut server);
-                let _ = call.await;
+                // Answered before the kill: the move holds after the restart. Unanswered: the
+                // alias is where it was or where it was sent, nothing else.
+                let answered = matches!(call.await, Ok(Ok(_)));
+                alias_move = Some((version, answered));
             }
         }
         server = spawn_binary(dir.path(), port);
         c = Clients::connect(addr).await;
         jobs_ended = check_whole(&mut c, &store_root).await;
+        for id in &confirmed_datasets {
+            c.datasets
+                .get_dataset(pb::GetDatasetRequest { id: id.clone() })
+                .await
+                .unwrap_or_else(|e| panic!("{point:?}: confirmed dataset {id} is gone: {e:?}"));
+        }
+        let aliased = c
+            .models
+            .get_model(pb::GetModelRequest {
+                name: "aliased".into(),
+            })
+            .await
+            .expect("model")
+            .into_inner();
+        let now = aliased.aliases.get("production").cloned();
+        if let Some((sent, answered)) = alias_move.take() {
+            if answered {
+                assert_eq!(
+                    now.as_deref(),
+                    Some(sent),
+                    "{point:?}: a confirmed alias move was lost"
+                );
+            } else {
+                assert!(
+                    now.as_deref() == Some(sent) || now == production,
+                    "{point:?}: production is {now:?}, neither {production:?} nor {sent}"
+                );
+            }
+            confirmed_moves += usize::from(answered);
+        }
+        production = now;
         survived += 1;
     }
     let datasets = c
@@ -592,7 +641,8 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
         .filter(|j| j.state == pb::JobState::Succeeded as i32)
         .count();
     eprintln!(
-        "{survived} kill points survived; {datasets} datasets and {jobs_ended} jobs, all {succeeded} resumed to success; every artifact verified after each restart"
+        "{survived} kill points survived; {datasets} datasets ({} confirmed before a kill) and {jobs_ended} jobs, all {succeeded} resumed to success; {confirmed_moves} alias moves confirmed before a kill held; every artifact verified after each restart",
+        confirmed_datasets.len()
     );
     // Every job a kill interrupted resumes from its checkpoint or from the start.
     assert_eq!(succeeded, jobs_ended, "{jobs:?}");

@@ -2061,6 +2061,15 @@ export interface operations {
                 };
             };
             504: components["responses"]["MlTimeout"];
+            /** @description The ML service's storage is full: nothing was stored */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getDataset: {

@@ -229,6 +229,7 @@ async fn spool(
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role too low", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File too large", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ML service's storage is full: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "ML service unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -334,7 +335,9 @@ pub async fn upload(
     // The ML service's own size limit is a too-large body, not a rate limit (its general meaning).
     let dataset = answer
         .map_err(|s| match s.code() {
-            tonic::Code::ResourceExhausted => ApiError::PayloadTooLarge(s.message().to_owned()),
+            tonic::Code::ResourceExhausted if !crate::error::storage_full(&s) => {
+                ApiError::PayloadTooLarge(s.message().to_owned())
+            }
             _ => ApiError::from(s),
         })?
         .into_inner();
