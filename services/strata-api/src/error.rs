@@ -334,7 +334,10 @@ mod tests {
         );
         let problem = ApiError::Ml(full).problem();
         assert_eq!(problem.status, 507);
-        assert_eq!(problem.detail.as_deref(), Some("ML service: storage is full"));
+        assert_eq!(
+            problem.detail.as_deref(),
+            Some("ML service: storage is full")
+        );
         assert_eq!(status_of(tonic::Code::ResourceExhausted), 429);
     }
 
