@@ -200,10 +200,11 @@ fn staging_entries(root: &std::path::Path) -> Vec<String> {
     names
 }
 
-/// Runs [`stage_writer_child`] in a new process of this test binary, writing under `root`.
-fn spawn_writer(root: &std::path::Path, job: &str) -> std::process::Child {
+/// Runs `test` of this test binary again in a new process, as the other writer: there,
+/// [`child_writer`] sees the variables and does `job` under `root` instead of the test.
+fn spawn_writer(test: &str, root: &std::path::Path, job: &str) -> std::process::Child {
     std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "stage_writer_child", "--ignored", "--nocapture"])
+        .args(["--exact", test, "--nocapture"])
         .env("STRATA_STAGE_CHILD_ROOT", root)
         .env("STRATA_STAGE_CHILD_JOB", job)
         .stdout(std::process::Stdio::null())
@@ -211,14 +212,17 @@ fn spawn_writer(root: &std::path::Path, job: &str) -> std::process::Child {
         .unwrap()
 }
 
-/// The other process of the race tests. `fifo:PATH` puts `models/race/fifo` with one file read
-/// from the FIFO at PATH (so the write waits inside its stage until the parent feeds it);
-/// `many:N` puts `models/race/v1` … `vN` as fast as it can.
-#[test]
-#[ignore = "a child process of the staging race tests, started by them"]
-fn stage_writer_child() {
-    let root = std::env::var("STRATA_STAGE_CHILD_ROOT").unwrap();
-    let job = std::env::var("STRATA_STAGE_CHILD_JOB").unwrap();
+/// In the process [`spawn_writer`] started, does its job and returns true (the test then ends
+/// there). `fifo:PATH` puts `models/race/fifo` with one file read from the FIFO at PATH (so the
+/// write waits inside its stage until the parent feeds it); `many:N` puts `models/race/v1` …
+/// `vN` as fast as it can.
+fn child_writer() -> bool {
+    let (Ok(root), Ok(job)) = (
+        std::env::var("STRATA_STAGE_CHILD_ROOT"),
+        std::env::var("STRATA_STAGE_CHILD_JOB"),
+    ) else {
+        return false;
+    };
     let store = FsArtifactStore::open(&root).unwrap();
     if let Some(fifo) = job.strip_prefix("fifo:") {
         let key = ArtifactKey::new(ArtifactClass::Model, "race", "fifo");
@@ -231,6 +235,7 @@ fn stage_writer_child() {
             store.put(&key, files, info()).unwrap();
         }
     }
+    true
 }
 
 fn wait_for_stage(root: &std::path::Path) -> std::path::PathBuf {
@@ -252,6 +257,11 @@ fn wait_for_stage(root: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones() {
+    if child_writer() {
+        return;
+    }
+    const TEST: &str =
+        "another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     let fifo = dir.path().join("weights.fifo");
@@ -266,7 +276,7 @@ fn another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones(
 
     // A writer in another process waits inside its stage; opening the store from here (as a
     // replica on another node would) leaves it alone, and the write then completes whole.
-    let mut writer = spawn_writer(&root, &format!("fifo:{}", fifo.display()));
+    let mut writer = spawn_writer(TEST, &root, &format!("fifo:{}", fifo.display()));
     let stage = wait_for_stage(&root);
     for _ in 0..3 {
         FsArtifactStore::open(&root).unwrap();
@@ -283,7 +293,7 @@ fn another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones(
     assert_eq!(staging_entries(&root), Vec::<String>::new());
 
     // Killed inside its stage: the lock goes with the process, and the next open clears it.
-    let mut writer = spawn_writer(&root, &format!("fifo:{}", fifo.display()));
+    let mut writer = spawn_writer(TEST, &root, &format!("fifo:{}", fifo.display()));
     let stage = wait_for_stage(&root);
     writer.kill().unwrap();
     writer.wait().unwrap();
@@ -296,11 +306,15 @@ fn another_process_never_removes_a_live_writers_stage_and_removes_a_killed_ones(
 
 #[test]
 fn opening_the_store_while_another_process_writes_loses_nothing() {
+    if child_writer() {
+        return;
+    }
+    const TEST: &str = "opening_the_store_while_another_process_writes_loses_nothing";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     FsArtifactStore::open(&root).unwrap();
     const N: u32 = 150;
-    let mut writer = spawn_writer(&root, &format!("many:{N}"));
+    let mut writer = spawn_writer(TEST, &root, &format!("many:{N}"));
     let mut opens = 0;
     while writer.try_wait().unwrap().is_none() {
         FsArtifactStore::open(&root).unwrap();
