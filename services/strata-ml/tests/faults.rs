@@ -356,21 +356,40 @@ fn kill(server: &mut Process) {
     server.0.wait().expect("reaped");
 }
 
+/// Every dataset (the test stays below one page).
+async fn all_datasets(c: &mut Clients) -> Vec<pb::Dataset> {
+    let req = pb::ListDatasetsRequest {
+        page_size: 500,
+        ..Default::default()
+    };
+    c.datasets
+        .list_datasets(req)
+        .await
+        .expect("list datasets")
+        .into_inner()
+        .datasets
+}
+
+/// Every training job (the test stays below one page).
+async fn all_jobs(c: &mut Clients) -> Vec<pb::TrainingJob> {
+    let req = pb::ListTrainingJobsRequest {
+        page_size: 500,
+        ..Default::default()
+    };
+    c.training
+        .list_training_jobs(req)
+        .await
+        .expect("list jobs")
+        .into_inner()
+        .jobs
+}
+
 /// What the service shows after a restart is whole: every listed dataset and model version
 /// reads back verified (models answer a prediction), every alias names a listed version, every
 /// job ends (resumed to success, or failed with the stable message), and the store itself, read
 /// directly, holds only artifacts that verify. Returns the jobs that ended after the restart.
 async fn check_whole(c: &mut Clients, store_root: &Path) -> usize {
-    let datasets = c
-        .datasets
-        .list_datasets(pb::ListDatasetsRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list datasets")
-        .into_inner()
-        .datasets;
+    let datasets = all_datasets(c).await;
     for d in &datasets {
         let got = c
             .datasets
@@ -380,16 +399,7 @@ async fn check_whole(c: &mut Clients, store_root: &Path) -> usize {
         assert_eq!(got.into_inner().sha256, d.sha256);
     }
     let mut ended = 0;
-    let jobs = c
-        .training
-        .list_training_jobs(pb::ListTrainingJobsRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list jobs")
-        .into_inner()
-        .jobs;
+    let jobs = all_jobs(c).await;
     for job in &jobs {
         let events = watch_to_end(c, &job.id, 0).await;
         let state = events.last().and_then(final_state);
@@ -615,27 +625,8 @@ async fn sigkill_at_21_points_leaves_every_job_resumed_or_failed_and_every_artif
         production = now;
         survived += 1;
     }
-    let datasets = c
-        .datasets
-        .list_datasets(pb::ListDatasetsRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner()
-        .datasets
-        .len();
-    let jobs = c
-        .training
-        .list_training_jobs(pb::ListTrainingJobsRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list jobs")
-        .into_inner()
-        .jobs;
+    let datasets = all_datasets(&mut c).await.len();
+    let jobs = all_jobs(&mut c).await;
     let succeeded = jobs
         .iter()
         .filter(|j| j.state == pb::JobState::Succeeded as i32)
