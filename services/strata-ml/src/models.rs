@@ -56,6 +56,21 @@ fn import_path(dir: &Path, requested: &str) -> Result<PathBuf, ServiceError> {
     if !inside(&resolved, &base) {
         return Err(outside());
     }
+    // The files a model is read from must be inside too: a link in a model's directory to a
+    // file elsewhere would otherwise be read (models are flat directories, one level deep).
+    if resolved.is_dir() {
+        for entry in std::fs::read_dir(&resolved).map_err(internal)? {
+            let entry = entry.map_err(internal)?;
+            let real = entry.path().canonicalize();
+            if !real.is_ok_and(|real| inside(&real, &base)) {
+                return Err(ServiceError::InvalidArgument(format!(
+                    "`{requested}` holds `{}`, a link that leads outside the import directory \
+                     (--import-dir / STRATA_ML_IMPORT_DIR) or nowhere",
+                    entry.file_name().to_string_lossy()
+                )));
+            }
+        }
+    }
     Ok(resolved)
 }
 

@@ -569,6 +569,21 @@ async fn upload_train_watch_promote_predict_and_every_error_status() {
         assert_eq!(status.code(), Code::InvalidArgument, "{path}: {status:?}");
     }
     std::fs::remove_file(&link).expect("remove link");
+    // A model directory inside it whose file links outside is refused as well, naming the file.
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, b"not a model").expect("outside file");
+    let model_dir = assets_dir().join(format!("linked-file-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&model_dir);
+    std::fs::create_dir(&model_dir).expect("model dir in the import dir");
+    std::os::unix::fs::symlink(&secret, model_dir.join("model.safetensors")).expect("symlink");
+    let status = c
+        .models
+        .import_model(import(model_dir.to_str().expect("utf-8")))
+        .await
+        .expect_err("a file linked from outside");
+    std::fs::remove_dir_all(&model_dir).expect("remove model dir");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("model.safetensors"), "{status:?}");
     // A dataset whose manifest was damaged on disk is DATA_LOSS, not a crash or a 500.
     let manifest = dir
         .path()
