@@ -510,14 +510,7 @@ impl ArtifactStore for ObjectArtifactStore {
     ) -> Result<(), StoreError> {
         let manifest = self.manifest(key)?;
         validate_name("file name", name)?;
-        let entry = manifest
-            .files
-            .get(name)
-            .cloned()
-            .ok_or_else(|| StoreError::NoSuchFile {
-                key: key.to_string(),
-                file: name.into(),
-            })?;
+        let entry = manifest.entry(name)?.clone();
         let path = self.file_location(&manifest, name);
         let store = self.store.clone();
         let partial = crate::store::partial_path(dest);

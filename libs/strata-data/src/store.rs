@@ -141,6 +141,16 @@ pub struct Manifest {
     pub location: Option<String>,
 }
 
+impl Manifest {
+    /// The recorded size and hash of file `name`; `NoSuchFile` when the artifact has none.
+    pub fn entry(&self, name: &str) -> Result<&FileEntry, StoreError> {
+        self.files.get(name).ok_or_else(|| StoreError::NoSuchFile {
+            key: self.key.to_string(),
+            file: name.into(),
+        })
+    }
+}
+
 /// Where the bytes of a file to store come from.
 #[derive(Debug, Clone)]
 pub enum FileSource {
@@ -444,13 +454,7 @@ impl ArtifactStore for FsArtifactStore {
 
     fn export_file(&self, key: &ArtifactKey, name: &str, dest: &Path) -> Result<(), StoreError> {
         let manifest = self.read_manifest(key)?;
-        let entry = manifest
-            .files
-            .get(name)
-            .ok_or_else(|| StoreError::NoSuchFile {
-                key: key.to_string(),
-                file: name.into(),
-            })?;
+        let entry = manifest.entry(name)?;
         validate_name("file name", name)?;
         let source = self.dir(key).join(name);
         if !source.is_file() {

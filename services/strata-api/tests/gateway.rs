@@ -812,19 +812,8 @@ async fn event_streams_are_capped_per_caller_and_end_when_their_credentials_are_
         .json()
         .await
         .expect("key");
-    let token: Value = http
-        .post(format!("{base}/v1/auth/token"))
-        .json(&serde_json::json!({"api_key": key["api_key"]}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let watcher = token["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned();
+    let watcher =
+        common::access_token(&http, &base, serde_json::json!({"api_key": key["api_key"]})).await;
     let open = |token: &str| http.get(&events_url).bearer_auth(token).send();
 
     // Two streams per caller; the third is 429 problem+json naming the flag, another caller's

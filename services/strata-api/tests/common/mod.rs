@@ -161,9 +161,19 @@ pub fn http() -> reqwest::Client {
 
 /// Signs in as `admin` at `base` (`http://host:port`) and returns the bearer token.
 pub async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> String {
+    access_token(
+        http,
+        base,
+        serde_json::json!({"username": "admin", "password": password}),
+    )
+    .await
+}
+
+/// The access token `POST /v1/auth/token` issues for `body` (a user's password or an API key).
+pub async fn access_token(http: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
     let token: serde_json::Value = http
         .post(format!("{base}/v1/auth/token"))
-        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .json(&body)
         .send()
         .await
         .expect("token")
